@@ -1,0 +1,275 @@
+//! The command line: `waterwatch [run] [--config FILE] [--demo]`,
+//! `check-config`, `generate-config`, `replay`.
+
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+use waterwatch_rules::RuleSet;
+
+use crate::clock::SystemClock;
+use crate::config::{self, Config, Source};
+use crate::daemon::{self, Options};
+use crate::{demo, replay};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "waterwatch",
+    version,
+    about = "Watches over people who live alone, through their water meter."
+)]
+pub struct Cli {
+    /// Run with simulated households on an accelerated clock (a self-contained demo).
+    #[arg(long, global = true)]
+    demo: bool,
+    /// The daemon's config file (TOML). Without it: the embedded defaults.
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon (the default).
+    Run,
+    /// Validate config or rules files; prints OK or every problem per file.
+    CheckConfig {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print a commented example config that runs as is.
+    GenerateConfig,
+    /// Run the rules over recorded readings; alert events to stdout as JSON lines.
+    Replay {
+        /// The rules file.
+        #[arg(long)]
+        rules: PathBuf,
+        /// Native JSON lines, sorted by ts.
+        #[arg(long)]
+        input: PathBuf,
+        /// Stop at this time (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    crate::notify::install_tls_provider();
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::CheckConfig { files }) => check_config(&files),
+        Some(Command::GenerateConfig) => {
+            print!("{}", config::EXAMPLE);
+            ExitCode::SUCCESS
+        }
+        Some(Command::Replay {
+            rules,
+            input,
+            until,
+        }) => run_replay(&rules, &input, until.as_deref()),
+        Some(Command::Run) | None => run_daemon(cli.config.as_deref(), cli.demo),
+    }
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run_daemon(config_path: Option<&Path>, demo_mode: bool) -> ExitCode {
+    init_logging(if demo_mode {
+        "warn,rumqttd=off"
+    } else {
+        "info,rumqttd=warn,sqlx=warn"
+    });
+    let source = match config_path {
+        Some(path) => match Source::read(path) {
+            Ok(source) => source,
+            Err(problems) => return report_problems(&problems),
+        },
+        None => Source {
+            path: None,
+            text: String::new(),
+        },
+    };
+    let config = match Config::load(&source) {
+        Ok(config) => config,
+        Err(problems) => return report_problems(&problems),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("waterwatch: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        if demo_mode {
+            return match demo::run(config, shutdown).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("waterwatch: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        let rules = match daemon::load_rules(&config, source.path.as_deref()) {
+            Ok(rules) => rules,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let running = match daemon::start(Options {
+            config,
+            rules,
+            clock: Arc::new(SystemClock),
+            tick_every: Duration::from_secs(10),
+        })
+        .await
+        {
+            Ok(running) => running,
+            Err(e) => {
+                eprintln!("waterwatch: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        shutdown.cancelled().await;
+        tracing::info!("shutting down");
+        running.stop(Duration::from_secs(5)).await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            shutdown.cancel();
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    shutdown.cancel();
+}
+
+fn report_problems(problems: &[waterwatch_rules::tomlcheck::Problem]) -> ExitCode {
+    for problem in problems {
+        eprintln!("{problem}");
+    }
+    ExitCode::FAILURE
+}
+
+/// A file is a rules file when it has `[[rule]]` tables or a `[normalise]` section.
+fn looks_like_rules(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim();
+        l.starts_with("[[rule]]") || l.starts_with("[normalise]")
+    })
+}
+
+fn check_config(files: &[PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for path in files {
+        let problems = match std::fs::read_to_string(path) {
+            Err(e) => vec![format!("{}: cannot read the file: {e}", path.display())],
+            Ok(text) if looks_like_rules(&text) => {
+                match RuleSet::parse(&path.display().to_string(), &text) {
+                    Ok(_) => Vec::new(),
+                    Err(problems) => problems.iter().map(ToString::to_string).collect(),
+                }
+            }
+            Ok(text) => {
+                let source = Source {
+                    path: Some(path.clone()),
+                    text,
+                };
+                match Config::check(&source) {
+                    Ok(config) => match daemon::load_rules(&config, Some(path)) {
+                        Ok(_) => Vec::new(),
+                        Err(e) => vec![e],
+                    },
+                    Err(problems) => problems.iter().map(ToString::to_string).collect(),
+                }
+            }
+        };
+        if problems.is_empty() {
+            println!("{}: OK", path.display());
+        } else {
+            failed = true;
+            println!("{}: FAILED", path.display());
+            for problem in problems {
+                println!("  {problem}");
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run_replay(rules_path: &Path, input: &Path, until: Option<&str>) -> ExitCode {
+    let rules = match std::fs::read_to_string(rules_path) {
+        Ok(text) => match RuleSet::parse(&rules_path.display().to_string(), &text) {
+            Ok(rules) => rules,
+            Err(problems) => return report_problems(&problems),
+        },
+        Err(e) => {
+            eprintln!("{}: cannot read the rules file: {e}", rules_path.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let until = match until.map(chrono::DateTime::parse_from_rfc3339).transpose() {
+        Ok(until) => until,
+        Err(e) => {
+            eprintln!("--until: not an RFC 3339 time with an offset: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let file = match std::fs::File::open(input) {
+        Ok(file) => file,
+        Err(e) => {
+            eprintln!("{}: cannot open: {e}", input.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    match replay::replay(
+        rules,
+        BufReader::with_capacity(1 << 20, file),
+        until,
+        &mut out,
+    ) {
+        Ok(summary) => {
+            eprint!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("waterwatch replay: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

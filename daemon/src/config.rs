@@ -1,0 +1,599 @@
+//! The daemon's configuration: one TOML file, layered with environment
+//! variables (`WATERWATCH_STORE__URL=postgres://…` overrides `store.url`).
+//! Every field's `///` doc is the manual; `waterwatch generate-config`
+//! prints a commented example that runs as is.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use waterwatch_rules::tomlcheck::{Doc, Problem};
+
+/// The example printed by `waterwatch generate-config`.
+pub const EXAMPLE: &str = include_str!("../waterwatch.example.toml");
+
+/// Environment variables with this prefix override file settings;
+/// `__` separates nesting levels (`WATERWATCH_HTTP__LISTEN=127.0.0.1:9090`).
+pub const ENV_PREFIX: &str = "WATERWATCH";
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The MQTT broker the meters publish to.
+    #[serde(default)]
+    pub mqtt: MqttConfig,
+    /// The MQTT broker the daemon can run in-process, for demos and small installs.
+    #[serde(default)]
+    pub broker: BrokerConfig,
+    /// Where readings, cases and the outbox are kept.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// The HTTP server: health, readiness, metrics (and later the dashboard).
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// What the daemon accepts from meters.
+    #[serde(default)]
+    pub ingest: IngestConfig,
+    /// The rule files.
+    #[serde(default)]
+    pub rules: RulesConfig,
+    /// Webhook endpoints that receive every case notification.
+    #[serde(default, rename = "webhook")]
+    pub webhooks: Vec<WebhookConfig>,
+    /// Delivery of notifications from the durable outbox.
+    #[serde(default)]
+    pub outbox: OutboxConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// Broker address, `mqtt://host:port`. Ignored while `broker.enabled` is
+    /// true: the daemon then connects to its own broker.
+    pub url: String,
+    /// Client id. Keep it fixed: the broker keeps this client's session (and
+    /// the readings published while the daemon is down) under this id.
+    pub client_id: String,
+    /// Topic prefix; readings arrive on `{topic_prefix}/meters/{meter_id}/reading`.
+    pub topic_prefix: String,
+    /// Broker user name, if the broker requires one.
+    pub username: Option<String>,
+    /// Name of the environment variable holding the broker password.
+    pub password_env: Option<String>,
+    /// File holding the broker password (e.g. a mounted secret).
+    pub password_file: Option<PathBuf>,
+    /// MQTT keep-alive.
+    #[serde(with = "humantime_serde_compat")]
+    pub keep_alive: Duration,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        Self {
+            url: "mqtt://127.0.0.1:1883".into(),
+            client_id: "waterwatch".into(),
+            topic_prefix: "waterwatch".into(),
+            username: None,
+            password_env: None,
+            password_file: None,
+            keep_alive: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrokerConfig {
+    /// Run an MQTT broker inside the daemon. It keeps sessions in memory
+    /// only: real deployments point `mqtt.url` at Mosquitto or EMQX instead.
+    pub enabled: bool,
+    /// Address the embedded broker listens on. Keep it on loopback unless
+    /// meters on the network must reach it.
+    pub listen: SocketAddr,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 1883)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// `sqlite://PATH` (created when missing) or `postgres://user@host/db`.
+    /// Put passwords in the environment: `WATERWATCH_STORE__URL`.
+    pub url: String,
+    /// Rejected messages kept for inspection (the oldest are dropped).
+    pub dead_letters_kept: i64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://waterwatch.db".into(),
+            dead_letters_kept: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address of the HTTP server. Loopback only until login exists:
+    /// residents' data is private by default.
+    pub listen: SocketAddr,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownMeters {
+    /// A reading from a meter never seen before registers it (as its own household).
+    #[default]
+    Register,
+    /// Readings from unregistered meters are rejected and dead-lettered.
+    Reject,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// What to do with readings from meters that are not registered.
+    pub unknown_meters: UnknownMeters,
+    /// Largest accepted payload; larger messages are rejected.
+    pub max_payload_bytes: usize,
+    /// How far ahead of the daemon's clock a reading may be (meter clock skew).
+    #[serde(with = "humantime_serde_compat")]
+    pub max_future: Duration,
+    /// How old a reading may be when it arrives (late batches are normal;
+    /// month-old data is not).
+    #[serde(with = "humantime_serde_compat")]
+    pub max_age: Duration,
+    /// Messages stored per database transaction at most.
+    pub batch_size: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            unknown_meters: UnknownMeters::Register,
+            max_payload_bytes: 256 * 1024,
+            max_future: Duration::from_secs(10 * 60),
+            max_age: Duration::from_secs(31 * 24 * 3600),
+            batch_size: 500,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// The rules file, relative to this config file. Unset: the rules shipped
+    /// with the daemon (`rules/default.toml`).
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Name of this channel, shown in logs, metrics and the audit trail.
+    pub name: String,
+    /// Where to POST (http:// or https://).
+    pub url: String,
+    /// Environment variable holding the HMAC-SHA256 signing secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// File holding the signing secret.
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    /// Per-request timeout.
+    #[serde(default = "default_webhook_timeout", with = "humantime_serde_compat")]
+    pub timeout: Duration,
+}
+
+fn default_webhook_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    /// Attempts before a notification is given up as failed.
+    pub max_attempts: i64,
+    /// Deliveries in flight at once (one slow endpoint never blocks the rest).
+    pub concurrency: usize,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: 12,
+            concurrency: 16,
+        }
+    }
+}
+
+/// Durations written the human way: `"90s"`, `"15m"`, `"2h 30m"`.
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            D::Error::custom(format!(
+                "`{text}` is not a duration like \"90s\" or \"2h\": {e}"
+            ))
+        })
+    }
+}
+
+/// Where a config came from: the file (if any) and its text.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub path: Option<PathBuf>,
+    pub text: String,
+}
+
+impl Source {
+    pub fn read(path: &Path) -> Result<Self, Vec<Problem>> {
+        std::fs::read_to_string(path)
+            .map(|text| Source {
+                path: Some(path.to_owned()),
+                text,
+            })
+            .map_err(|e| {
+                vec![Problem {
+                    file: path.display().to_string(),
+                    line: None,
+                    key: String::new(),
+                    message: format!("cannot read the file: {e}"),
+                }]
+            })
+    }
+
+    fn label(&self) -> String {
+        self.path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "<defaults>".into())
+    }
+}
+
+impl Config {
+    /// Check a config file on its own (no environment), reporting every
+    /// problem with its line.
+    pub fn check(source: &Source) -> Result<Config, Vec<Problem>> {
+        let doc = Doc::parse(&source.label(), &source.text).map_err(|p| vec![p])?;
+        let mut problems = Vec::new();
+        let config = Config {
+            mqtt: section(&doc, "mqtt", &mut problems),
+            broker: section(&doc, "broker", &mut problems),
+            store: section(&doc, "store", &mut problems),
+            http: section(&doc, "http", &mut problems),
+            ingest: section(&doc, "ingest", &mut problems),
+            rules: section(&doc, "rules", &mut problems),
+            webhooks: match doc.each::<WebhookConfig>("webhook") {
+                Ok(items) => items
+                    .into_iter()
+                    .filter_map(|item| item.map_err(|p| problems.push(p)).ok())
+                    .collect(),
+                Err(problem) => {
+                    problems.push(problem);
+                    Vec::new()
+                }
+            },
+            outbox: section(&doc, "outbox", &mut problems),
+        };
+        problems.extend(doc.unknown_sections(&[
+            "mqtt", "broker", "store", "http", "ingest", "rules", "webhook", "outbox",
+        ]));
+        for (key, message) in config.validate() {
+            problems.push(doc.problem(&key, message));
+        }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Load for running: the file checked as above, then environment
+    /// overrides layered on top with the `config` crate, then validated again.
+    pub fn load(source: &Source) -> Result<Config, Vec<Problem>> {
+        Self::check(source)?;
+        let layered = config::Config::builder()
+            .add_source(config::File::from_str(
+                &source.text,
+                config::FileFormat::Toml,
+            ))
+            .add_source(
+                config::Environment::with_prefix(ENV_PREFIX)
+                    .prefix_separator("_")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()
+            .and_then(|c| c.try_deserialize::<Config>())
+            .map_err(|e| {
+                vec![Problem {
+                    file: format!("{} + {ENV_PREFIX}_* environment", source.label()),
+                    line: None,
+                    key: String::new(),
+                    message: e.to_string(),
+                }]
+            })?;
+        let problems: Vec<Problem> = layered
+            .validate()
+            .into_iter()
+            .map(|(key, message)| Problem {
+                file: format!("{} + {ENV_PREFIX}_* environment", source.label()),
+                line: None,
+                key,
+                message,
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(layered)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Semantic checks serde cannot express: (key path, message).
+    pub fn validate(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if !self.broker.enabled && parse_mqtt_url(&self.mqtt.url).is_err() {
+            out.push((
+                "mqtt.url".into(),
+                format!(
+                    "`{}` is not a broker address like mqtt://127.0.0.1:1883",
+                    self.mqtt.url
+                ),
+            ));
+        }
+        if self.mqtt.client_id.trim().is_empty() {
+            out.push(("mqtt.client_id".into(), "must not be empty".into()));
+        }
+        let prefix = &self.mqtt.topic_prefix;
+        if prefix.is_empty() || prefix.contains(['#', '+']) || prefix.ends_with('/') {
+            out.push((
+                "mqtt.topic_prefix".into(),
+                "must be a topic without wildcards or a trailing `/`".into(),
+            ));
+        }
+        if self.mqtt.password_env.is_some() && self.mqtt.password_file.is_some() {
+            out.push((
+                "mqtt.password_env".into(),
+                "set password_env or password_file, not both".into(),
+            ));
+        }
+        if crate::store::Backend::from_url(&self.store.url).is_err() {
+            out.push((
+                "store.url".into(),
+                "must start with sqlite:// or postgres://".into(),
+            ));
+        }
+        if self.store.dead_letters_kept < 1 {
+            out.push((
+                "store.dead_letters_kept".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        if !self.http.listen.ip().is_loopback() {
+            out.push((
+                "http.listen".into(),
+                format!(
+                    "{} is beyond loopback; login is required there and is not available \
+                     yet, so bind 127.0.0.1 and put a reverse proxy with authentication in front",
+                    self.http.listen
+                ),
+            ));
+        }
+        if self.ingest.max_payload_bytes < 256 {
+            out.push((
+                "ingest.max_payload_bytes".into(),
+                "must be at least 256".into(),
+            ));
+        }
+        if self.ingest.batch_size == 0 {
+            out.push(("ingest.batch_size".into(), "must be at least 1".into()));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, hook) in self.webhooks.iter().enumerate() {
+            let key = |field: &str| format!("webhook[{i}].{field}");
+            if !names.insert(hook.name.as_str()) {
+                out.push((key("name"), format!("`{}` is used twice", hook.name)));
+            }
+            if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {
+                out.push((key("url"), "must start with http:// or https://".into()));
+            }
+            if hook.secret_env.is_none() == hook.secret_file.is_none() {
+                out.push((
+                    key("secret_env"),
+                    "set exactly one of secret_env or secret_file: receivers need the \
+                     signature to trust a notification"
+                        .into(),
+                ));
+            }
+        }
+        if self.outbox.max_attempts < 1 {
+            out.push(("outbox.max_attempts".into(), "must be at least 1".into()));
+        }
+        if self.outbox.concurrency == 0 {
+            out.push(("outbox.concurrency".into(), "must be at least 1".into()));
+        }
+        out
+    }
+
+    /// The rules file path, resolved relative to the config file.
+    pub fn rules_path(&self, config_path: Option<&Path>) -> Option<PathBuf> {
+        let file = self.rules.file.as_ref()?;
+        if file.is_absolute() {
+            return Some(file.clone());
+        }
+        let base = config_path
+            .and_then(Path::parent)
+            .unwrap_or_else(|| Path::new("."));
+        Some(base.join(file))
+    }
+}
+
+fn section<T: serde::de::DeserializeOwned + Default>(
+    doc: &Doc,
+    key: &str,
+    problems: &mut Vec<Problem>,
+) -> T {
+    match doc.get::<T>(key) {
+        Ok(Some(value)) => value,
+        Ok(None) => T::default(),
+        Err(problem) => {
+            problems.push(problem);
+            T::default()
+        }
+    }
+}
+
+/// `mqtt://host:port` (or `tcp://`) → (host, port).
+pub fn parse_mqtt_url(url: &str) -> Result<(String, u16), String> {
+    let rest = url
+        .strip_prefix("mqtt://")
+        .or_else(|| url.strip_prefix("tcp://"))
+        .ok_or_else(|| format!("`{url}` must start with mqtt:// (TLS is not supported yet)"))?;
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (
+            host,
+            port.parse::<u16>()
+                .map_err(|_| format!("`{port}` is not a port number"))?,
+        ),
+        None => (rest, 1883),
+    };
+    if host.is_empty() {
+        return Err(format!("`{url}` names no host"));
+    }
+    Ok((host.trim_matches(['[', ']']).to_owned(), port))
+}
+
+/// Read a secret named by an environment variable or a file. Never logged.
+pub fn read_secret(env: Option<&str>, file: Option<&Path>) -> Result<Option<Vec<u8>>, String> {
+    if let Some(var) = env {
+        return std::env::var(var)
+            .map(|v| Some(v.into_bytes()))
+            .map_err(|_| format!("environment variable `{var}` is not set"));
+    }
+    if let Some(path) = file {
+        return std::fs::read(path)
+            .map(|mut bytes| {
+                while bytes.last().is_some_and(|b| b.is_ascii_whitespace()) {
+                    bytes.pop();
+                }
+                Some(bytes)
+            })
+            .map_err(|e| format!("cannot read secret file {}: {e}", path.display()));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<Config, Vec<String>> {
+        Config::check(&Source {
+            path: Some(PathBuf::from("ww.toml")),
+            text: text.to_owned(),
+        })
+        .map_err(|problems| problems.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn the_generated_example_parses_and_validates() {
+        let config = check(EXAMPLE).expect("the example config must be valid");
+        assert!(config.broker.enabled);
+        assert_eq!(config.http.listen.port(), 8080);
+    }
+
+    #[test]
+    fn an_empty_file_means_the_embedded_defaults() {
+        let config = check("").unwrap();
+        assert!(config.broker.enabled);
+        assert_eq!(config.store.url, "sqlite://waterwatch.db");
+        assert!(config.http.listen.ip().is_loopback());
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_line() {
+        let problems = check(
+            "[http]\nlisten = \"0.0.0.0:8080\"\n\n[store]\nurl = \"mysql://x\"\n\n[mqtt]\ncolour = \"blue\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert!(problems[0].starts_with("ww.toml:8: mqtt"), "{problems:#?}");
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("ww.toml:5: store.url: must start with")),
+            "{problems:#?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("ww.toml:2: http.listen: 0.0.0.0:8080 is beyond loopback")),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn a_webhook_without_a_secret_is_refused() {
+        let problems =
+            check("[[webhook]]\nname = \"ops\"\nurl = \"http://127.0.0.1:9/x\"\n").unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("ww.toml:1: webhook[0].secret_env: set exactly one"),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn a_bad_duration_names_the_key() {
+        let problems = check("[ingest]\nmax_age = \"a fortnight\"\n").unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("ingest.max_age"), "{problems:#?}");
+        assert!(problems[0].contains("not a duration"), "{problems:#?}");
+    }
+
+    #[test]
+    fn unknown_sections_are_named() {
+        let problems = check("[mqqt]\nurl = \"mqtt://x\"\n").unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].starts_with("ww.toml:1: mqqt"), "{problems:#?}");
+    }
+
+    #[test]
+    fn broker_urls_parse_into_host_and_port() {
+        assert_eq!(
+            parse_mqtt_url("mqtt://127.0.0.1:1884").unwrap(),
+            ("127.0.0.1".to_string(), 1884)
+        );
+        assert_eq!(
+            parse_mqtt_url("tcp://broker").unwrap(),
+            ("broker".to_string(), 1883)
+        );
+        assert!(parse_mqtt_url("mqtts://broker:8883").is_err());
+        assert!(parse_mqtt_url("mqtt://:1883").is_err());
+    }
+}

@@ -1,0 +1,269 @@
+//! Wiring: start every part of the daemon, and stop them in order.
+//!
+//! Start: embedded broker (if enabled) → store (migrated) → processor (engine
+//! state restored) → HTTP → outbox workers → MQTT source.
+//! Stop (SIGTERM/Ctrl-C): the source stops taking messages, the processor
+//! stores and acknowledges what it already holds, then the source
+//! disconnects, the outbox workers and HTTP stop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use waterwatch_rules::{AlertEvent, RuleSet};
+
+use crate::broker;
+use crate::clock::Clock;
+use crate::config::{self, Config};
+use crate::deliver;
+use crate::http::{self, AppState};
+use crate::ingest::mqtt;
+use crate::ingest::native::TimeWindow;
+use crate::metrics::Metrics;
+use crate::notify::webhook::Webhook;
+use crate::process::{self, Processor};
+use crate::store::{self, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Broker(#[from] broker::BrokerError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen for HTTP on {addr}: {source} (set http.listen to a free address)")]
+    Http {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Everything `start` needs.
+pub struct Options {
+    pub config: Config,
+    pub rules: RuleSet,
+    pub clock: Arc<dyn Clock>,
+    /// How often time-only rules (meter_offline) are evaluated.
+    pub tick_every: Duration,
+}
+
+/// A running daemon.
+pub struct Daemon {
+    pub http_addr: SocketAddr,
+    /// Where the daemon's MQTT client connects (the embedded broker's address when enabled).
+    pub mqtt_addr: (String, u16),
+    pub metrics: Arc<Metrics>,
+    pub store: Store,
+    events: broadcast::Sender<AlertEvent>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl Daemon {
+    /// Alert events as they are committed.
+    pub fn events(&self) -> broadcast::Receiver<AlertEvent> {
+        self.events.subscribe()
+    }
+
+    /// A token that stops the daemon when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Wait until every task has stopped (after the shutdown token is cancelled).
+    pub async fn stopped(&self) {
+        self.tracker.wait().await;
+    }
+
+    /// Stop and wait, giving up after `grace`.
+    pub async fn stop(self, grace: Duration) {
+        self.shutdown.cancel();
+        if tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some tasks did not stop within {grace:?}");
+        }
+        self.store.close().await;
+    }
+}
+
+pub async fn start(options: Options) -> Result<Daemon, StartError> {
+    let Options {
+        config,
+        rules,
+        clock,
+        tick_every,
+    } = options;
+    let metrics = Arc::new(Metrics::new());
+
+    let mqtt_addr = if config.broker.enabled {
+        let addr = broker::start(config.broker.listen, config.ingest.max_payload_bytes)?;
+        tracing::info!(%addr, "embedded MQTT broker listening");
+        (addr.ip().to_string(), addr.port())
+    } else {
+        config::parse_mqtt_url(&config.mqtt.url).map_err(StartError::Config)?
+    };
+
+    let store = Store::connect(&config.store.url).await?;
+    tracing::info!(url = %store::redact(&config.store.url), "store ready");
+
+    let mut webhooks = Vec::new();
+    for hook in &config.webhooks {
+        let secret = config::read_secret(hook.secret_env.as_deref(), hook.secret_file.as_deref())
+            .map_err(|e| StartError::Config(format!("webhook `{}`: {e}", hook.name)))?
+            .ok_or_else(|| StartError::Config(format!("webhook `{}` has no secret", hook.name)))?;
+        webhooks.push(
+            Webhook::new(&hook.name, &hook.url, secret, hook.timeout)
+                .map_err(StartError::Config)?,
+        );
+    }
+
+    let outbox_wake = Arc::new(Notify::new());
+    let settings = process::Settings {
+        topic_prefix: config.mqtt.topic_prefix.clone(),
+        unknown_meters: config.ingest.unknown_meters,
+        window: TimeWindow {
+            max_future: chrono::Duration::from_std(config.ingest.max_future)
+                .unwrap_or(chrono::Duration::minutes(10)),
+            max_age: chrono::Duration::from_std(config.ingest.max_age)
+                .unwrap_or(chrono::Duration::days(31)),
+        },
+        max_payload_bytes: config.ingest.max_payload_bytes,
+        dead_letters_kept: config.store.dead_letters_kept,
+        channels: webhooks.iter().map(|w| w.name.clone()).collect(),
+        display_offset: *chrono::Local::now().offset(),
+    };
+    let processor = Processor::load(
+        store.clone(),
+        rules,
+        metrics.clone(),
+        clock.clone(),
+        settings,
+        outbox_wake.clone(),
+    )
+    .await?;
+    let events = processor.event_sender();
+
+    let listener = TcpListener::bind(config.http.listen)
+        .await
+        .map_err(|source| StartError::Http {
+            addr: config.http.listen,
+            source,
+        })?;
+    let http_addr = listener.local_addr().map_err(|source| StartError::Http {
+        addr: config.http.listen,
+        source,
+    })?;
+
+    let shutdown = CancellationToken::new();
+    let close_source = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let connected = Arc::new(AtomicBool::new(false));
+
+    let credentials = match &config.mqtt.username {
+        Some(user) => {
+            let password = config::read_secret(
+                config.mqtt.password_env.as_deref(),
+                config.mqtt.password_file.as_deref(),
+            )
+            .map_err(|e| StartError::Config(format!("mqtt: {e}")))?
+            .map(|p| String::from_utf8_lossy(&p).into_owned())
+            .unwrap_or_default();
+            Some((user.clone(), password))
+        }
+        None => None,
+    };
+    let source_settings = mqtt::Settings {
+        host: mqtt_addr.0.clone(),
+        port: mqtt_addr.1,
+        client_id: config.mqtt.client_id.clone(),
+        topic_prefix: config.mqtt.topic_prefix.clone(),
+        credentials,
+        keep_alive: config.mqtt.keep_alive,
+        max_packet_bytes: config.ingest.max_payload_bytes.max(64 * 1024) + 1024,
+    };
+    let (acker, client, eventloop) = mqtt::client(&source_settings);
+    let (tx, rx) = mpsc::channel(config.ingest.batch_size * 4);
+
+    tracker.spawn(http::serve(
+        listener,
+        AppState {
+            store: store.clone(),
+            metrics: metrics.clone(),
+            mqtt_connected: connected.clone(),
+        },
+        shutdown.clone(),
+    ));
+    for webhook in webhooks {
+        let worker = deliver::Worker {
+            store: store.clone(),
+            webhook,
+            metrics: metrics.clone(),
+            clock: clock.clone(),
+            max_attempts: config.outbox.max_attempts,
+            concurrency: config.outbox.concurrency,
+            wake: outbox_wake.clone(),
+        };
+        tracker.spawn(worker.run(shutdown.clone()));
+    }
+    tracker.spawn(
+        mqtt::Source {
+            client,
+            eventloop,
+            filter: source_settings.filter(),
+            tx,
+            metrics: metrics.clone(),
+            connected,
+        }
+        .run(shutdown.clone(), close_source.clone()),
+    );
+    {
+        let shutdown = shutdown.clone();
+        let batch_size = config.ingest.batch_size;
+        tracker.spawn(async move {
+            process::run(processor, rx, Some(acker), batch_size, tick_every, shutdown).await;
+            // Only now, with everything taken stored and acknowledged, let go of the broker.
+            close_source.cancel();
+        });
+    }
+    tracker.close();
+    tracing::info!(%http_addr, "waterwatch is running");
+    Ok(Daemon {
+        http_addr,
+        mqtt_addr,
+        metrics,
+        store,
+        events,
+        shutdown,
+        tracker,
+    })
+}
+
+/// Where the rules come from: the configured file, or the shipped default.
+pub fn load_rules(
+    config: &Config,
+    config_path: Option<&std::path::Path>,
+) -> Result<RuleSet, String> {
+    match config.rules_path(config_path) {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("{}: cannot read the rules file: {e}", path.display()))?;
+            RuleSet::parse(&path.display().to_string(), &text).map_err(|problems| {
+                problems
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+        }
+        None => Ok(RuleSet::default_rules()),
+    }
+}

@@ -1,0 +1,113 @@
+//! Delivery from the durable outbox: one worker per channel, so a failing or
+//! slow endpoint only ever delays its own messages. Each entry is attempted,
+//! then marked delivered, rescheduled with backoff and jitter, or failed.
+//! A crash between sending and marking sends that one message once more; the
+//! idempotency key lets the receiver drop the repeat.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::metrics::Metrics;
+use crate::notify::webhook::Webhook;
+use crate::notify::{Outcome, backoff};
+use crate::store::{Store, outbox};
+
+pub struct Worker {
+    pub store: Store,
+    pub webhook: Webhook,
+    pub metrics: Arc<Metrics>,
+    pub clock: Arc<dyn Clock>,
+    pub max_attempts: i64,
+    pub concurrency: usize,
+    pub wake: Arc<Notify>,
+}
+
+impl Worker {
+    pub async fn run(self, shutdown: CancellationToken) {
+        let channel = self.webhook.name.clone();
+        loop {
+            match self.deliver_due().await {
+                Ok(0) => {}
+                Ok(_) => continue,
+                Err(e) => tracing::error!(channel, error = %e, "cannot read the outbox"),
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+    }
+
+    /// Attempt every due entry of this channel once; returns how many.
+    pub async fn deliver_due(&self) -> Result<usize, crate::store::StoreError> {
+        let now = self.clock.now();
+        let due = outbox::due_for(
+            self.store.pool(),
+            &self.webhook.name,
+            now.timestamp_millis(),
+            self.concurrency as i64,
+        )
+        .await?;
+        let count = due.len();
+        let mut attempts = tokio::task::JoinSet::new();
+        for entry in due {
+            let webhook = self.webhook.clone();
+            let sent_at = now.timestamp();
+            attempts.spawn(async move {
+                let outcome = webhook
+                    .send(&entry.idempotency_key, &entry.payload, sent_at)
+                    .await;
+                (entry, outcome)
+            });
+        }
+        while let Some(joined) = attempts.join_next().await {
+            match joined {
+                Ok((entry, outcome)) => self.record(entry, outcome).await?,
+                Err(e) => tracing::error!(error = %e, "a delivery task failed; it will be retried"),
+            }
+        }
+        if let Ok(pending) = outbox::pending_count(self.store.pool()).await {
+            self.metrics.outbox_pending.set(pending);
+        }
+        Ok(count)
+    }
+
+    async fn record(
+        &self,
+        entry: outbox::Entry,
+        outcome: Outcome,
+    ) -> Result<(), crate::store::StoreError> {
+        let now = self.clock.now();
+        let channel = &self.webhook.name;
+        match outcome {
+            Outcome::Delivered => {
+                outbox::delivered(self.store.pool(), entry.id, now.timestamp_millis()).await?;
+                self.metrics.delivery(channel, "delivered");
+                let latency = (now.timestamp_millis() - entry.created_ms).max(0) as f64 / 1000.0;
+                self.metrics.delivery_latency_seconds.observe(latency);
+                tracing::info!(channel, key = %entry.idempotency_key, "notification delivered");
+            }
+            Outcome::Retry(why) if entry.attempts + 1 < self.max_attempts => {
+                let jitter = rand::rng().random_range(-1.0..=1.0);
+                let wait = backoff(entry.attempts, jitter);
+                let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                outbox::retry_at(self.store.pool(), entry.id, next.timestamp_millis(), &why)
+                    .await?;
+                self.metrics.delivery(channel, "retry");
+                tracing::warn!(channel, key = %entry.idempotency_key, attempt = entry.attempts + 1, retry_in = ?wait, "delivery failed: {why}");
+            }
+            Outcome::Retry(why) | Outcome::Permanent(why) => {
+                outbox::failed(self.store.pool(), entry.id, &why).await?;
+                self.metrics.delivery(channel, "failed");
+                tracing::error!(channel, key = %entry.idempotency_key, attempts = entry.attempts + 1, "delivery given up: {why}");
+            }
+        }
+        Ok(())
+    }
+}

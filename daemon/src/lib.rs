@@ -1,0 +1,36 @@
+//! waterwatch: the edge daemon. Meters publish readings over MQTT; the daemon
+//! stores them, runs the pure rules engine (`waterwatch-rules`) over them,
+//! groups alerts into cases and notifies people through a durable outbox.
+//!
+//! # Layout
+//! - `cli`: the command line (`run`, `--demo`, `check-config`, `generate-config`, `replay`).
+//! - `config`: the daemon's TOML config, layered with `WATERWATCH_*` environment variables.
+//! - `daemon`: starting and stopping every part in order.
+//! - `broker`: the embedded MQTT broker (rumqttd) for demos and small installs.
+//! - `ingest`: payload adapters (pure parsing) and the MQTT source with manual acks.
+//! - `process`: the single writer — one transaction per batch, then acknowledgements.
+//! - `case`: the pure case lifecycle (`step`), one open case per household.
+//! - `store`: SQLite/PostgreSQL through sqlx `Any`: readings, meters, cases, outbox, dead letters.
+//! - `deliver`: outbox workers, one per channel, with backoff and jitter.
+//! - `notify`: channels (webhook) and the notification payload.
+//! - `http`: health, readiness, metrics and the JSON API.
+//! - `metrics`: the Prometheus registry.
+//! - `clock`: wall clock or accelerated clock.
+//! - `replay`: the rules over recorded readings.
+//! - `demo`: everything at once with simulated households.
+
+pub mod broker;
+pub mod case;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod deliver;
+pub mod demo;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod notify;
+pub mod process;
+pub mod replay;
+pub mod store;

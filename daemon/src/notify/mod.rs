@@ -1,0 +1,50 @@
+//! Notification channels. Each turns an outbox entry into a delivery attempt
+//! and says whether a failure is worth retrying.
+//!
+//! # Layout
+//! - `payload.rs`: the JSON body and the one-line text of a case notification.
+//! - `webhook.rs`: JSON POST signed with HMAC-SHA256.
+
+pub mod payload;
+pub mod webhook;
+
+use std::time::Duration;
+
+/// Install ring as the process's TLS crypto provider (reqwest's rustls needs
+/// one; aws-lc is deliberately not linked). Idempotent.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The result of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    /// Worth trying again later (network trouble, 5xx, 429, 408).
+    Retry(String),
+    /// Will never succeed as sent (4xx, bad configuration).
+    Permanent(String),
+}
+
+/// Exponential backoff with up to ±20 % jitter: 5 s, 10 s, 20 s, … capped at 30 min.
+pub fn backoff(attempts: i64, jitter: f64) -> Duration {
+    let base = 5.0 * 2f64.powi(attempts.clamp(0, 20) as i32);
+    let capped = base.min(30.0 * 60.0);
+    let jittered = capped * (1.0 + 0.2 * jitter.clamp(-1.0, 1.0));
+    Duration::from_secs_f64(jittered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped_at_half_an_hour() {
+        assert_eq!(backoff(0, 0.0), Duration::from_secs(5));
+        assert_eq!(backoff(1, 0.0), Duration::from_secs(10));
+        assert_eq!(backoff(3, 0.0), Duration::from_secs(40));
+        assert_eq!(backoff(30, 0.0), Duration::from_secs(1800));
+        assert_eq!(backoff(0, 1.0), Duration::from_secs(6));
+        assert_eq!(backoff(0, -1.0), Duration::from_secs(4));
+    }
+}

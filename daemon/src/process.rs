@@ -1,0 +1,464 @@
+//! The processor: the one task that owns the rules engine and writes to the
+//! store. Each batch of messages becomes one transaction — readings, engine
+//! state, cases and outbox entries together — and only after it commits are
+//! the messages acknowledged to the broker. A crash at any point either loses
+//! the whole transaction (the broker redelivers) or keeps all of it (the
+//! redelivered readings are recognised as already stored).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use sqlx::AnyConnection;
+use tokio::sync::{Notify, broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+use waterwatch_rules::{AlertEvent, Engine, MeterState, Reading, RuleSet};
+
+use crate::case::{self, Effect};
+use crate::clock::Clock;
+use crate::config::UnknownMeters;
+use crate::ingest::mqtt::{Acker, Delivery};
+use crate::ingest::native::{self, TimeWindow};
+use crate::ingest::{Reject, meter_from_topic};
+use crate::metrics::Metrics;
+use crate::notify::payload;
+use crate::store::{self, Store, StoreError};
+
+/// What the processor needs to know beyond its collaborators.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub topic_prefix: String,
+    pub unknown_meters: UnknownMeters,
+    pub window: TimeWindow,
+    pub max_payload_bytes: usize,
+    pub dead_letters_kept: i64,
+    /// Notification channels every case notification is queued for.
+    pub channels: Vec<String>,
+    /// Offset used for events raised by the clock alone (meter_offline).
+    pub display_offset: FixedOffset,
+}
+
+pub struct Processor {
+    engine: Engine,
+    store: Store,
+    metrics: Arc<Metrics>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    /// meter id → household id, for every registered meter.
+    households: HashMap<String, String>,
+    outbox_wake: Arc<Notify>,
+    events: broadcast::Sender<AlertEvent>,
+}
+
+impl Processor {
+    /// Build the processor, restoring every meter's engine state from the store.
+    pub async fn load(
+        store: Store,
+        rules: RuleSet,
+        metrics: Arc<Metrics>,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+        outbox_wake: Arc<Notify>,
+    ) -> Result<Self, StoreError> {
+        let (events, _) = broadcast::channel(1024);
+        let mut processor = Self {
+            engine: Engine::new(rules),
+            store,
+            metrics,
+            clock,
+            settings,
+            households: HashMap::new(),
+            outbox_wake,
+            events,
+        };
+        processor.reload().await?;
+        Ok(processor)
+    }
+
+    /// Where committed alert events are broadcast (the demo prints them).
+    pub fn event_sender(&self) -> broadcast::Sender<AlertEvent> {
+        self.events.clone()
+    }
+
+    pub fn replace_rules(&mut self, rules: RuleSet) {
+        self.engine.replace_rules(rules);
+    }
+
+    /// Throw away in-memory state and load it again from the store (after a
+    /// failed transaction, memory may be ahead of the database).
+    async fn reload(&mut self) -> Result<(), StoreError> {
+        let rules = self.engine.rules().clone();
+        let mut engine = Engine::new(rules);
+        let mut households = HashMap::new();
+        for row in store::ingest::meters(self.store.pool()).await? {
+            engine.set_household(&row.id, &row.household_id);
+            if let Some(json) = &row.engine_state {
+                let state: MeterState =
+                    serde_json::from_str(json).map_err(|e| StoreError::BadState {
+                        meter: row.id.clone(),
+                        detail: e.to_string(),
+                    })?;
+                engine.restore_meter(&row.id, state);
+            }
+            households.insert(row.id, row.household_id);
+        }
+        self.engine = engine;
+        self.households = households;
+        Ok(())
+    }
+
+    /// Store and judge one batch of messages in a single transaction.
+    pub async fn handle(&mut self, deliveries: &[Delivery]) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let result = self.handle_in_transaction(deliveries, now).await;
+        if result.is_err() {
+            self.reload().await?;
+        }
+        result
+    }
+
+    async fn handle_in_transaction(
+        &mut self,
+        deliveries: &[Delivery],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now_ms = now.timestamp_millis();
+        let mut tx = self.store.pool().begin().await?;
+        let mut touched: BTreeMap<String, i64> = BTreeMap::new();
+        let mut events = Vec::new();
+        for delivery in deliveries {
+            let readings = match self.parse(delivery, now) {
+                Ok((readings, rejected)) => {
+                    for why in rejected {
+                        self.dead_letter(&mut tx, delivery, &why, now_ms).await?;
+                    }
+                    readings
+                }
+                Err(why) => {
+                    self.dead_letter(&mut tx, delivery, &why, now_ms).await?;
+                    continue;
+                }
+            };
+            for reading in readings {
+                if !self.households.contains_key(&reading.meter_id) {
+                    if self.settings.unknown_meters == UnknownMeters::Reject {
+                        let why = Reject::UnknownMeter(reading.meter_id.clone());
+                        self.dead_letter(&mut tx, delivery, &why, now_ms).await?;
+                        continue;
+                    }
+                    // A new meter is its own household until the registry says otherwise.
+                    store::ingest::register_meter(
+                        &mut tx,
+                        &reading.meter_id,
+                        &reading.meter_id,
+                        now_ms,
+                    )
+                    .await?;
+                    self.engine
+                        .set_household(&reading.meter_id, &reading.meter_id);
+                    self.households
+                        .insert(reading.meter_id.clone(), reading.meter_id.clone());
+                    tracing::info!(meter_id = %reading.meter_id, "registered a new meter");
+                }
+                if !store::ingest::insert_reading(&mut tx, &reading, now_ms).await? {
+                    self.metrics.readings_duplicate.inc();
+                    continue;
+                }
+                self.metrics.readings_ingested.inc();
+                let lag = (now - reading.ts.with_timezone(&Utc))
+                    .num_milliseconds()
+                    .max(0);
+                self.metrics.ingest_lag_seconds.observe(lag as f64 / 1000.0);
+                let judged_at = now.with_timezone(reading.ts.offset());
+                let outcome = self.engine.observe(&reading, judged_at);
+                for note in &outcome.notes {
+                    self.metrics.note(note.as_str());
+                }
+                events.extend(outcome.events);
+                let newest = touched.entry(reading.meter_id.clone()).or_insert(i64::MIN);
+                *newest = (*newest).max(reading.ts.timestamp_millis());
+            }
+        }
+        for (meter, newest) in &touched {
+            self.save_state(&mut tx, meter, Some((now_ms, *newest)))
+                .await?;
+        }
+        let notified = self.apply_events(&mut tx, &events, now).await?;
+        tx.commit().await?;
+        self.after_commit(events, notified);
+        Ok(())
+    }
+
+    /// Evaluate the rules that depend on time alone (meter_offline).
+    pub async fn tick(&mut self) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let events = self
+            .engine
+            .tick(now.with_timezone(&self.settings.display_offset));
+        if events.is_empty() {
+            return Ok(());
+        }
+        let result = async {
+            let mut tx = self.store.pool().begin().await?;
+            let meters: std::collections::BTreeSet<String> =
+                events.iter().map(|e| e.meter_id.clone()).collect();
+            for meter in &meters {
+                self.save_state(&mut tx, meter, None).await?;
+            }
+            let notified = self.apply_events(&mut tx, &events, now).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(notified)
+        }
+        .await;
+        match result {
+            Ok(notified) => {
+                self.after_commit(events, notified);
+                Ok(())
+            }
+            Err(e) => {
+                self.reload().await?;
+                Err(e)
+            }
+        }
+    }
+
+    fn parse(
+        &self,
+        delivery: &Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Reading>, Vec<Reject>), Reject> {
+        let Some(topic_meter) = meter_from_topic(&self.settings.topic_prefix, &delivery.topic)
+        else {
+            return Err(Reject::Malformed(format!(
+                "topic `{}` is not {}/meters/<meter_id>/reading",
+                delivery.topic, self.settings.topic_prefix
+            )));
+        };
+        if delivery.payload.len() > self.settings.max_payload_bytes {
+            return Err(Reject::Oversized {
+                bytes: delivery.payload.len(),
+                limit: self.settings.max_payload_bytes,
+            });
+        }
+        let mut parsed = native::parse(
+            Some(topic_meter),
+            &delivery.payload,
+            now,
+            self.settings.window,
+        )?;
+        // A batch may come in any order; the engine wants time order.
+        parsed.readings.sort_by_key(|r| r.ts);
+        let rejected = parsed.rejected.into_iter().map(|(_, why)| why).collect();
+        Ok((parsed.readings, rejected))
+    }
+
+    async fn dead_letter(
+        &self,
+        conn: &mut AnyConnection,
+        delivery: &Delivery,
+        why: &Reject,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.metrics.rejected(why.reason());
+        log_rejection(&delivery.topic, why);
+        store::ingest::dead_letter(
+            conn,
+            now_ms,
+            &delivery.topic,
+            why.reason(),
+            &why.to_string(),
+            &delivery.payload,
+            self.settings.dead_letters_kept,
+        )
+        .await
+    }
+
+    async fn save_state(
+        &self,
+        conn: &mut AnyConnection,
+        meter: &str,
+        heard: Option<(i64, i64)>,
+    ) -> Result<(), StoreError> {
+        let Some(state) = self.engine.meter_state(meter) else {
+            return Ok(());
+        };
+        let json = serde_json::to_string(&state).map_err(|e| StoreError::BadState {
+            meter: meter.to_owned(),
+            detail: e.to_string(),
+        })?;
+        match heard {
+            Some((seen_ms, newest_reading_ms)) => {
+                store::ingest::save_meter(conn, meter, seen_ms, newest_reading_ms, &json).await
+            }
+            None => store::ingest::save_engine_state(conn, meter, &json).await,
+        }
+    }
+
+    /// Run each event through the case lifecycle and queue its notifications.
+    /// Returns how many notifications were queued.
+    async fn apply_events(
+        &self,
+        conn: &mut AnyConnection,
+        events: &[AlertEvent],
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let mut queued = 0;
+        for event in events {
+            let open = store::cases::open_case(conn, &event.household).await?;
+            let (next, effects) = case::step(open.as_ref(), event, now);
+            let Some(next) = next else { continue };
+            let case_id = store::cases::save(conn, &next).await?;
+            for effect in effects {
+                match effect {
+                    Effect::Audit(kind, detail) => {
+                        store::cases::audit(conn, case_id, now, kind, &detail).await?;
+                    }
+                    Effect::Notify(reason) => {
+                        let body = payload::case_notification(case_id, &next, reason, event);
+                        for channel in &self.settings.channels {
+                            let key = format!(
+                                "case-{case_id}-{}-{}-{}-{channel}",
+                                reason.as_str(),
+                                event.rule,
+                                event.ts.timestamp_millis()
+                            );
+                            if store::outbox::enqueue(
+                                conn,
+                                &key,
+                                channel,
+                                Some(case_id),
+                                &body,
+                                now.timestamp_millis(),
+                            )
+                            .await?
+                            {
+                                queued += 1;
+                                store::cases::audit(
+                                    conn,
+                                    case_id,
+                                    now,
+                                    "notification_queued",
+                                    &format!("{} via {channel}", reason.as_str()),
+                                )
+                                .await?;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(queued)
+    }
+
+    fn after_commit(&self, events: Vec<AlertEvent>, notified: usize) {
+        if notified > 0 {
+            self.outbox_wake.notify_one();
+        }
+        for event in events {
+            self.metrics
+                .alert(event.kind.as_str(), event.event.as_str());
+            tracing::info!(
+                household = %event.household,
+                meter_id = %event.meter_id,
+                rule = %event.rule,
+                event = event.event.as_str(),
+                severity = event.severity.as_str(),
+                "{}",
+                event.summary
+            );
+            let _ = self.events.send(event);
+        }
+    }
+}
+
+/// Rejections are logged at most once a second per process; the count is in
+/// `/metrics` and every one is in the dead-letter table.
+fn log_rejection(topic: &str, why: &Reject) {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = Utc::now().timestamp();
+    if LAST.swap(now, Ordering::Relaxed) != now {
+        tracing::warn!(topic, reason = why.reason(), "rejected: {why}");
+    }
+}
+
+/// The processor's task: batches from the source, ticks, graceful drain.
+pub async fn run(
+    mut processor: Processor,
+    mut rx: mpsc::Receiver<Delivery>,
+    acker: Option<Acker>,
+    batch_size: usize,
+    tick_every: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut ticker = tokio::time::interval(tick_every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            first = rx.recv() => {
+                let Some(first) = first else { break };
+                let batch = fill(first, &mut rx, batch_size);
+                commit_with_retry(&mut processor, &batch, acker.as_ref(), &shutdown).await;
+            }
+            _ = ticker.tick() => {
+                if let Err(e) = processor.tick().await {
+                    tracing::error!(error = %e, "time-based rules could not be stored; retrying next tick");
+                }
+            }
+        }
+    }
+    // Flush what was already taken from the broker, then stop.
+    rx.close();
+    while let Ok(first) = rx.try_recv() {
+        let batch = fill(first, &mut rx, batch_size);
+        if processor.handle(&batch).await.is_ok()
+            && let Some(acker) = &acker
+        {
+            for delivery in &batch {
+                acker.ack(delivery).await;
+            }
+        }
+    }
+}
+
+fn fill(first: Delivery, rx: &mut mpsc::Receiver<Delivery>, batch_size: usize) -> Vec<Delivery> {
+    let mut batch = vec![first];
+    while batch.len() < batch_size {
+        match rx.try_recv() {
+            Ok(next) => batch.push(next),
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+async fn commit_with_retry(
+    processor: &mut Processor,
+    batch: &[Delivery],
+    acker: Option<&Acker>,
+    shutdown: &CancellationToken,
+) {
+    let mut wait = Duration::from_millis(100);
+    loop {
+        match processor.handle(batch).await {
+            Ok(()) => {
+                if let Some(acker) = acker {
+                    for delivery in batch {
+                        acker.ack(delivery).await;
+                    }
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, retry_in = ?wait, "could not store a batch; it stays unacknowledged");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}

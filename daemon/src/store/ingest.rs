@@ -1,0 +1,168 @@
+//! The hot path's tables: readings (idempotent on meter and time), meters with
+//! their engine state, and the bounded dead-letter table.
+
+use sqlx::{AnyConnection, AnyPool, Row};
+use waterwatch_rules::Reading;
+
+use super::StoreError;
+
+/// A registered meter as loaded at start-up.
+#[derive(Debug, Clone)]
+pub struct MeterRow {
+    pub id: String,
+    pub household_id: String,
+    pub engine_state: Option<String>,
+}
+
+pub async fn meters(pool: &AnyPool) -> Result<Vec<MeterRow>, StoreError> {
+    let rows = sqlx::query("SELECT id, household_id, engine_state FROM meters ORDER BY id")
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(MeterRow {
+                id: row.try_get("id")?,
+                household_id: row.try_get("household_id")?,
+                engine_state: row.try_get("engine_state")?,
+            })
+        })
+        .collect()
+}
+
+/// Register a meter (and its household) if it is not known yet.
+pub async fn register_meter(
+    conn: &mut AnyConnection,
+    meter_id: &str,
+    household_id: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO households (id, created_ms) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(household_id)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO meters (id, household_id, created_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(meter_id)
+    .bind(household_id)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Store a reading; `false` when one for that meter and time is already stored.
+pub async fn insert_reading(
+    conn: &mut AnyConnection,
+    reading: &Reading,
+    received_ms: i64,
+) -> Result<bool, StoreError> {
+    let status = (!reading.status.is_empty()).then(|| reading.status.join(" "));
+    let done = sqlx::query(
+        "INSERT INTO readings \
+         (meter_id, ts_ms, utc_offset_s, total_l, flow_lpm, battery_pct, status, received_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (meter_id, ts_ms) DO NOTHING",
+    )
+    .bind(&reading.meter_id)
+    .bind(reading.ts.timestamp_millis())
+    .bind(i64::from(reading.ts.offset().local_minus_utc()))
+    .bind(reading.total_l)
+    .bind(reading.flow_lpm)
+    .bind(reading.battery_pct)
+    .bind(status)
+    .bind(received_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Record what the engine now knows of a meter, and when it was last heard.
+pub async fn save_meter(
+    conn: &mut AnyConnection,
+    meter_id: &str,
+    last_seen_ms: i64,
+    newest_reading_ms: i64,
+    engine_state: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE meters SET last_seen_ms = $1, \
+         last_reading_ms = CASE WHEN last_reading_ms IS NULL OR $2 > last_reading_ms THEN $2 \
+                                ELSE last_reading_ms END, \
+         engine_state = $3 WHERE id = $4",
+    )
+    .bind(last_seen_ms)
+    .bind(newest_reading_ms)
+    .bind(engine_state)
+    .bind(meter_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Record the engine's state of a meter alone (after a time-only evaluation).
+pub async fn save_engine_state(
+    conn: &mut AnyConnection,
+    meter_id: &str,
+    engine_state: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE meters SET engine_state = $1 WHERE id = $2")
+        .bind(engine_state)
+        .bind(meter_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Keep a rejected message for inspection; the table holds at most `keep` rows.
+pub async fn dead_letter(
+    conn: &mut AnyConnection,
+    received_ms: i64,
+    topic: &str,
+    reason: &str,
+    detail: &str,
+    payload: &[u8],
+    keep: i64,
+) -> Result<(), StoreError> {
+    const MAX_KEPT_PAYLOAD: usize = 4096;
+    let shown = &payload[..payload.len().min(MAX_KEPT_PAYLOAD)];
+    sqlx::query(
+        "INSERT INTO dead_letters (received_ms, topic, reason, detail, payload) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(received_ms)
+    .bind(topic)
+    .bind(reason)
+    .bind(detail)
+    .bind(String::from_utf8_lossy(shown).into_owned())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - $1")
+        .bind(keep)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// How many readings are stored for a meter (for tests and the API).
+pub async fn count_readings(pool: &AnyPool, meter_id: &str) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM readings WHERE meter_id = $1")
+        .bind(meter_id)
+        .fetch_one(pool)
+        .await?;
+    Ok(row.try_get("n")?)
+}
+
+/// Dead letters, newest first: (reason, detail).
+pub async fn dead_letters(pool: &AnyPool, limit: i64) -> Result<Vec<(String, String)>, StoreError> {
+    let rows = sqlx::query("SELECT reason, detail FROM dead_letters ORDER BY id DESC LIMIT $1")
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| Ok((r.try_get("reason")?, r.try_get("detail")?)))
+        .collect()
+}

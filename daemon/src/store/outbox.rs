@@ -1,0 +1,130 @@
+//! The durable outbox: notifications are written in the same transaction as
+//! the case change that caused them, and delivered (and retried) from here.
+
+use sqlx::{AnyConnection, AnyPool, Row};
+
+use super::StoreError;
+
+/// One notification waiting to go out.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub channel: String,
+    pub payload: String,
+    pub created_ms: i64,
+    pub attempts: i64,
+}
+
+/// Queue a notification. A second entry with the same idempotency key is a
+/// no-op, so re-running the same decision never sends twice.
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    idempotency_key: &str,
+    channel: &str,
+    case_id: Option<i64>,
+    payload: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO outbox (idempotency_key, channel, case_id, payload, created_ms, \
+         next_attempt_ms) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(idempotency_key)
+    .bind(channel)
+    .bind(case_id)
+    .bind(payload)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A channel's pending entries whose next attempt is due, oldest first.
+pub async fn due_for(
+    pool: &AnyPool,
+    channel: &str,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<Entry>, StoreError> {
+    sqlx::query(
+        "SELECT id, idempotency_key, channel, payload, created_ms, attempts FROM outbox \
+         WHERE status = 'pending' AND channel = $1 AND next_attempt_ms <= $2 \
+         ORDER BY next_attempt_ms, id LIMIT $3",
+    )
+    .bind(channel)
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(Entry {
+            id: r.try_get("id")?,
+            idempotency_key: r.try_get("idempotency_key")?,
+            channel: r.try_get("channel")?,
+            payload: r.try_get("payload")?,
+            created_ms: r.try_get("created_ms")?,
+            attempts: r.try_get("attempts")?,
+        })
+    })
+    .collect()
+}
+
+pub async fn pending_count(pool: &AnyPool) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending'")
+        .fetch_one(pool)
+        .await?;
+    Ok(row.try_get("n")?)
+}
+
+pub async fn delivered(pool: &AnyPool, id: i64, now_ms: i64) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'delivered', delivered_ms = $1, attempts = attempts + 1, \
+         last_error = NULL WHERE id = $2",
+    )
+    .bind(now_ms)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn retry_at(
+    pool: &AnyPool,
+    id: i64,
+    next_attempt_ms: i64,
+    error: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = $1, last_error = $2 \
+         WHERE id = $3",
+    )
+    .bind(next_attempt_ms)
+    .bind(error)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn failed(pool: &AnyPool, id: i64, error: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $1 \
+         WHERE id = $2",
+    )
+    .bind(error)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Count of entries by status (for tests and the API).
+pub async fn count_by_status(pool: &AnyPool, status: &str) -> Result<i64, StoreError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM outbox WHERE status = $1")
+        .bind(status)
+        .fetch_one(pool)
+        .await?;
+    Ok(row.try_get("n")?)
+}

@@ -1,0 +1,242 @@
+//! The processor as a timeline against each store backend: readings in,
+//! cases and outbox entries out, all in one transaction per batch.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
+use serde_json::json;
+use tokio::sync::Notify;
+use waterwatch::clock::ManualClock;
+use waterwatch::config::UnknownMeters;
+use waterwatch::ingest::mqtt::Delivery;
+use waterwatch::ingest::native::TimeWindow;
+use waterwatch::metrics::Metrics;
+use waterwatch::process::{Processor, Settings};
+use waterwatch::store::{self, Store};
+use waterwatch_rules::RuleSet;
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0)
+        .single()
+        .expect("a time")
+}
+
+fn local(t: DateTime<Utc>) -> String {
+    let offset = FixedOffset::east_opt(8 * 3600).expect("+08:00");
+    t.with_timezone(&offset)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+fn settings(unknown_meters: UnknownMeters) -> Settings {
+    Settings {
+        topic_prefix: "waterwatch".into(),
+        unknown_meters,
+        window: TimeWindow::default(),
+        max_payload_bytes: 256 * 1024,
+        dead_letters_kept: 100,
+        channels: vec!["grid".into(), "family".into()],
+        display_offset: FixedOffset::east_opt(8 * 3600).expect("+08:00"),
+    }
+}
+
+async fn processor(store: &Store, clock: Arc<ManualClock>, unknown: UnknownMeters) -> Processor {
+    Processor::load(
+        store.clone(),
+        RuleSet::default_rules(),
+        Arc::new(Metrics::new()),
+        clock,
+        settings(unknown),
+        Arc::new(Notify::new()),
+    )
+    .await
+    .expect("processor loads")
+}
+
+fn reading(meter: &str, t: DateTime<Utc>, total: i64) -> Delivery {
+    Delivery::unacked(
+        &format!("waterwatch/meters/{meter}/reading"),
+        json!({"meter_id": meter, "ts": local(t), "total_l": total}).to_string(),
+    )
+}
+
+/// The register of a household that used water in the first hour of the
+/// day (from `start()`), 6 L every 15 minutes, and none after.
+fn total_at(t: DateTime<Utc>) -> i64 {
+    let used_steps = (t.min(start() + Duration::hours(1)) - start()).num_minutes() / 15;
+    1_000 + 6 * used_steps
+}
+
+/// A batch of 15-minute readings from `from` to `to` of that household.
+fn quiet_day(meter: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Delivery {
+    let mut readings = Vec::new();
+    let mut t = from;
+    while t <= to {
+        readings.push(json!({"ts": local(t), "total_l": total_at(t)}));
+        t += Duration::minutes(15);
+    }
+    Delivery::unacked(
+        &format!("waterwatch/meters/{meter}/reading"),
+        json!({"meter_id": meter, "readings": readings}).to_string(),
+    )
+}
+
+async fn scalar(store: &Store, sql: &'static str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sql)
+        .fetch_one(store.pool())
+        .await
+        .and_then(|r| r.try_get::<i64, _>(0))
+        .expect(sql)
+}
+
+#[tokio::test]
+async fn a_reading_delivered_twice_is_stored_once() {
+    for (backend, store, _dir) in common::stores().await {
+        let clock = Arc::new(ManualClock::new(start() + Duration::hours(1)));
+        let mut p = processor(&store, clock.clone(), UnknownMeters::Register).await;
+        let first = reading("m1", start(), 100);
+        p.handle(&[first]).await.expect("stored");
+        p.handle(&[reading("m1", start(), 100), reading("m1", start(), 100)])
+            .await
+            .expect("stored");
+        assert_eq!(
+            store::ingest::count_readings(store.pool(), "m1")
+                .await
+                .expect("count"),
+            1,
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_batch_revealing_fourteen_quiet_hours_opens_one_case_and_then_clears() {
+    for (backend, store, _dir) in common::stores().await {
+        let now = start() + Duration::hours(15);
+        let clock = Arc::new(ManualClock::new(now));
+        let mut p = processor(&store, clock.clone(), UnknownMeters::Register).await;
+
+        p.handle(&[quiet_day("h1", start(), now)])
+            .await
+            .expect("stored");
+        let cases = store::cases::list(store.pool(), 10).await.expect("cases");
+        assert_eq!(cases.len(), 1, "{backend}: {cases:?}");
+        assert_eq!(cases[0].household, "h1");
+        assert_eq!(cases[0].severity, "critical");
+        assert!(cases[0].resolved_ms.is_none());
+        // One notification per channel.
+        assert_eq!(
+            store::outbox::count_by_status(store.pool(), "pending")
+                .await
+                .expect("n"),
+            2
+        );
+
+        // The same batch again (a redelivery) changes nothing.
+        p.handle(&[quiet_day("h1", start(), now)])
+            .await
+            .expect("stored");
+        assert_eq!(
+            store::cases::list(store.pool(), 10)
+                .await
+                .expect("cases")
+                .len(),
+            1
+        );
+        assert_eq!(
+            store::outbox::count_by_status(store.pool(), "pending")
+                .await
+                .expect("n"),
+            2
+        );
+
+        // Water again: the case resolves and everyone told gets the all-clear.
+        clock.advance(Duration::minutes(15));
+        p.handle(&[reading("h1", now + Duration::minutes(15), 1_100)])
+            .await
+            .expect("stored");
+        let cases = store::cases::list(store.pool(), 10).await.expect("cases");
+        assert!(cases[0].resolved_ms.is_some(), "{backend}: {cases:?}");
+        assert_eq!(
+            store::outbox::count_by_status(store.pool(), "pending")
+                .await
+                .expect("n"),
+            4
+        );
+        let audit = scalar(&store, "SELECT COUNT(*) FROM case_events").await;
+        assert!(audit >= 6, "{backend}: audit trail has {audit} lines");
+    }
+}
+
+#[tokio::test]
+async fn readings_from_unregistered_meters_are_dead_lettered_when_configured() {
+    for (backend, store, _dir) in common::stores().await {
+        let clock = Arc::new(ManualClock::new(start() + Duration::hours(1)));
+        let mut p = processor(&store, clock, UnknownMeters::Reject).await;
+        p.handle(&[reading("stranger", start(), 10)])
+            .await
+            .expect("handled");
+        assert_eq!(
+            store::ingest::count_readings(store.pool(), "stranger")
+                .await
+                .expect("n"),
+            0
+        );
+        let letters = store::ingest::dead_letters(store.pool(), 10)
+            .await
+            .expect("letters");
+        assert_eq!(letters.len(), 1, "{backend}");
+        assert_eq!(letters[0].0, "unknown_meter");
+    }
+}
+
+#[tokio::test]
+async fn decisions_after_a_restart_match_an_uninterrupted_run() {
+    for (backend, store, _dir) in common::stores().await {
+        // Uninterrupted: all readings through one processor, in a second store.
+        let (_, reference, _rdir) = common::stores().await.remove(0);
+        let now = start() + Duration::hours(15);
+        let clock = Arc::new(ManualClock::new(now));
+        let first_half = quiet_day("h1", start(), start() + Duration::hours(8));
+        let second_half = quiet_day(
+            "h1",
+            start() + Duration::hours(8) + Duration::minutes(15),
+            now,
+        );
+        let mut whole = processor(&reference, clock.clone(), UnknownMeters::Register).await;
+        whole
+            .handle(&[quiet_day("h1", start(), start() + Duration::hours(8))])
+            .await
+            .expect("a");
+        whole
+            .handle(&[quiet_day(
+                "h1",
+                start() + Duration::hours(8) + Duration::minutes(15),
+                now,
+            )])
+            .await
+            .expect("b");
+
+        // Interrupted: the first processor is dropped after the first half.
+        let mut before = processor(&store, clock.clone(), UnknownMeters::Register).await;
+        before.handle(&[first_half]).await.expect("a");
+        drop(before);
+        let mut after = processor(&store, clock.clone(), UnknownMeters::Register).await;
+        after.handle(&[second_half]).await.expect("b");
+
+        let ours = store::cases::list(store.pool(), 10).await.expect("cases");
+        let theirs = store::cases::list(reference.pool(), 10)
+            .await
+            .expect("cases");
+        assert_eq!(ours.len(), theirs.len(), "{backend}");
+        assert_eq!(ours.len(), 1, "{backend}");
+        let alerts = "SELECT COUNT(*) FROM alerts";
+        assert_eq!(
+            scalar(&store, alerts).await,
+            scalar(&reference, alerts).await,
+            "{backend}"
+        );
+    }
+}

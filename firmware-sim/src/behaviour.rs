@@ -1,0 +1,392 @@
+//! What one elderly person living alone does with water: habits drawn once per
+//! household from the seed, and each day's water uses drawn from those habits.
+//!
+//! A water use is a [`WaterEvent`]: a start, an end and a constant rate. The
+//! numbers follow published end-use studies, scaled to one older person:
+//!
+//! - SIMDEUM (Blokker, Vreeburg & van Dijk, "Simulating residential water
+//!   demand with a stochastic end-use model", J. Water Resour. Plann. Manage.
+//!   136(1), 2010) and its Python port pysimdeum (KWR Water Research,
+//!   `pysimdeum/data/NL/end_uses/*.toml`): a *senior* flushes the toilet
+//!   7.2 times a day (Poisson), showers on 69 % of days for a mean of 6.5 min,
+//!   and a cistern (6 or 9 L) refills slowly at ~0.04 L/s, over 2.4–3.6 min;
+//!   kitchen taps are ~10 short uses a day (≈15 s, up to 10 L/min) peaking
+//!   around meals, bathroom taps ~4 a day; a one-person household runs the
+//!   washing machine 0.32 times a day at ~50 L.
+//! - Residential End Uses of Water, Version 2 (DeOreo et al., Water Research
+//!   Foundation, 2016): per-capita indoor use of ~140 L/day split mainly into
+//!   toilets, showers, faucets and clothes washers, with faucet uses of a few
+//!   litres and shower flow rates of 6–10 L/min.
+//!
+//! The result: households average 90–155 L a day (≈118 L overall); single
+//! days range ~65–180 L (5th–95th percentile), with shower and laundry days on
+//! top. Each day has one or two night flushes, a morning and an evening
+//! routine that shift ±30 min day to day, meals, and sometimes an afternoon
+//! out with no water use at all.
+
+use rand::Rng;
+
+use crate::clock::{DAY, HOUR, MINUTE};
+
+/// What a water use is; kept for tests and for future behaviours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Use {
+    Flush,
+    BathroomTap,
+    KitchenTap,
+    Shower,
+    Laundry,
+    /// A tap nobody closes (scenario).
+    TapLeftOpen,
+    /// A burst pipe (scenario).
+    Burst,
+}
+
+impl Use {
+    /// Whether a person does this (and so stops doing it when they collapse);
+    /// a running tap or a burst pipe goes on regardless.
+    pub(crate) fn is_personal(self) -> bool {
+        !matches!(self, Use::TapLeftOpen | Use::Burst)
+    }
+}
+
+/// One water use: flow at `lpm` litres per minute from `start` to `end`
+/// (local seconds; `end` is [`i64::MAX`] for a flow that never stops).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct WaterEvent {
+    pub start: i64,
+    pub end: i64,
+    pub lpm: f64,
+    pub kind: Use,
+}
+
+impl WaterEvent {
+    /// A use of `litres` at about `lpm`, lasting whole seconds (at least one);
+    /// the rate is adjusted so the volume is exact.
+    pub(crate) fn of_volume(start: i64, litres: f64, lpm: f64, kind: Use) -> WaterEvent {
+        let secs = (litres / lpm * 60.0).round().max(1.0) as i64;
+        WaterEvent {
+            start,
+            end: start + secs,
+            lpm: litres * 60.0 / secs as f64,
+            kind,
+        }
+    }
+
+    /// A flow that starts at `start` and never stops.
+    pub(crate) fn open_ended(start: i64, lpm: f64, kind: Use) -> WaterEvent {
+        WaterEvent {
+            start,
+            end: i64::MAX,
+            lpm,
+            kind,
+        }
+    }
+
+    /// Litres delivered between `start` and `t`.
+    pub(crate) fn litres_until(&self, t: i64) -> f64 {
+        if t <= self.start {
+            return 0.0;
+        }
+        (t.min(self.end) - self.start) as f64 * self.lpm / 60.0
+    }
+
+    /// Total litres (infinite for an open-ended flow).
+    pub(crate) fn litres(&self) -> f64 {
+        if self.end == i64::MAX {
+            f64::INFINITY
+        } else {
+            self.litres_until(self.end)
+        }
+    }
+}
+
+/// One person's habits, fixed for the whole simulation.
+#[derive(Clone, Debug)]
+pub(crate) struct Habits {
+    /// Usual wake time, seconds after local midnight.
+    pub wake: i64,
+    /// Usual bedtime, seconds after local midnight.
+    pub bed: i64,
+    /// Mean flushes a day, night ones included.
+    flushes_per_day: f64,
+    /// Chance of a second night flush.
+    second_night_flush: f64,
+    /// Cistern volume, litres.
+    cistern_l: f64,
+    /// Cistern refill rate, L/min.
+    refill_lpm: f64,
+    /// Chance of a shower on a given day.
+    shower_chance: f64,
+    /// Shower head flow, L/min.
+    shower_lpm: f64,
+    /// Showers in the evening rather than the morning.
+    evening_shower: bool,
+    /// Usual tap flow, L/min.
+    tap_lpm: f64,
+    /// Usual lunch time, seconds after local midnight.
+    lunch: i64,
+    /// Usual dinner time, seconds after local midnight.
+    dinner: i64,
+    /// Chance of a laundry load on a given day.
+    laundry_chance: f64,
+    /// Chance of an afternoon out on a given day.
+    outing_chance: f64,
+}
+
+impl Habits {
+    pub(crate) fn draw(rng: &mut impl Rng) -> Habits {
+        Habits {
+            wake: rng.random_range(6 * HOUR + 30 * MINUTE..=8 * HOUR),
+            bed: rng.random_range(21 * HOUR + 30 * MINUTE..=23 * HOUR),
+            flushes_per_day: rng.random_range(6.0..7.5),
+            second_night_flush: rng.random_range(0.2..0.6),
+            // A modern 6 L cistern or an older 7.5–9 L one.
+            cistern_l: if rng.random_bool(0.5) {
+                rng.random_range(6.0..6.5)
+            } else {
+                rng.random_range(7.5..9.0)
+            },
+            refill_lpm: rng.random_range(2.5..4.0),
+            shower_chance: rng.random_range(0.55..0.8),
+            shower_lpm: rng.random_range(6.0..10.0),
+            evening_shower: rng.random_bool(0.4),
+            tap_lpm: rng.random_range(4.0..8.0),
+            lunch: rng.random_range(11 * HOUR + 30 * MINUTE..=12 * HOUR + 30 * MINUTE),
+            dinner: rng.random_range(17 * HOUR + 30 * MINUTE..=18 * HOUR + 30 * MINUTE),
+            laundry_chance: rng.random_range(1.5..3.0) / 7.0,
+            outing_chance: rng.random_range(0.15..0.5),
+        }
+    }
+}
+
+/// Appends the water uses of the day starting at `day` (local midnight, in
+/// local seconds) to `out`: from waking on that day until waking the next,
+/// night flushes included. Every use starts after `day` and before the next
+/// day's earliest possible wake-up.
+pub(crate) fn plan_day(h: &Habits, rng: &mut impl Rng, day: i64, out: &mut Vec<WaterEvent>) {
+    let first = out.len();
+    let wake = day + h.wake + rng.random_range(-30 * MINUTE..=30 * MINUTE);
+    let bed = day + h.bed + rng.random_range(-30 * MINUTE..=30 * MINUTE);
+    let mut plan = Planner { h, out };
+
+    // Morning: the toilet, a wash, breakfast.
+    plan.flush(wake + rng.random_range(MINUTE..10 * MINUTE), rng);
+    plan.bathroom_tap(
+        wake + rng.random_range(5 * MINUTE..20 * MINUTE),
+        1.0,
+        2.5,
+        rng,
+    );
+    plan.meal(wake + rng.random_range(20 * MINUTE..50 * MINUTE), rng);
+    // Lunch and dinner, each a cluster of kitchen-tap uses.
+    plan.meal(
+        day + h.lunch + rng.random_range(-20 * MINUTE..=20 * MINUTE),
+        rng,
+    );
+    plan.meal(
+        day + h.dinner + rng.random_range(-20 * MINUTE..=20 * MINUTE),
+        rng,
+    );
+
+    // The rest of the day's flushes, spread over the waking hours.
+    let night_flushes = 1 + usize::from(rng.random_bool(h.second_night_flush));
+    let day_flushes = (h.flushes_per_day - night_flushes as f64 - 1.0 + rng.random_range(-1.0..1.0))
+        .round()
+        .max(1.0) as usize;
+    for _ in 0..day_flushes {
+        let at = rng.random_range(wake + 30 * MINUTE..bed - 10 * MINUTE);
+        plan.flush(at, rng);
+        if rng.random_bool(0.5) {
+            plan.bathroom_tap(at + rng.random_range(20..60), 0.5, 1.5, rng);
+        }
+    }
+
+    if rng.random_bool(h.shower_chance) {
+        let at = if h.evening_shower {
+            bed - rng.random_range(40 * MINUTE..90 * MINUTE)
+        } else {
+            wake + rng.random_range(15 * MINUTE..60 * MINUTE)
+        };
+        // Right-skewed around 6.5 min, as pysimdeum's chi-square for seniors.
+        let minutes = (6.2 * normal(rng, 0.0, 0.22).exp()).clamp(3.5, 12.0);
+        let lpm = h.shower_lpm * rng.random_range(0.9..1.1);
+        plan.out
+            .push(WaterEvent::of_volume(at, minutes * lpm, lpm, Use::Shower));
+    } else {
+        // No shower: a basin wash or foot soak instead.
+        plan.bathroom_tap(
+            bed - rng.random_range(30 * MINUTE..60 * MINUTE),
+            5.0,
+            10.0,
+            rng,
+        );
+    }
+
+    if rng.random_bool(h.laundry_chance) {
+        // A washing machine takes ~50 L over an hour in four fills.
+        let mut at = day + rng.random_range(9 * HOUR..16 * HOUR);
+        let litres: f64 = rng.random_range(40.0..55.0);
+        for _ in 0..4 {
+            plan.out.push(WaterEvent::of_volume(
+                at,
+                litres / 4.0,
+                rng.random_range(8.0..12.0),
+                Use::Laundry,
+            ));
+            at += rng.random_range(12 * MINUTE..20 * MINUTE);
+        }
+    }
+
+    // Evening wash, then the night's flushes while the household sleeps.
+    plan.bathroom_tap(
+        bed - rng.random_range(5 * MINUTE..20 * MINUTE),
+        1.0,
+        2.5,
+        rng,
+    );
+    let night_end = day + DAY + h.wake - 45 * MINUTE;
+    for _ in 0..night_flushes {
+        let at = rng.random_range(bed + 30 * MINUTE..night_end);
+        plan.flush(at, rng);
+    }
+
+    // An afternoon out: nothing runs while nobody is home.
+    if rng.random_bool(h.outing_chance) {
+        let from = day + rng.random_range(13 * HOUR + 30 * MINUTE..16 * HOUR);
+        let until = from + rng.random_range(HOUR..=3 * HOUR);
+        let mut i = first;
+        while i < out.len() {
+            if (from..until).contains(&out[i].start) {
+                out.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Adds the common uses to a day's plan.
+struct Planner<'a> {
+    h: &'a Habits,
+    out: &'a mut Vec<WaterEvent>,
+}
+
+impl Planner<'_> {
+    fn flush(&mut self, at: i64, rng: &mut impl Rng) {
+        let litres = self.h.cistern_l * rng.random_range(0.95..1.05);
+        self.out.push(WaterEvent::of_volume(
+            at,
+            litres,
+            self.h.refill_lpm,
+            Use::Flush,
+        ));
+    }
+
+    fn bathroom_tap(&mut self, at: i64, min_l: f64, max_l: f64, rng: &mut impl Rng) {
+        let litres = rng.random_range(min_l..max_l);
+        self.out.push(WaterEvent::of_volume(
+            at,
+            litres,
+            self.h.tap_lpm * 0.7,
+            Use::BathroomTap,
+        ));
+    }
+
+    /// Two to four kitchen-tap uses of 0.5–5 L (mostly small) within ~40 min.
+    fn meal(&mut self, at: i64, rng: &mut impl Rng) {
+        for _ in 0..rng.random_range(2..=4) {
+            let u: f64 = rng.random();
+            let litres = 0.5 + 4.5 * u * u * u;
+            let start = at + rng.random_range(0..40 * MINUTE);
+            let lpm = self.h.tap_lpm * rng.random_range(0.8..1.2);
+            self.out
+                .push(WaterEvent::of_volume(start, litres, lpm, Use::KitchenTap));
+        }
+    }
+}
+
+/// A normally distributed draw (Box–Muller).
+fn normal(rng: &mut impl Rng, mean: f64, sd: f64) -> f64 {
+    let u1: f64 = 1.0 - rng.random::<f64>();
+    let u2: f64 = rng.random();
+    mean + sd * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::SmallRng;
+
+    fn days(seed: u64, n: i64) -> (Habits, Vec<Vec<WaterEvent>>) {
+        let mut rng = SmallRng::seed_from_u64(seed);
+        let habits = Habits::draw(&mut rng);
+        let days = (0..n)
+            .map(|d| {
+                let mut out = Vec::new();
+                plan_day(&habits, &mut rng, d * DAY, &mut out);
+                out
+            })
+            .collect();
+        (habits, days)
+    }
+
+    #[test]
+    fn a_fixed_volume_use_delivers_exactly_that_volume() {
+        let ev = WaterEvent::of_volume(100, 7.3, 2.5, Use::Flush);
+        assert!((ev.litres() - 7.3).abs() < 1e-9);
+        assert_eq!(ev.litres_until(100), 0.0);
+        assert!(ev.litres_until(ev.start + 60) < 7.3);
+    }
+
+    #[test]
+    fn an_open_ended_flow_grows_linearly_forever() {
+        let ev = WaterEvent::open_ended(0, 6.0, Use::TapLeftOpen);
+        assert_eq!(ev.litres_until(600), 60.0);
+        assert!(ev.litres().is_infinite());
+        assert!(!ev.kind.is_personal());
+    }
+
+    #[test]
+    fn every_use_of_a_day_starts_within_that_day_before_the_next_wake_up() {
+        for seed in 0..50 {
+            let (habits, days) = days(seed, 7);
+            let earliest_wake = habits.wake - 30 * MINUTE;
+            for (d, events) in days.iter().enumerate() {
+                let day = d as i64 * DAY;
+                for ev in events {
+                    assert!(ev.start > day, "{ev:?} starts before its day");
+                    assert!(
+                        ev.start < day + DAY + earliest_wake,
+                        "{ev:?} runs into the next morning"
+                    );
+                    assert!(ev.end > ev.start);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_person_flushes_about_seven_times_a_day_with_one_or_two_at_night() {
+        let (_, all) = days(7, 60);
+        let flushes: usize = all
+            .iter()
+            .flatten()
+            .filter(|e| e.kind == Use::Flush)
+            .count();
+        let per_day = flushes as f64 / 60.0;
+        assert!((5.0..=9.0).contains(&per_day), "{per_day} flushes a day");
+        for (d, events) in all.iter().enumerate() {
+            let night = (d as i64 + 1) * DAY;
+            let at_night = events
+                .iter()
+                .filter(|e| e.start >= night && e.start < night + 5 * HOUR)
+                .count();
+            assert!(
+                at_night <= 2,
+                "{at_night} flushes after midnight on day {d}"
+            );
+        }
+    }
+}

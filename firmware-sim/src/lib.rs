@@ -1,0 +1,63 @@
+//! Simulated households and smart water meters for waterwatch: datasets for
+//! replay and benchmarks, live publishing to a broker for demos and
+//! end-to-end tests.
+//!
+//! Each household is one elderly person living alone with habits of their own
+//! (wake and bed times, toilet, shower, meals, laundry, afternoons out); their
+//! meter reports a cumulative register with 1 L resolution at aligned
+//! intervals. [`Scenario`]s make something go wrong — a collapse, a tap left
+//! running, a burst pipe, a silent or faulty meter — and [`Fleet::truth`]
+//! records what and when, so detections can be scored.
+//!
+//! ```
+//! use std::time::Duration;
+//! use meter_sim::{Fleet, Scenario};
+//!
+//! let start = chrono::DateTime::parse_from_rfc3339("2026-01-05T00:00:00+08:00").unwrap();
+//! let collapse = Scenario::parse("collapse:2@+1day 10h", start).unwrap();
+//! let mut fleet = Fleet::new(3, 42, start, Duration::from_secs(900), vec![collapse]);
+//! let readings = fleet.advance(start + chrono::Duration::days(2));
+//! assert_eq!(readings.len(), 3 * (2 * 96 + 1));
+//! println!("{}", readings[0].to_native_json());
+//! ```
+//!
+//! # Layout
+//!
+//! - `behaviour` — one person's habits and each day's water uses.
+//! - `household` — a household's planned uses over time; collapse, extra flows.
+//! - `meter` — a meter integrating flows into a register; silence and flags.
+//! - `fleet` — households and meters advanced together: [`Fleet`].
+//! - `scenario` — what goes wrong and when, and its ground truth: [`Scenario`];
+//!   `scenario/parse` reads them from command-line strings: [`ScenarioSpec`].
+//! - `reading` — [`SimReading`] and its native JSON forms.
+//! - `json` — fast JSON formatting for the hot path.
+//! - `clock` — local-seconds time arithmetic.
+//! - `dataset` — `readings.jsonl` and `truth.json` on disk: [`write_dataset`].
+//! - `publish` — MQTT publishing with PubAck tracking: [`Publisher`].
+//! - `live` — publishing on an accelerated clock: [`run_live`].
+
+mod behaviour;
+mod clock;
+mod dataset;
+mod fleet;
+mod household;
+mod json;
+mod live;
+mod meter;
+mod publish;
+mod reading;
+mod scenario;
+
+pub use dataset::{
+    DatasetError, DatasetSummary, READINGS_FILE, TRUTH_FILE, TruthFile, write_dataset,
+};
+pub use fleet::Fleet;
+pub use live::{LiveProgress, run_live};
+pub use publish::{
+    DEFAULT_TOPIC_PREFIX, PublishError, PublishStats, Publisher, publish, reading_topic,
+};
+pub use reading::{SimReading, native_batch_json};
+pub use scenario::{
+    DEFAULT_BURST_LPM, DEFAULT_FAULT_FLAG, DEFAULT_TAP_LPM, Scenario, ScenarioError, ScenarioKind,
+    ScenarioSpec, TruthEvent, When, household_id,
+};

@@ -1,0 +1,93 @@
+//! Live publishing on an accelerated clock: the simulated clock starts at the
+//! fleet's start when [`run_live`] is called and runs `speed` times faster
+//! than real time; each interval's readings are published as the simulated
+//! clock passes them.
+
+use std::future::Future;
+
+use chrono::{DateTime, FixedOffset};
+use tokio::time::{Duration, Instant};
+
+use crate::fleet::Fleet;
+use crate::publish::{PublishError, Publisher};
+
+/// Progress of a live run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LiveProgress {
+    /// Readings handed to the publisher so far.
+    pub readings: u64,
+    /// The simulated time of the latest readings published.
+    pub sim_time: DateTime<FixedOffset>,
+}
+
+/// Publishes `fleet`'s readings through `publisher` as the accelerated clock
+/// passes them, until `shutdown` completes; calls `on_tick` after each batch.
+/// `speed` must be positive (1.0 is real time). Does not flush: call
+/// [`Publisher::close`] afterwards to wait for the broker's acknowledgements.
+pub async fn run_live(
+    fleet: &mut Fleet,
+    publisher: &mut Publisher,
+    speed: f64,
+    shutdown: impl Future<Output = ()>,
+    mut on_tick: impl FnMut(&LiveProgress),
+) -> Result<LiveProgress, PublishError> {
+    let speed = if speed.is_finite() && speed > 0.0 {
+        speed
+    } else {
+        1.0
+    };
+    let wall_start = Instant::now();
+    let sim_start = fleet.start();
+    let mut progress = LiveProgress {
+        readings: 0,
+        sim_time: sim_start,
+    };
+    tokio::pin!(shutdown);
+    loop {
+        let due = fleet.next_reading_at();
+        let sim_wait = (due - sim_start).to_std().unwrap_or_default();
+        let deadline = wall_start + Duration::from_secs_f64(sim_wait.as_secs_f64() / speed);
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+        // Catch up on every interval passed if publishing fell behind.
+        let elapsed = wall_start.elapsed().as_secs_f64() * speed;
+        let now = chrono::Duration::from_std(Duration::from_secs_f64(elapsed))
+            .ok()
+            .and_then(|d| sim_start.checked_add_signed(d))
+            .map_or(due, |now| now.max(due));
+        let batch = fleet.advance(now);
+        tokio::select! {
+            _ = &mut shutdown => break,
+            sent = publisher.send(&batch) => sent?,
+        }
+        progress.readings += batch.len() as u64;
+        progress.sim_time = batch.last().map_or(due, |r| r.ts);
+        on_tick(&progress);
+    }
+    Ok(progress)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn a_fleet_and_a_live_run_can_move_between_threads() {
+        fn check(fleet: &mut Fleet, publisher: &mut Publisher) {
+            is_send(&run_live(
+                fleet,
+                publisher,
+                1.0,
+                std::future::pending::<()>(),
+                |_| {},
+            ));
+        }
+        let _: fn(&mut Fleet, &mut Publisher) = check;
+        let start = DateTime::parse_from_rfc3339("2026-01-05T00:00:00+08:00").unwrap();
+        is_send(&Fleet::new(1, 1, start, Duration::from_secs(900), vec![]));
+    }
+}

@@ -1,0 +1,48 @@
+//! The pure detection core of waterwatch: smart-water-meter readings and a
+//! `now` in, alert events out. No I/O, no network, no clock: time is always an
+//! argument, so replay, rule tests and benchmarks run the exact code the
+//! daemon runs.
+//!
+//! ```
+//! use waterwatch_rules::{Engine, Reading, RuleSet};
+//!
+//! let mut engine = Engine::new(RuleSet::default_rules());
+//! let ts = chrono::DateTime::parse_from_rfc3339("2026-11-24T08:15:00+08:00").unwrap();
+//! let reading = Reading {
+//!     meter_id: "m-0001".into(), ts, total_l: 123_456.0,
+//!     flow_lpm: None, battery_pct: None, status: vec![],
+//! };
+//! let outcome = engine.observe(&reading, ts);
+//! assert!(outcome.events.is_empty());
+//! ```
+//!
+//! # Layout
+//!
+//! - [`reading`]: [`Reading`], one validated register reading, and [`Timestamp`].
+//! - [`event`]: [`AlertEvent`] (the replay contract) with [`Kind`], [`Severity`], [`Transition`].
+//! - [`tomlcheck`]: parse TOML keeping lines, deserialize section by section,
+//!   report every [`Problem`] as `FILE:LINE: key.path: message` (also used by the daemon).
+//! - [`config`]: the rules file, [`RuleSet`]; `rules/default.toml` is shipped and parsed by a test.
+//! - [`normalise`]: [`MeterTrack`], register readings to [`Usage`] intervals, with [`Note`]s
+//!   for duplicates, resets, glitches and gaps.
+//! - [`rule`]: the detectors, one file each (`inactivity`, `continuous_flow`,
+//!   `spike`, `meter_offline`, `meter_fault`), state plus pure functions.
+//! - [`engine`]: [`Engine`], per-meter [`MeterState`], fired/resolved transitions.
+//! - [`text`]: English for alert summaries (durations, local times, rates).
+
+pub mod config;
+pub mod engine;
+pub mod event;
+pub mod normalise;
+pub mod reading;
+pub mod rule;
+pub mod text;
+pub mod tomlcheck;
+
+pub use config::{Detector, Rule, RuleEntry, RuleSet};
+pub use engine::{ActiveAlert, Engine, MeterState, Outcome};
+pub use event::{AlertEvent, Kind, Severity, Transition};
+pub use normalise::{MeterTrack, NormaliseConfig, Note, Usage};
+pub use reading::{Reading, Timestamp};
+pub use rule::Verdict;
+pub use tomlcheck::{Doc, Problem};

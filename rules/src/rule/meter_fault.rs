@@ -1,0 +1,102 @@
+//! `kind = "meter_fault"`: the meter itself reports a problem (leak, burst,
+//! tamper, low battery, …). Fires while the newest reading carries any of the
+//! rule's flags (one alert per rule, listing them); resolves on a reading
+//! without any.
+
+use serde::{Deserialize, Serialize};
+
+use super::Verdict;
+
+/// The typed `[[rule]]` parameters of a `meter_fault` rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeterFaultConfig {
+    /// The status flags that raise this alert, upper-case.
+    pub flags: Vec<String>,
+}
+
+/// Per-meter state: the status flags of the newest reading, upper-case.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MeterFault {
+    flags: Vec<String>,
+}
+
+impl MeterFault {
+    /// The newest reading's status flags (any case).
+    pub fn reading(&mut self, status: &[String]) {
+        let same = status.len() == self.flags.len()
+            && status
+                .iter()
+                .zip(&self.flags)
+                .all(|(a, b)| a.eq_ignore_ascii_case(b));
+        if !same {
+            self.flags = status
+                .iter()
+                .map(|f| f.trim().to_ascii_uppercase())
+                .collect();
+        }
+    }
+
+    /// The rule's flags the newest reading carries, in the rule's order.
+    pub fn matching<'a>(&self, config: &'a MeterFaultConfig) -> Vec<&'a str> {
+        config
+            .flags
+            .iter()
+            .filter(|f| self.flags.iter().any(|g| g == *f))
+            .map(String::as_str)
+            .collect()
+    }
+
+    pub fn verdict(&self, config: &MeterFaultConfig) -> Verdict {
+        if self.matching(config).is_empty() {
+            Verdict::Clear
+        } else {
+            Verdict::Firing
+        }
+    }
+
+    /// The alert text for `verdict`.
+    pub fn summary(&self, config: &MeterFaultConfig, verdict: Verdict) -> String {
+        match verdict {
+            Verdict::Firing => format!("The meter reports {}.", self.matching(config).join(", ")),
+            _ => format!("The meter no longer reports {}.", config.flags.join(", ")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_match_case_insensitively_and_are_listed() {
+        let config = MeterFaultConfig {
+            flags: vec!["LEAK".into(), "BURST".into(), "LOW_BATTERY".into()],
+        };
+        // name, status, verdict, firing summary
+        let cases: &[(&str, &[&str], Verdict, &str)] = &[
+            ("no flags", &[], Verdict::Clear, ""),
+            ("an unwatched flag", &["DRY"], Verdict::Clear, ""),
+            (
+                "lower-case leak",
+                &["leak"],
+                Verdict::Firing,
+                "The meter reports LEAK.",
+            ),
+            (
+                "two flags in the rule's order",
+                &["low_battery", "DRY", "Leak"],
+                Verdict::Firing,
+                "The meter reports LEAK, LOW_BATTERY.",
+            ),
+        ];
+        for (name, status, want, text) in cases {
+            let mut state = MeterFault::default();
+            state.reading(&status.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+            assert_eq!(state.verdict(&config), *want, "{name}");
+            if *want == Verdict::Firing {
+                assert_eq!(state.summary(&config, *want), *text, "{name}");
+            }
+        }
+    }
+}

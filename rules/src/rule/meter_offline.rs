@@ -1,0 +1,168 @@
+//! `kind = "meter_offline"`: no data from the meter past its usual reporting
+//! interval plus `after`. Evaluated on the engine's `tick(now)`, resolved by the
+//! next arrival. This, never `inactivity`, is what a silent meter raises.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use chrono::FixedOffset;
+use serde::{Deserialize, Serialize};
+
+use super::{Verdict, duration_ms};
+use crate::text;
+
+/// The typed `[[rule]]` parameters of a `meter_offline` rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeterOfflineConfig {
+    /// How long past its usual reporting interval a meter may stay silent.
+    pub after: Duration,
+}
+
+/// How many recent gaps the expected reporting interval is the median of.
+const GAPS_KEPT: usize = 8;
+
+/// Per-meter arrival facts (shared by all meter_offline rules).
+/// Times are the `now` of each arrival, milliseconds since the Unix epoch.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MeterOffline {
+    /// When the meter's last reading was observed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last: Option<i64>,
+    /// The latest gaps between arrivals, oldest first.
+    ///
+    // Design: readings arriving at the same instant (a batch) are one arrival,
+    // so a meter uploading a day of hourly readings at once is expected daily.
+    #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
+    gaps: VecDeque<i64>,
+}
+
+impl MeterOffline {
+    /// A reading was observed at `now_ms`.
+    pub fn arrival(&mut self, now_ms: i64) {
+        if let Some(last) = self.last
+            && now_ms > last
+        {
+            self.gaps.push_back(now_ms - last);
+            while self.gaps.len() > GAPS_KEPT {
+                self.gaps.pop_front();
+            }
+        }
+        self.last = Some(self.last.map_or(now_ms, |l| l.max(now_ms)));
+    }
+
+    /// The meter's usual reporting interval: the median of its recent gaps (0 before any).
+    pub fn expected_gap_ms(&self) -> i64 {
+        let mut gaps = self.gaps.iter().copied().collect::<Vec<_>>();
+        gaps.sort_unstable();
+        gaps.get(gaps.len() / 2).copied().unwrap_or(0)
+    }
+
+    pub fn verdict(&self, now_ms: i64, config: &MeterOfflineConfig) -> Verdict {
+        match self.last {
+            None => Verdict::Unchanged,
+            Some(last) if now_ms - last > self.expected_gap_ms() + duration_ms(config.after) => {
+                Verdict::Firing
+            }
+            Some(_) => Verdict::Clear,
+        }
+    }
+
+    /// The alert text for `verdict`, times in `offset`.
+    pub fn summary(
+        &self,
+        now_ms: i64,
+        config: &MeterOfflineConfig,
+        verdict: Verdict,
+        offset: FixedOffset,
+    ) -> String {
+        let Some(last) = self.last else {
+            return "Never heard from this meter.".to_owned();
+        };
+        match verdict {
+            Verdict::Firing => format!(
+                "No data from the meter since {} ({}); it usually reports every {}, and the limit is {} beyond that. The resident is unmonitored.",
+                text::clock(last, now_ms, offset),
+                text::duration_ms(now_ms - last),
+                text::duration_ms(self.expected_gap_ms()),
+                text::duration(config.after)
+            ),
+            _ => format!(
+                "The meter is reporting again (silent for {}).",
+                text::duration_ms(self.gaps.back().copied().unwrap_or(0))
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+    const H: i64 = 60 * MIN;
+
+    #[test]
+    fn silence_past_the_usual_gap_plus_after_fires() {
+        let config = MeterOfflineConfig {
+            after: Duration::from_secs(3 * 3600),
+        };
+        // name, arrivals, now, verdict
+        let cases: &[(&str, &[i64], i64, Verdict)] = &[
+            ("never heard", &[], 10 * H, Verdict::Unchanged),
+            ("one arrival, 3 h later", &[0], 3 * H, Verdict::Clear),
+            (
+                "one arrival, 3 h 1 min later",
+                &[0],
+                3 * H + MIN,
+                Verdict::Firing,
+            ),
+            (
+                "15-min meter, 3 h 14 min silent",
+                &[0, 15 * MIN, 30 * MIN],
+                30 * MIN + 3 * H + 14 * MIN,
+                Verdict::Clear,
+            ),
+            (
+                "15-min meter, 3 h 16 min silent",
+                &[0, 15 * MIN, 30 * MIN],
+                30 * MIN + 3 * H + 16 * MIN,
+                Verdict::Firing,
+            ),
+            (
+                "daily batches, 20 h silent",
+                &[0, 0, 0, 24 * H, 24 * H, 48 * H],
+                68 * H,
+                Verdict::Clear,
+            ),
+            (
+                "daily batches, 28 h silent",
+                &[0, 0, 0, 24 * H, 24 * H, 48 * H],
+                76 * H,
+                Verdict::Firing,
+            ),
+            (
+                "one odd long gap does not move the median",
+                &[0, H, 2 * H, 30 * H, 31 * H],
+                31 * H + 4 * H + MIN,
+                Verdict::Firing,
+            ),
+        ];
+        for (name, arrivals, now, want) in cases {
+            let mut state = MeterOffline::default();
+            for &at in *arrivals {
+                state.arrival(at);
+            }
+            assert_eq!(state.verdict(*now, &config), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn only_the_last_eight_gaps_are_kept() {
+        let mut state = MeterOffline::default();
+        for i in 0..100 {
+            state.arrival(i * H);
+        }
+        assert_eq!(state.gaps.len(), GAPS_KEPT);
+        assert_eq!(state.expected_gap_ms(), H);
+    }
+}

@@ -1,0 +1,41 @@
+//! The detectors: one file per alert kind, each a small serde-serialisable
+//! state plus pure functions, and the typed config of its `[[rule]]` table.
+//!
+//! A detector never decides to *send* anything. It is fed usage intervals (or
+//! arrivals, or flags) and, asked for a [`Verdict`], says whether its condition
+//! holds; the engine compares that with the alerts it already has and emits
+//! `fired`/`resolved` only on a change. Texts are written only on a change too.
+
+use std::time::Duration;
+
+use crate::reading::Timestamp;
+
+pub mod continuous_flow;
+pub mod inactivity;
+pub mod meter_fault;
+pub mod meter_offline;
+pub mod spike;
+
+/// What a detector concludes from the facts it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The condition holds: the alert should be firing.
+    Firing,
+    /// The condition is over: a firing alert should resolve.
+    Clear,
+    /// Nothing proves either (e.g. a flow run still in progress at a low rate).
+    Unchanged,
+}
+
+/// Less than this many litres is no use (float noise of m³ registers).
+pub(crate) const EPSILON_L: f64 = 1e-6;
+
+pub(crate) const MINUTE_MS: f64 = 60_000.0;
+
+pub(crate) fn ms(ts: &Timestamp) -> i64 {
+    ts.timestamp_millis()
+}
+
+pub(crate) fn duration_ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}

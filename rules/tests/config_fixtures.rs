@@ -1,0 +1,212 @@
+//! One fixture per way a rules file can be wrong, asserting the exact message
+//! an operator sees (file, line, key, what to do).
+
+use waterwatch_rules::RuleSet;
+
+/// The problems `RuleSet::parse` reports for a fixture, one per line.
+fn problems(name: &str, text: &str) -> Vec<String> {
+    match RuleSet::parse(name, text) {
+        Ok(_) => vec!["OK".to_owned()],
+        Err(problems) => problems.iter().map(ToString::to_string).collect(),
+    }
+}
+
+macro_rules! fixture {
+    ($test:ident, $file:literal, [$($want:literal),+ $(,)?]) => {
+        #[test]
+        fn $test() {
+            let got = problems($file, include_str!(concat!("fixtures/", $file)));
+            assert_eq!(got, [$($want),+]);
+        }
+    };
+}
+
+fixture!(
+    a_syntax_error_names_its_line,
+    "bad-syntax.toml",
+    [
+        "bad-syntax.toml:2: TOML syntax error: invalid basic string, expected `\"`; fix the syntax on this line"
+    ]
+);
+
+fixture!(
+    an_unknown_kind_lists_the_allowed_kinds,
+    "bad-unknown-kind.toml",
+    [
+        "bad-unknown-kind.toml:3: rule[0].kind: unknown kind \"flood\"; use one of: inactivity, continuous_flow, spike, meter_offline, meter_fault"
+    ]
+);
+
+fixture!(
+    usage_drop_is_not_available_yet,
+    "bad-usage-drop.toml",
+    [
+        "bad-usage-drop.toml:3: rule[0].kind: kind \"usage_drop\" is not available in this version; use one of: inactivity, continuous_flow, spike, meter_offline, meter_fault"
+    ]
+);
+
+fixture!(
+    a_duplicate_rule_name_points_at_the_first_use,
+    "bad-duplicate-name.toml",
+    [
+        "bad-duplicate-name.toml:9: rule[1].name: duplicate rule name \"burst\", already used by rule[0] (line 2); give every rule a unique name"
+    ]
+);
+
+fixture!(
+    a_zero_duration_is_rejected,
+    "bad-zero-duration.toml",
+    [
+        "bad-zero-duration.toml:5: rule[0].after: must be a positive duration (got \"0s\"); write e.g. \"12h\" or \"90m\""
+    ]
+);
+
+fixture!(
+    a_negative_duration_is_rejected,
+    "bad-negative-duration.toml",
+    [
+        "bad-negative-duration.toml:5: rule[0].after: must be a positive duration (got \"-3h\"); write e.g. \"12h\" or \"90m\""
+    ]
+);
+
+fixture!(
+    a_duration_in_words_is_rejected,
+    "bad-duration-text.toml",
+    [
+        "bad-duration-text.toml:5: rule[0].after: \"twelve hours\" is not a duration (expected number at 0); write e.g. \"12h\" or \"90m\""
+    ]
+);
+
+fixture!(
+    a_window_longer_than_after_is_rejected,
+    "bad-window-longer-than-after.toml",
+    [
+        "bad-window-longer-than-after.toml:6: rule[0].window: the window (3 h) is longer than after (2 h); make window at most as long as after"
+    ]
+);
+
+fixture!(
+    a_negative_min_rate_is_rejected,
+    "bad-negative-min-rate.toml",
+    [
+        "bad-negative-min-rate.toml:7: rule[0].min_rate_lpm: must not be negative (got -1); use 0 to count any use"
+    ]
+);
+
+fixture!(
+    a_zero_spike_rate_is_rejected,
+    "bad-zero-rate.toml",
+    [
+        "bad-zero-rate.toml:5: rule[0].rate_lpm: must be greater than zero (got 0); a burst pipe runs at 30 L/min or more"
+    ]
+);
+
+fixture!(
+    an_unknown_field_lists_the_known_ones,
+    "bad-unknown-field.toml",
+    [
+        "bad-unknown-field.toml:6: rule[0].threshold: unknown field `threshold`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `rate_lpm`, `flags`"
+    ]
+);
+
+fixture!(
+    a_missing_parameter_says_what_the_kind_needs,
+    "bad-missing-field.toml",
+    [
+        "bad-missing-field.toml:1: rule[0].window: missing; kind \"continuous_flow\" needs it, e.g. window = \"15m\""
+    ]
+);
+
+fixture!(
+    a_parameter_the_kind_does_not_use_is_rejected,
+    "bad-unused-field.toml",
+    ["bad-unused-field.toml:6: rule[0].flags: not used by kind \"inactivity\"; remove it"]
+);
+
+fixture!(
+    a_rule_without_a_name_is_rejected,
+    "bad-missing-name.toml",
+    ["bad-missing-name.toml:1: rule[0]: missing field `name`"]
+);
+
+fixture!(
+    an_unknown_severity_lists_the_allowed_ones,
+    "bad-severity.toml",
+    [
+        "bad-severity.toml:4: rule[0].severity: unknown variant `urgent`, expected one of `info`, `warning`, `critical`"
+    ]
+);
+
+fixture!(
+    a_value_of_the_wrong_type_is_rejected,
+    "bad-type.toml",
+    ["bad-type.toml:5: rule[0].after: invalid type: integer `12`, expected a string"]
+);
+
+fixture!(
+    an_empty_flag_list_is_rejected,
+    "bad-empty-flags.toml",
+    [
+        "bad-empty-flags.toml:5: rule[0].flags: empty; list at least one flag, e.g. flags = [\"LEAK\"]"
+    ]
+);
+
+fixture!(
+    a_non_positive_normalise_limit_is_rejected,
+    "bad-normalise.toml",
+    [
+        "bad-normalise.toml:2: normalise.max_rate_lpm: must be greater than zero (got 0); the usual value is 200"
+    ]
+);
+
+fixture!(
+    an_unknown_normalise_field_is_rejected,
+    "bad-normalise-field.toml",
+    [
+        "bad-normalise-field.toml:3: normalise.reset_drop: unknown field `reset_drop`, expected `max_rate_lpm` or `reset_drop_l`"
+    ]
+);
+
+fixture!(
+    an_unknown_section_is_rejected,
+    "bad-unknown-section.toml",
+    ["bad-unknown-section.toml:1: rules: unknown section; expected one of `normalise`, `rule`"]
+);
+
+fixture!(
+    errors_in_different_rules_are_all_reported,
+    "bad-many.toml",
+    [
+        "bad-many.toml:3: normalise.max_rate_lpm: must be greater than zero (got -5); the usual value is 200",
+        "bad-many.toml:9: rule[0].after: \"12 hours please\" is not a duration (expected number at 9); write e.g. \"12h\" or \"90m\"",
+        "bad-many.toml:16: rule[1].window: the window (3 h) is longer than after (2 h); make window at most as long as after",
+        "bad-many.toml:17: rule[1].min_rate_lpm: must not be negative (got -2); use 0 to count any use",
+        "bad-many.toml:24: rule[2].windw: unknown field `windw`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `rate_lpm`, `flags`",
+        "bad-many.toml:27: rule[3].name: duplicate rule name \"inactivity\", already used by rule[0] (line 6); give every rule a unique name",
+        "bad-many.toml:34: rule[4].kind: unknown kind \"fault\"; use one of: inactivity, continuous_flow, spike, meter_offline, meter_fault",
+    ]
+);
+
+#[test]
+fn the_shipped_default_rules_parse() {
+    let text = include_str!("../default.toml");
+    assert_eq!(problems("default.toml", text), ["OK"]);
+    assert_eq!(
+        RuleSet::parse("default.toml", text),
+        Ok(RuleSet::default_rules())
+    );
+}
+
+#[test]
+fn every_fixture_is_covered_by_a_test() {
+    let source = include_str!("config_fixtures.rs");
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures")).unwrap()
+    {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if !source.contains(&format!("\"{name}\",")) {
+            missing.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "fixtures without a test: {missing:?}");
+}

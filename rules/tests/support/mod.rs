@@ -1,0 +1,229 @@
+//! Scenario helpers for timeline tests: a household's water use as a function
+//! of time, a meter sampling its register, and a driver feeding the engine
+//! the way the daemon would (readings as they arrive, a tick every 15 minutes).
+
+#![allow(dead_code)]
+
+use chrono::{DateTime, Duration, NaiveDateTime};
+use waterwatch_rules::{AlertEvent, Engine, Note, Reading, RuleSet, Timestamp, Transition};
+
+pub const METER: &str = "m-0001";
+
+/// `"2026-11-24 10:00"` in the household's time zone (+08:00).
+pub fn at(local: &str) -> Timestamp {
+    let naive = NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(local, "%Y-%m-%d %H:%M:%S"))
+        .unwrap_or_else(|e| panic!("bad time {local:?}: {e}"));
+    DateTime::parse_from_rfc3339(&format!("{}+08:00", naive.format("%Y-%m-%dT%H:%M:%S"))).unwrap()
+}
+
+pub fn minutes(m: i64) -> Duration {
+    Duration::minutes(m)
+}
+
+/// What a household draws from its meter: single uses and steady flows.
+#[derive(Clone, Default)]
+pub struct Household {
+    start_l: f64,
+    uses: Vec<(Timestamp, f64)>,
+    flows: Vec<(Timestamp, Timestamp, f64)>,
+}
+
+impl Household {
+    pub fn new(start_l: f64) -> Household {
+        Household {
+            start_l,
+            ..Household::default()
+        }
+    }
+
+    /// `litres` drawn at one moment.
+    pub fn uses(mut self, when: &str, litres: f64) -> Household {
+        self.uses.push((at(when), litres));
+        self
+    }
+
+    /// A usual day: water at 07:00, 07:30, 09:50, 12:00, 15:00, 18:30, 21:00
+    /// (so the night gap is 10 h, under the 12 h limit).
+    pub fn normal_day(self, date: &str) -> Household {
+        [
+            ("07:00", 20.0),
+            ("07:30", 5.0),
+            ("09:50", 3.0),
+            ("12:00", 10.0),
+            ("15:00", 4.0),
+            ("18:30", 30.0),
+            ("21:00", 15.0),
+        ]
+        .into_iter()
+        .fold(self, |h, (time, litres)| {
+            h.uses(&format!("{date} {time}"), litres)
+        })
+    }
+
+    /// A usual day that stops at `until` (a collapse).
+    pub fn day_until(self, date: &str, until: &str) -> Household {
+        let end = at(&format!("{date} {until}"));
+        let mut day = Household::new(0.0).normal_day(date);
+        day.uses.retain(|(t, _)| *t <= end);
+        Household {
+            uses: [self.uses, day.uses].concat(),
+            ..self
+        }
+    }
+
+    /// A steady flow of `lpm` litres per minute from `from` to `to`.
+    pub fn flow(mut self, from: &str, to: &str, lpm: f64) -> Household {
+        self.flows.push((at(from), at(to), lpm));
+        self
+    }
+
+    /// The register at `t`, whole litres (the meter's resolution).
+    pub fn register(&self, t: Timestamp) -> f64 {
+        let used: f64 = self
+            .uses
+            .iter()
+            .filter(|(u, _)| *u <= t)
+            .map(|(_, l)| l)
+            .sum();
+        let flowed: f64 = self
+            .flows
+            .iter()
+            .map(|&(from, to, lpm)| {
+                let end = t.min(to);
+                if end <= from {
+                    0.0
+                } else {
+                    lpm * (end - from).num_milliseconds() as f64 / 60_000.0
+                }
+            })
+            .sum();
+        (self.start_l + used + flowed).floor()
+    }
+
+    /// Readings every `every` from `from` up to and including `until`.
+    pub fn readings(&self, from: &str, until: &str, every: Duration) -> Vec<Reading> {
+        let (mut t, until) = (at(from), at(until));
+        let mut readings = Vec::new();
+        while t <= until {
+            readings.push(reading(t, self.register(t)));
+            t += every;
+        }
+        readings
+    }
+}
+
+pub fn reading(ts: Timestamp, total_l: f64) -> Reading {
+    Reading {
+        meter_id: METER.to_owned(),
+        ts,
+        total_l,
+        flow_lpm: None,
+        battery_pct: None,
+        status: vec![],
+    }
+}
+
+/// The engine with the shipped rules, and everything it said.
+pub struct Run {
+    pub engine: Engine,
+    pub events: Vec<AlertEvent>,
+    pub notes: Vec<Note>,
+    /// The next tick is due at this time.
+    next_tick: Option<Timestamp>,
+    pub tick_every: Duration,
+}
+
+impl Run {
+    pub fn new() -> Run {
+        Run::with_rules(RuleSet::default_rules())
+    }
+
+    pub fn with_rules(rules: RuleSet) -> Run {
+        Run {
+            engine: Engine::new(rules),
+            events: Vec::new(),
+            notes: Vec::new(),
+            next_tick: None,
+            tick_every: minutes(15),
+        }
+    }
+
+    /// Ticks (every `tick_every`) up to `now`.
+    pub fn tick_until(&mut self, now: Timestamp) {
+        let mut next = self.next_tick.unwrap_or(now);
+        while next <= now {
+            self.events.extend(self.engine.tick(next));
+            next += self.tick_every;
+        }
+        self.next_tick = Some(next);
+    }
+
+    /// Each reading arrives at its own timestamp, with ticks in between.
+    pub fn live(&mut self, readings: &[Reading]) -> &mut Run {
+        for r in readings {
+            self.tick_until(r.ts);
+            self.observe(r, r.ts);
+        }
+        self
+    }
+
+    /// All readings arrive together at `now` (a batch upload).
+    pub fn batch(&mut self, readings: &[Reading], now: Timestamp) -> &mut Run {
+        for r in readings {
+            self.observe(r, now);
+        }
+        self
+    }
+
+    pub fn observe(&mut self, reading: &Reading, now: Timestamp) {
+        let outcome = self.engine.observe(reading, now);
+        self.events.extend(outcome.events);
+        self.notes.extend(outcome.notes);
+    }
+
+    /// When `rule` fired (event `ts`s).
+    pub fn fired(&self, rule: &str) -> Vec<Timestamp> {
+        self.times(rule, Transition::Fired)
+    }
+
+    pub fn resolved(&self, rule: &str) -> Vec<Timestamp> {
+        self.times(rule, Transition::Resolved)
+    }
+
+    fn times(&self, rule: &str, transition: Transition) -> Vec<Timestamp> {
+        self.events
+            .iter()
+            .filter(|e| e.rule == rule && e.event == transition)
+            .map(|e| e.ts)
+            .collect()
+    }
+
+    /// `rule fired 2026-11-24T22:00:00+08:00`, one line per event.
+    pub fn story(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {} {}: {}",
+                    e.rule,
+                    e.event.as_str(),
+                    e.ts.format("%m-%d %H:%M"),
+                    e.summary
+                )
+            })
+            .collect()
+    }
+
+    pub fn count(&self, note: Note) -> usize {
+        self.notes.iter().filter(|n| **n == note).count()
+    }
+}
+
+/// Asserts `t` lies in `[from, to]`.
+pub fn assert_between(t: Timestamp, from: &str, to: &str) {
+    assert!(
+        at(from) <= t && t <= at(to),
+        "{t} is not between {from} and {to}"
+    );
+}
