@@ -67,7 +67,7 @@ pub fn replay(
     let mut summary = Summary::default();
     let mut meters = HashSet::new();
     let mut clock: Option<Timestamp> = None;
-    let mut last_tick_ms = i64::MIN;
+    let mut last_tick_ms: Option<i64> = None;
     let window = TimeWindow::unbounded();
 
     let mut emit = |events: Vec<AlertEvent>, summary: &mut Summary| -> Result<(), ReplayError> {
@@ -109,8 +109,8 @@ pub fn replay(
             if clock.is_none_or(|c| reading.ts > c) {
                 clock = Some(reading.ts);
                 let ms = reading.ts.timestamp_millis();
-                if ms - last_tick_ms >= TICK_EVERY_MS {
-                    last_tick_ms = ms;
+                if last_tick_ms.is_none_or(|last| ms - last >= TICK_EVERY_MS) {
+                    last_tick_ms = Some(ms);
                     emit(engine.tick(reading.ts), &mut summary)?;
                 }
             }
