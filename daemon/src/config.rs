@@ -10,6 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use waterwatch_rules::tomlcheck::{Doc, Problem};
 
+use crate::ingest::adapter::AdapterConfig;
+
 /// The example printed by `waterwatch generate-config`.
 pub const EXAMPLE: &str = include_str!("../waterwatch.example.toml");
 
@@ -38,6 +40,9 @@ pub struct Config {
     /// The rule files.
     #[serde(default)]
     pub rules: RulesConfig,
+    /// Extra topics carrying other formats (wmbusmeters, AI-on-the-edge, bare numbers).
+    #[serde(default, rename = "adapter")]
+    pub adapters: Vec<AdapterConfig>,
     /// Webhook endpoints that receive every case notification.
     #[serde(default, rename = "webhook")]
     pub webhooks: Vec<WebhookConfig>,
@@ -286,20 +291,12 @@ impl Config {
             http: section(&doc, "http", &mut problems),
             ingest: section(&doc, "ingest", &mut problems),
             rules: section(&doc, "rules", &mut problems),
-            webhooks: match doc.each::<WebhookConfig>("webhook") {
-                Ok(items) => items
-                    .into_iter()
-                    .filter_map(|item| item.map_err(|p| problems.push(p)).ok())
-                    .collect(),
-                Err(problem) => {
-                    problems.push(problem);
-                    Vec::new()
-                }
-            },
+            adapters: each(&doc, "adapter", &mut problems),
+            webhooks: each(&doc, "webhook", &mut problems),
             outbox: section(&doc, "outbox", &mut problems),
         };
         problems.extend(doc.unknown_sections(&[
-            "mqtt", "broker", "store", "http", "ingest", "rules", "webhook", "outbox",
+            "mqtt", "broker", "store", "http", "ingest", "rules", "adapter", "webhook", "outbox",
         ]));
         for (key, message) in config.validate() {
             problems.push(doc.problem(&key, message));
@@ -412,6 +409,11 @@ impl Config {
         if self.ingest.batch_size == 0 {
             out.push(("ingest.batch_size".into(), "must be at least 1".into()));
         }
+        for (i, adapter) in self.adapters.iter().enumerate() {
+            for (field, message) in adapter.problems() {
+                out.push((format!("adapter[{i}].{field}"), message));
+            }
+        }
         let mut names = std::collections::BTreeSet::new();
         for (i, hook) in self.webhooks.iter().enumerate() {
             let key = |field: &str| format!("webhook[{i}].{field}");
@@ -449,6 +451,23 @@ impl Config {
             .and_then(Path::parent)
             .unwrap_or_else(|| Path::new("."));
         Some(base.join(file))
+    }
+}
+
+fn each<T: serde::de::DeserializeOwned>(
+    doc: &Doc,
+    key: &str,
+    problems: &mut Vec<Problem>,
+) -> Vec<T> {
+    match doc.each::<T>(key) {
+        Ok(items) => items
+            .into_iter()
+            .filter_map(|item| item.map_err(|p| problems.push(p)).ok())
+            .collect(),
+        Err(problem) => {
+            problems.push(problem);
+            Vec::new()
+        }
     }
 }
 

@@ -22,6 +22,7 @@ use crate::clock::Clock;
 use crate::config::{self, Config};
 use crate::deliver;
 use crate::http::{self, AppState};
+use crate::ingest::adapter::Router;
 use crate::ingest::mqtt;
 use crate::ingest::native::TimeWindow;
 use crate::metrics::Metrics;
@@ -127,8 +128,10 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
     }
 
     let outbox_wake = Arc::new(Notify::new());
+    let router = Router::new(&config.mqtt.topic_prefix, &config.adapters);
+    let filters = router.filters();
     let settings = process::Settings {
-        topic_prefix: config.mqtt.topic_prefix.clone(),
+        router,
         unknown_meters: config.ingest.unknown_meters,
         window: TimeWindow {
             max_future: chrono::Duration::from_std(config.ingest.max_future)
@@ -185,7 +188,6 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         host: mqtt_addr.0.clone(),
         port: mqtt_addr.1,
         client_id: config.mqtt.client_id.clone(),
-        topic_prefix: config.mqtt.topic_prefix.clone(),
         credentials,
         keep_alive: config.mqtt.keep_alive,
         max_packet_bytes: config.ingest.max_payload_bytes.max(64 * 1024) + 1024,
@@ -218,7 +220,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         mqtt::Source {
             client,
             eventloop,
-            filter: source_settings.filter(),
+            filters,
             tx,
             metrics: metrics.clone(),
             connected,

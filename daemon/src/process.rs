@@ -18,9 +18,10 @@ use waterwatch_rules::{AlertEvent, Engine, MeterState, Reading, RuleSet};
 use crate::case::{self, Effect};
 use crate::clock::Clock;
 use crate::config::UnknownMeters;
+use crate::ingest::Reject;
+use crate::ingest::adapter::Router;
 use crate::ingest::mqtt::{Acker, Delivery};
-use crate::ingest::native::{self, TimeWindow};
-use crate::ingest::{Reject, meter_from_topic};
+use crate::ingest::native::TimeWindow;
 use crate::metrics::Metrics;
 use crate::notify::payload;
 use crate::store::{self, Store, StoreError};
@@ -28,7 +29,8 @@ use crate::store::{self, Store, StoreError};
 /// What the processor needs to know beyond its collaborators.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub topic_prefix: String,
+    /// Which format each topic carries.
+    pub router: Router,
     pub unknown_meters: UnknownMeters,
     pub window: TimeWindow,
     pub max_payload_bytes: usize,
@@ -228,21 +230,14 @@ impl Processor {
         delivery: &Delivery,
         now: DateTime<Utc>,
     ) -> Result<(Vec<Reading>, Vec<Reject>), Reject> {
-        let Some(topic_meter) = meter_from_topic(&self.settings.topic_prefix, &delivery.topic)
-        else {
-            return Err(Reject::Malformed(format!(
-                "topic `{}` is not {}/meters/<meter_id>/reading",
-                delivery.topic, self.settings.topic_prefix
-            )));
-        };
         if delivery.payload.len() > self.settings.max_payload_bytes {
             return Err(Reject::Oversized {
                 bytes: delivery.payload.len(),
                 limit: self.settings.max_payload_bytes,
             });
         }
-        let mut parsed = native::parse(
-            Some(topic_meter),
+        let mut parsed = self.settings.router.parse(
+            &delivery.topic,
             &delivery.payload,
             now,
             self.settings.window,

@@ -31,7 +31,7 @@ fn local(t: DateTime<Utc>) -> String {
 
 fn settings(unknown_meters: UnknownMeters) -> Settings {
     Settings {
-        topic_prefix: "waterwatch".into(),
+        router: waterwatch::ingest::adapter::Router::new("waterwatch", &[]),
         unknown_meters,
         window: TimeWindow::default(),
         max_payload_bytes: 256 * 1024,

@@ -58,16 +58,9 @@ pub struct Settings {
     pub host: String,
     pub port: u16,
     pub client_id: String,
-    pub topic_prefix: String,
     pub credentials: Option<(String, String)>,
     pub keep_alive: Duration,
     pub max_packet_bytes: usize,
-}
-
-impl Settings {
-    pub fn filter(&self) -> String {
-        format!("{}/meters/+/reading", self.topic_prefix)
-    }
 }
 
 /// Connect (lazily: the first poll connects) and return the acker and the
@@ -97,7 +90,7 @@ pub fn client(settings: &Settings) -> (Acker, AsyncClient, EventLoop) {
 pub struct Source {
     pub client: AsyncClient,
     pub eventloop: EventLoop,
-    pub filter: String,
+    pub filters: Vec<String>,
     pub tx: mpsc::Sender<Delivery>,
     pub metrics: Arc<Metrics>,
     pub connected: Arc<std::sync::atomic::AtomicBool>,
@@ -111,7 +104,7 @@ impl Source {
         let Source {
             client,
             mut eventloop,
-            filter,
+            filters,
             tx,
             metrics,
             connected,
@@ -131,10 +124,12 @@ impl Source {
                         session_present = ack.session_present,
                         "connected to the MQTT broker"
                     );
-                    if !ack.session_present
-                        && let Err(e) = client.try_subscribe(filter.clone(), QoS::AtLeastOnce)
-                    {
-                        tracing::error!(error = %e, "cannot subscribe to {filter}");
+                    // Subscribing again is harmless when the session kept the
+                    // subscriptions, and picks up adapters added since.
+                    for filter in &filters {
+                        if let Err(e) = client.try_subscribe(filter.clone(), QoS::AtLeastOnce) {
+                            tracing::error!(error = %e, "cannot subscribe to {filter}");
+                        }
                     }
                 }
                 Ok(Event::Incoming(Packet::Publish(publish))) => {

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use waterwatch_rules::Reading;
+use waterwatch_rules::{Reading, Timestamp};
 
 use super::reject::Reject;
 
@@ -23,6 +23,25 @@ pub struct TimeWindow {
 }
 
 impl TimeWindow {
+    /// Refuse a reading time too far ahead of `now` or too far behind it.
+    pub fn check(&self, ts: &Timestamp, now: DateTime<Utc>) -> Result<(), Reject> {
+        let utc = ts.with_timezone(&Utc);
+        let shown = || waterwatch_rules::event::ts_secs::format(ts);
+        if now
+            .checked_add_signed(self.max_future)
+            .is_some_and(|latest| utc > latest)
+        {
+            return Err(Reject::FromTheFuture(shown()));
+        }
+        if now
+            .checked_sub_signed(self.max_age)
+            .is_some_and(|earliest| utc < earliest)
+        {
+            return Err(Reject::TooOld(shown()));
+        }
+        Ok(())
+    }
+
     /// Accept any time (replay of recorded data).
     pub fn unbounded() -> Self {
         Self {
@@ -38,6 +57,15 @@ impl Default for TimeWindow {
             max_future: chrono::Duration::minutes(10),
             max_age: chrono::Duration::days(31),
         }
+    }
+}
+
+/// Refuse a register below zero or beyond any meter's range.
+pub fn check_total(total_l: f64) -> Result<(), Reject> {
+    if total_l.is_finite() && (0.0..=MAX_TOTAL_L).contains(&total_l) {
+        Ok(())
+    } else {
+        Err(Reject::BadTotal(total_l))
     }
 }
 
@@ -145,28 +173,14 @@ fn reading(
         field: "ts",
         detail: format!("`{ts_text}` is not RFC 3339 with an offset ({e})"),
     })?;
-    let utc = ts.with_timezone(&Utc);
-    if now
-        .checked_add_signed(window.max_future)
-        .is_some_and(|latest| utc > latest)
-    {
-        return Err(Reject::FromTheFuture(ts_text.clone()));
-    }
-    if now
-        .checked_sub_signed(window.max_age)
-        .is_some_and(|earliest| utc < earliest)
-    {
-        return Err(Reject::TooOld(ts_text.clone()));
-    }
+    window.check(&ts, now)?;
 
     let total_l = match (number(fields, "total_l")?, number(fields, "total_m3")?) {
         (Some(litres), _) => litres,
         (None, Some(m3)) => m3 * 1000.0,
         (None, None) => return Err(Reject::MissingField("total_l")),
     };
-    if !(0.0..=MAX_TOTAL_L).contains(&total_l) {
-        return Err(Reject::BadTotal(total_l));
-    }
+    check_total(total_l)?;
     let flow_lpm = number(fields, "flow_lpm")?;
     let battery_pct = number(fields, "battery_pct")?;
     let status = match fields.get("status") {
@@ -198,7 +212,10 @@ fn reading(
     })
 }
 
-fn number(fields: &Map<String, Value>, field: &'static str) -> Result<Option<f64>, Reject> {
+pub(crate) fn number(
+    fields: &Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<f64>, Reject> {
     match fields.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => match n.as_f64() {
@@ -215,7 +232,7 @@ fn number(fields: &Map<String, Value>, field: &'static str) -> Result<Option<f64
     }
 }
 
-fn type_name(value: &Value) -> &'static str {
+pub(crate) fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

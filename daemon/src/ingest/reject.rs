@@ -23,6 +23,10 @@ pub enum Reject {
     TooOld(String),
     /// Meter not registered and `ingest.unknown_meters = "reject"`.
     UnknownMeter(String),
+    /// The device itself reports that it could not read the meter.
+    DeviceError(String),
+    /// No configured adapter takes this topic.
+    UnknownTopic(String),
 }
 
 impl Reject {
@@ -38,6 +42,8 @@ impl Reject {
             Reject::FromTheFuture(_) => "future_timestamp",
             Reject::TooOld(_) => "old_timestamp",
             Reject::UnknownMeter(_) => "unknown_meter",
+            Reject::DeviceError(_) => "device_error",
+            Reject::UnknownTopic(_) => "unknown_topic",
         }
     }
 }
@@ -63,6 +69,10 @@ impl fmt::Display for Reject {
             }
             Reject::FromTheFuture(ts) => write!(f, "timestamp {ts} is in the future"),
             Reject::TooOld(ts) => write!(f, "timestamp {ts} is older than the accepted age"),
+            Reject::DeviceError(error) => write!(f, "the device could not read the meter: {error}"),
+            Reject::UnknownTopic(topic) => {
+                write!(f, "no adapter is configured for topic `{topic}`")
+            }
             Reject::UnknownMeter(id) => write!(
                 f,
                 "meter `{id}` is not registered (ingest.unknown_meters = \"reject\")"

@@ -1,0 +1,231 @@
+//! Which format a topic carries, and turning its payload into readings.
+//!
+//! The native topic `{prefix}/meters/+/reading` is always subscribed; each
+//! `[[adapter]]` in the config adds a topic filter with its format. The `+`
+//! level of a filter names the meter; a filter without one needs `meter_id`.
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Deserialize;
+
+use super::native::{self, Parsed, TimeWindow};
+use super::reject::Reject;
+use super::units::Unit;
+use super::{ai_on_the_edge, bare, topic, wmbusmeters};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// waterwatch's own JSON, single or batch.
+    Native,
+    /// wmbusmeters' flat JSON per telegram.
+    Wmbusmeters,
+    /// AI-on-the-edge-device's `…/json` payload (string values).
+    AiOnTheEdge,
+    /// A bare number (Home Assistant style), stamped on arrival.
+    Bare,
+}
+
+/// One `[[adapter]]`: a topic filter and the format it carries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdapterConfig {
+    /// `native`, `wmbusmeters`, `ai_on_the_edge` or `bare`.
+    pub format: Format,
+    /// MQTT topic filter, e.g. `wmbusmeters/+` or `watermeter/+/json`; the
+    /// `+` level is the meter id.
+    pub topic: String,
+    /// The meter id, for a filter without `+` (one meter on a fixed topic).
+    #[serde(default)]
+    pub meter_id: Option<String>,
+    /// Unit of the register for `ai_on_the_edge` and `bare`: `L`, `m3`,
+    /// `gal`, `ft3` or `CCF` (default `m3`).
+    #[serde(default)]
+    pub unit: Unit,
+    /// Offset to show times in for formats stamped in UTC or on arrival
+    /// (`wmbusmeters`, `bare`), e.g. `+08:00`. Default `+00:00`.
+    #[serde(default)]
+    pub utc_offset: Option<String>,
+}
+
+impl AdapterConfig {
+    /// Problems with this adapter: (field, message).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if !topic::valid_filter(&self.topic) {
+            out.push((
+                "topic",
+                format!("`{}` is not a valid MQTT topic filter", self.topic),
+            ));
+        } else if !self.topic.split('/').any(|l| l == "+") && self.meter_id.is_none() {
+            out.push((
+                "meter_id",
+                "the topic has no `+` level naming the meter, so set meter_id".into(),
+            ));
+        }
+        if let Some(offset) = &self.utc_offset
+            && parse_offset(offset).is_none()
+        {
+            out.push((
+                "utc_offset",
+                format!("`{offset}` is not an offset like +08:00"),
+            ));
+        }
+        out
+    }
+}
+
+fn parse_offset(text: &str) -> Option<FixedOffset> {
+    DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{text}"))
+        .ok()
+        .map(|t| *t.offset())
+}
+
+#[derive(Debug, Clone)]
+struct Route {
+    config: AdapterConfig,
+    offset: FixedOffset,
+}
+
+/// Routes a topic to its adapter and parses the payload.
+#[derive(Debug, Clone)]
+pub struct Router {
+    native_filter: String,
+    routes: Vec<Route>,
+}
+
+impl Router {
+    /// Build from validated adapter configs (invalid offsets fall back to UTC).
+    pub fn new(topic_prefix: &str, adapters: &[AdapterConfig]) -> Self {
+        let utc = FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!("0 is a valid offset"));
+        Self {
+            native_filter: format!("{topic_prefix}/meters/+/reading"),
+            routes: adapters
+                .iter()
+                .map(|config| Route {
+                    offset: config
+                        .utc_offset
+                        .as_deref()
+                        .and_then(parse_offset)
+                        .unwrap_or(utc),
+                    config: config.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Every filter to subscribe to.
+    pub fn filters(&self) -> Vec<String> {
+        std::iter::once(self.native_filter.clone())
+            .chain(self.routes.iter().map(|r| r.config.topic.clone()))
+            .collect()
+    }
+
+    pub fn parse(
+        &self,
+        topic_name: &str,
+        payload: &[u8],
+        now: DateTime<Utc>,
+        window: TimeWindow,
+    ) -> Result<Parsed, Reject> {
+        if let Some(Some(meter)) = topic::capture(&self.native_filter, topic_name) {
+            return native::parse(Some(meter), payload, now, window);
+        }
+        for route in &self.routes {
+            let Some(captured) = topic::capture(&route.config.topic, topic_name) else {
+                continue;
+            };
+            let meter = route.config.meter_id.as_deref().or(captured);
+            return match route.config.format {
+                Format::Native => native::parse(meter, payload, now, window),
+                Format::Wmbusmeters => {
+                    wmbusmeters::parse(meter, payload, now, window, route.offset)
+                }
+                Format::AiOnTheEdge => {
+                    let meter = meter.ok_or(Reject::MissingField("meter_id"))?;
+                    ai_on_the_edge::parse(meter, payload, now, window, route.config.unit)
+                }
+                Format::Bare => {
+                    let meter = meter.ok_or(Reject::MissingField("meter_id"))?;
+                    bare::parse(meter, payload, now, route.config.unit, route.offset)
+                }
+            };
+        }
+        Err(Reject::UnknownTopic(topic_name.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn adapter(format: Format, topic: &str) -> AdapterConfig {
+        AdapterConfig {
+            format,
+            topic: topic.into(),
+            meter_id: None,
+            unit: Unit::CubicMetre,
+            utc_offset: Some("+08:00".into()),
+        }
+    }
+
+    #[test]
+    fn each_topic_goes_to_its_format() {
+        let router = Router::new(
+            "waterwatch",
+            &[
+                adapter(Format::Wmbusmeters, "wmbusmeters/+"),
+                adapter(Format::AiOnTheEdge, "watermeter/+/json"),
+                adapter(Format::Bare, "homeassistant/+/total"),
+            ],
+        );
+        assert_eq!(router.filters().len(), 4);
+        let now = DateTime::parse_from_rfc3339("2026-11-24T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let w = TimeWindow::default();
+        let native = router
+            .parse(
+                "waterwatch/meters/m1/reading",
+                br#"{"ts":"2026-11-24T08:00:00Z","total_l":5}"#,
+                now,
+                w,
+            )
+            .unwrap();
+        assert_eq!(native.readings[0].meter_id, "m1");
+        let wmbus = router
+            .parse(
+                "wmbusmeters/kitchen",
+                br#"{"id":"777","total_m3":1.5,"timestamp":"2026-11-24T08:00:00Z"}"#,
+                now,
+                w,
+            )
+            .unwrap();
+        assert_eq!(wmbus.readings[0].meter_id, "777");
+        assert_eq!(wmbus.readings[0].ts.offset().local_minus_utc(), 8 * 3600);
+        let ai = router
+            .parse(
+                "watermeter/m9/json",
+                br#"{"value":"2.5","timestamp":"2026-11-24T16:00:00+0800"}"#,
+                now,
+                w,
+            )
+            .unwrap();
+        assert_eq!(ai.readings[0].meter_id, "m9");
+        let bare = router
+            .parse("homeassistant/m3/total", b"4.25", now, w)
+            .unwrap();
+        assert_eq!(bare.readings[0].total_l, 4250.0);
+        let unknown = router.parse("elsewhere/x", b"1", now, w).unwrap_err();
+        assert_eq!(unknown.reason(), "unknown_topic");
+    }
+
+    #[test]
+    fn an_adapter_without_a_meter_level_needs_a_meter_id() {
+        let mut config = adapter(Format::Bare, "house/water");
+        assert_eq!(config.problems()[0].0, "meter_id");
+        config.meter_id = Some("m1".into());
+        assert!(config.problems().is_empty());
+        config.utc_offset = Some("CET".into());
+        assert_eq!(config.problems()[0].0, "utc_offset");
+    }
+}

@@ -1,0 +1,262 @@
+//! The command line as an operator uses it: `replay`, `check-config`,
+//! `generate-config`, run against the real binary.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset};
+use meter_sim::{Fleet, Scenario, write_dataset};
+
+fn waterwatch() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_waterwatch"))
+}
+
+fn rules_file() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/default.toml")
+}
+
+fn at(text: &str) -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339(text).expect("a time")
+}
+
+#[test]
+fn replay_prints_one_contract_line_per_alert_event_and_a_summary() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let start = at("2026-01-05T00:00:00+08:00");
+    let scenarios = vec![
+        Scenario::Collapse {
+            household: 1,
+            at: at("2026-01-06T09:30:00+08:00"),
+        },
+        Scenario::Burst {
+            household: 2,
+            at: at("2026-01-06T14:00:00+08:00"),
+            lpm: 40.0,
+        },
+        Scenario::MeterSilent {
+            household: 3,
+            at: at("2026-01-06T10:00:00+08:00"),
+        },
+    ];
+    let mut fleet = Fleet::new(5, 11, start, Duration::from_secs(15 * 60), scenarios);
+    write_dataset(&mut fleet, at("2026-01-08T00:00:00+08:00"), dir.path()).expect("dataset");
+
+    let out = waterwatch()
+        .arg("replay")
+        .arg("--rules")
+        .arg(rules_file())
+        .arg("--input")
+        .arg(dir.path().join("readings.jsonl"))
+        .output()
+        .expect("replay runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("replayed "), "{stderr}");
+
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect();
+    let keys = [
+        "ts",
+        "household",
+        "meter_id",
+        "rule",
+        "kind",
+        "event",
+        "severity",
+        "summary",
+    ];
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        // Field order is part of the contract.
+        let positions: Vec<usize> = keys
+            .iter()
+            .map(|k| line.find(&format!("\"{k}\":")).expect("every key present"))
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{line}");
+    }
+    let fired = |household: &str, kind: &str| {
+        events
+            .iter()
+            .filter(|e| e["household"] == household && e["kind"] == kind && e["event"] == "fired")
+            .count()
+    };
+    assert_eq!(fired("h0001", "inactivity"), 1, "{events:#?}");
+    assert_eq!(fired("h0002", "spike"), 1, "{events:#?}");
+    assert_eq!(fired("h0003", "meter_offline"), 1, "{events:#?}");
+    assert_eq!(
+        fired("h0003", "inactivity"),
+        0,
+        "a silent meter is never inactivity"
+    );
+    assert_eq!(
+        fired("h0004", "inactivity") + fired("h0005", "inactivity"),
+        0
+    );
+    // The collapse was at 09:30 on the 6th; the 12 h rule fires 12 h after
+    // the last use before it, within one reporting interval.
+    let inactivity = events
+        .iter()
+        .find(|e| e["household"] == "h0001" && e["kind"] == "inactivity")
+        .expect("an inactivity event");
+    let ts = at(inactivity["ts"].as_str().expect("ts"));
+    assert!(
+        ts > at("2026-01-06T18:30:00+08:00") && ts <= at("2026-01-06T21:45:00+08:00"),
+        "{ts}"
+    );
+}
+
+#[test]
+fn replay_stops_at_until() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let start = at("2026-01-05T00:00:00+08:00");
+    let scenarios = vec![Scenario::Burst {
+        household: 1,
+        at: at("2026-01-05T12:00:00+08:00"),
+        lpm: 40.0,
+    }];
+    let mut fleet = Fleet::new(1, 3, start, Duration::from_secs(15 * 60), scenarios);
+    write_dataset(&mut fleet, at("2026-01-06T00:00:00+08:00"), dir.path()).expect("dataset");
+    let out = waterwatch()
+        .args(["replay", "--until", "2026-01-05T11:00:00+08:00", "--rules"])
+        .arg(rules_file())
+        .arg("--input")
+        .arg(dir.path().join("readings.jsonl"))
+        .output()
+        .expect("replay runs");
+    assert!(out.status.success());
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn replay_counts_bad_lines_and_goes_on() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let input = dir.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        "{\"meter_id\":\"m1\",\"ts\":\"2026-01-05T00:00:00+08:00\",\"total_l\":1}\nnot json\n\
+         {\"meter_id\":\"m1\",\"ts\":\"2026-01-05T00:15:00+08:00\",\"total_l\":2}\n",
+    )
+    .expect("write");
+    let out = waterwatch()
+        .arg("replay")
+        .arg("--rules")
+        .arg(rules_file())
+        .arg("--input")
+        .arg(&input)
+        .output()
+        .expect("replay runs");
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("replayed 2 readings of 1 meters"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 lines rejected"), "{stderr}");
+    assert!(stderr.contains("line 2: malformed payload"), "{stderr}");
+}
+
+#[test]
+fn generate_config_prints_a_config_that_check_config_accepts() {
+    let out = waterwatch().arg("generate-config").output().expect("runs");
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("ww.toml");
+    std::fs::write(&path, &out.stdout).expect("write");
+    let check = waterwatch()
+        .arg("check-config")
+        .arg(&path)
+        .output()
+        .expect("runs");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    assert!(String::from_utf8_lossy(&check.stdout).contains(": OK"));
+}
+
+#[test]
+fn check_config_reports_every_problem_per_file_and_fails() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, "").expect("write");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[store]\nurl = \"mysql://db\"\n\n[http]\nlisten = \"0.0.0.0:80\"\n",
+    )
+    .expect("write");
+    let bad_rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &bad_rules,
+        "[[rule]]\nname = \"x\"\nkind = \"telepathy\"\nseverity = \"warning\"\n",
+    )
+    .expect("write");
+
+    let out = waterwatch()
+        .arg("check-config")
+        .args([&good, &bad, &bad_rules, &rules_file()])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{}: OK", good.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{}: FAILED", bad.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{}:2: store.url:", bad.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{}:5: http.listen:", bad.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{}: FAILED", bad_rules.display())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("telepathy"), "{stdout}");
+    assert!(stdout.contains("default.toml: OK"), "{stdout}");
+}
+
+#[test]
+fn a_taken_broker_port_is_refused_in_one_clear_line() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = holder.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("ww.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[broker]\nlisten = \"127.0.0.1:{port}\"\n[store]\nurl = \"sqlite://{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n",
+            dir.path().join("ww.db").display()
+        ),
+    )
+    .expect("write");
+    let out = waterwatch()
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("already in use"), "{stderr}");
+}
