@@ -131,11 +131,13 @@ fn run_daemon(config_path: Option<&Path>, demo_mode: bool) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let rules_path = config.rules_path(source.path.as_deref());
         let running = match daemon::start(Options {
             config,
             rules,
             clock: Arc::new(SystemClock),
             tick_every: Duration::from_secs(10),
+            rules_path,
         })
         .await
         {

@@ -7,17 +7,17 @@
 //! disconnects, the outbox workers and HTTP stop.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use waterwatch_rules::{AlertEvent, RuleSet};
 
-use crate::broker;
 use crate::clock::Clock;
 use crate::config::{self, Config};
 use crate::deliver;
@@ -29,6 +29,7 @@ use crate::metrics::Metrics;
 use crate::notify::webhook::Webhook;
 use crate::process::{self, Processor};
 use crate::store::{self, Store, StoreError};
+use crate::{broker, reload};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -53,6 +54,8 @@ pub struct Options {
     pub clock: Arc<dyn Clock>,
     /// How often time-only rules (meter_offline) are evaluated.
     pub tick_every: Duration,
+    /// The rules file to watch for changes (none: the rules never change).
+    pub rules_path: Option<PathBuf>,
 }
 
 /// A running daemon.
@@ -102,6 +105,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         rules,
         clock,
         tick_every,
+        rules_path,
     } = options;
     let metrics = Arc::new(Metrics::new());
 
@@ -144,6 +148,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         channels: webhooks.iter().map(|w| w.name.clone()).collect(),
         display_offset: *chrono::Local::now().offset(),
     };
+    let (rules_tx, rules_rx) = watch::channel(rules.clone());
     let processor = Processor::load(
         store.clone(),
         rules,
@@ -227,11 +232,28 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         }
         .run(shutdown.clone(), close_source.clone()),
     );
+    if let Some(path) = rules_path {
+        tracker.spawn(reload::run(
+            path,
+            rules_tx,
+            metrics.clone(),
+            shutdown.clone(),
+        ));
+    }
     {
         let shutdown = shutdown.clone();
         let batch_size = config.ingest.batch_size;
         tracker.spawn(async move {
-            process::run(processor, rx, Some(acker), batch_size, tick_every, shutdown).await;
+            process::run(
+                processor,
+                rx,
+                Some(acker),
+                rules_rx,
+                batch_size,
+                tick_every,
+                shutdown,
+            )
+            .await;
             // Only now, with everything taken stored and acknowledged, let go of the broker.
             close_source.cancel();
         });
@@ -255,17 +277,7 @@ pub fn load_rules(
     config_path: Option<&std::path::Path>,
 ) -> Result<RuleSet, String> {
     match config.rules_path(config_path) {
-        Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("{}: cannot read the rules file: {e}", path.display()))?;
-            RuleSet::parse(&path.display().to_string(), &text).map_err(|problems| {
-                problems
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-        }
+        Some(path) => reload::load(&path).map_err(|problems| problems.join("\n")),
         None => Ok(RuleSet::default_rules()),
     }
 }

@@ -42,6 +42,7 @@ pub async fn run(mut config: Config, shutdown: CancellationToken) -> Result<(), 
         rules: RuleSet::default_rules(),
         clock: clock.clone(),
         tick_every: Duration::from_millis(500),
+        rules_path: None,
     })
     .await?;
 

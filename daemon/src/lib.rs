@@ -16,6 +16,7 @@
 //! - `http`: health, readiness, metrics and the JSON API.
 //! - `metrics`: the Prometheus registry.
 //! - `clock`: wall clock or accelerated clock.
+//! - `reload`: hot reload of the rules file (SIGHUP or a change); a broken file keeps the old rules.
 //! - `replay`: the rules over recorded readings.
 //! - `demo`: everything at once with simulated households.
 
@@ -32,5 +33,6 @@ pub mod ingest;
 pub mod metrics;
 pub mod notify;
 pub mod process;
+pub mod reload;
 pub mod replay;
 pub mod store;

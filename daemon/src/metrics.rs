@@ -39,6 +39,12 @@ pub struct Metrics {
     pub ingest_lag_seconds: Histogram,
     pub mqtt_connected: Gauge,
     pub outbox_pending: Gauge,
+    pub rules_reloads: Family<OutcomeLabel, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: String,
 }
 
 impl Metrics {
@@ -67,6 +73,12 @@ impl Metrics {
         ]);
         let mqtt_connected = Gauge::default();
         let outbox_pending = Gauge::default();
+        let rules_reloads = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "rules_reloads",
+            "Rules file reloads by outcome (failed: the running rules stay)",
+            rules_reloads.clone(),
+        );
         registry.register(
             "readings_ingested",
             "Readings stored for the first time",
@@ -131,6 +143,7 @@ impl Metrics {
             ingest_lag_seconds,
             mqtt_connected,
             outbox_pending,
+            rules_reloads,
         }
     }
 
@@ -163,6 +176,14 @@ impl Metrics {
         self.deliveries
             .get_or_create(&DeliveryLabels {
                 channel: channel.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn rules_reload(&self, outcome: &str) {
+        self.rules_reloads
+            .get_or_create(&OutcomeLabel {
                 outcome: outcome.to_owned(),
             })
             .inc();

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use sqlx::AnyConnection;
-use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use waterwatch_rules::{AlertEvent, Engine, MeterState, Reading, RuleSet};
 
@@ -383,6 +383,7 @@ pub async fn run(
     mut processor: Processor,
     mut rx: mpsc::Receiver<Delivery>,
     acker: Option<Acker>,
+    mut rules: watch::Receiver<RuleSet>,
     batch_size: usize,
     tick_every: Duration,
     shutdown: CancellationToken,
@@ -396,6 +397,11 @@ pub async fn run(
                 let Some(first) = first else { break };
                 let batch = fill(first, &mut rx, batch_size);
                 commit_with_retry(&mut processor, &batch, acker.as_ref(), &shutdown).await;
+            }
+            changed = rules.changed() => {
+                if changed.is_ok() {
+                    processor.replace_rules(rules.borrow_and_update().clone());
+                }
             }
             _ = ticker.tick() => {
                 if let Err(e) = processor.tick().await {

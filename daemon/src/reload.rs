@@ -1,0 +1,140 @@
+//! Hot reload of the rules file: on SIGHUP, and whenever the file changes
+//! (checked every few seconds; editors replace files, so the path is polled
+//! rather than watched). A broken file is reported — every problem, with its
+//! line — and the rules already running keep running.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use waterwatch_rules::RuleSet;
+
+use crate::metrics::Metrics;
+
+/// How often the file's modification time is looked at.
+const POLL: Duration = Duration::from_secs(2);
+
+/// Read and validate the rules file.
+pub fn load(path: &std::path::Path) -> Result<RuleSet, Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![format!(
+            "{}: cannot read the rules file: {e}",
+            path.display()
+        )]
+    })?;
+    RuleSet::parse(&path.display().to_string(), &text)
+        .map_err(|problems| problems.iter().map(ToString::to_string).collect())
+}
+
+fn modified(path: &std::path::Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Watch `path` and publish each valid new rule set on `tx`.
+pub async fn run(
+    path: PathBuf,
+    tx: watch::Sender<RuleSet>,
+    metrics: Arc<Metrics>,
+    shutdown: CancellationToken,
+) {
+    let mut seen = modified(&path);
+    let mut hangup = hangup_signal();
+    loop {
+        let forced = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(POLL) => false,
+            _ = next(&mut hangup) => true,
+        };
+        let now = modified(&path);
+        if !forced && now == seen {
+            continue;
+        }
+        seen = now;
+        match load(&path) {
+            Ok(rules) => {
+                metrics.rules_reload("ok");
+                tracing::info!(file = %path.display(), rules = rules.rules.len(), "rules reloaded");
+                let _ = tx.send(rules);
+            }
+            Err(problems) => {
+                metrics.rules_reload("failed");
+                for problem in &problems {
+                    tracing::error!("rules not reloaded, the running rules stay: {problem}");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+type Hangup = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Hangup = Option<()>;
+
+fn hangup_signal() -> Hangup {
+    #[cfg(unix)]
+    {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok()
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+async fn next(hangup: &mut Hangup) {
+    #[cfg(unix)]
+    if let Some(signal) = hangup {
+        signal.recv().await;
+        return;
+    }
+    let _ = hangup;
+    std::future::pending::<()>().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_broken_edit_keeps_the_old_rules_and_a_good_one_replaces_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.toml");
+        let original = waterwatch_rules::config::DEFAULT_RULES_TOML;
+        std::fs::write(&path, original).unwrap();
+        let (tx, mut rx) = watch::channel(load(&path).unwrap());
+        let metrics = Arc::new(Metrics::new());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(run(path.clone(), tx, metrics.clone(), shutdown.clone()));
+
+        // Make sure the modification time moves on coarse file systems.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        std::fs::write(&path, "[[rule]]\nname = \"x\"\nkind = \"nope\"\n").unwrap();
+        tokio::time::sleep(POLL * 2).await;
+        assert!(
+            !rx.has_changed().unwrap(),
+            "a broken file must not replace the rules"
+        );
+        assert!(
+            metrics
+                .render()
+                .contains("waterwatch_rules_reloads_total{outcome=\"failed\"} 1")
+        );
+
+        let fewer = original.replace("after = \"12h\"", "after = \"10h\"");
+        std::fs::write(&path, fewer).unwrap();
+        tokio::time::timeout(POLL * 3, rx.changed())
+            .await
+            .unwrap()
+            .unwrap();
+        let rules = rx.borrow().clone();
+        assert!(
+            format!("{:?}", rules.rule("inactivity")).contains("36000"),
+            "{rules:?}"
+        );
+        shutdown.cancel();
+        task.await.unwrap();
+    }
+}
