@@ -14,7 +14,7 @@ use waterwatch_rules::RuleSet;
 use crate::clock::SystemClock;
 use crate::config::{self, Config, Source};
 use crate::daemon::{self, Options};
-use crate::{demo, replay};
+use crate::{backtest, demo, reload, replay, ruletest};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +44,21 @@ enum Command {
     },
     /// Print a commented example config that runs as is.
     GenerateConfig,
+    /// Replay the stored readings through the running rules and NEW, and show
+    /// which alerts the change would add or remove.
+    Backtest {
+        /// The candidate rules file.
+        #[arg(long)]
+        rules: PathBuf,
+        /// How far back to replay (e.g. 30d).
+        #[arg(long, default_value = "30d")]
+        since: String,
+    },
+    /// Run rule test files (timelines of readings and the alerts they must raise).
+    TestRules {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Run the rules over recorded readings; alert events to stdout as JSON lines.
     Replay {
         /// The rules file.
@@ -66,6 +81,17 @@ pub fn main() -> ExitCode {
         Some(Command::GenerateConfig) => {
             print!("{}", config::EXAMPLE);
             ExitCode::SUCCESS
+        }
+        Some(Command::Backtest { rules, since }) => {
+            run_backtest(cli.config.as_deref(), &rules, &since)
+        }
+        Some(Command::TestRules { files }) => {
+            let stdout = std::io::stdout();
+            if ruletest::run_files(&files, &mut stdout.lock()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Some(Command::Replay {
             rules,
@@ -274,4 +300,70 @@ fn run_replay(rules_path: &Path, input: &Path, until: Option<&str>) -> ExitCode 
             ExitCode::FAILURE
         }
     }
+}
+
+fn run_backtest(config_path: Option<&Path>, candidate: &Path, since: &str) -> ExitCode {
+    let since = match humantime::parse_duration(since) {
+        Ok(d) => chrono::Utc::now() - chrono::Duration::from_std(d).unwrap_or_default(),
+        Err(e) => {
+            eprintln!("--since: `{since}` is not a duration like 30d: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let source = match config_path {
+        Some(path) => match Source::read(path) {
+            Ok(source) => source,
+            Err(problems) => return report_problems(&problems),
+        },
+        None => Source {
+            path: None,
+            text: String::new(),
+        },
+    };
+    let config = match Config::load(&source) {
+        Ok(config) => config,
+        Err(problems) => return report_problems(&problems),
+    };
+    let running = match daemon::load_rules(&config, source.path.as_deref()) {
+        Ok(rules) => rules,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let candidate = match reload::load(candidate) {
+        Ok(rules) => rules,
+        Err(problems) => {
+            for p in problems {
+                eprintln!("{p}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("waterwatch: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let store = match crate::store::Store::connect(&config.store.url).await {
+            Ok(store) => store,
+            Err(e) => {
+                eprintln!("waterwatch backtest: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match backtest::run(&store, running, candidate, since).await {
+            Ok(report) => {
+                print!("{}", report.render());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("waterwatch backtest: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
 }

@@ -40,6 +40,11 @@ pub struct Config {
     /// The rule files.
     #[serde(default)]
     pub rules: RulesConfig,
+    /// The households watched over, and their meters. Meters not listed are
+    /// registered on first contact as their own household (or rejected, per
+    /// `ingest.unknown_meters`).
+    #[serde(default, rename = "household")]
+    pub households: Vec<HouseholdConfig>,
     /// Extra topics carrying other formats (wmbusmeters, AI-on-the-edge, bare numbers).
     #[serde(default, rename = "adapter")]
     pub adapters: Vec<AdapterConfig>,
@@ -190,6 +195,22 @@ pub struct RulesConfig {
     pub file: Option<PathBuf>,
 }
 
+/// One household: a person living alone and the meter(s) of their home.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdConfig {
+    /// Stable id (alerts and the API use it), e.g. `h0003`.
+    pub id: String,
+    /// How grid workers and family know the household (e.g. the resident's name).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The community grid the household belongs to (its grid worker's area).
+    #[serde(default)]
+    pub grid: Option<String>,
+    /// Meter ids of this home.
+    pub meters: Vec<String>,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
@@ -291,12 +312,22 @@ impl Config {
             http: section(&doc, "http", &mut problems),
             ingest: section(&doc, "ingest", &mut problems),
             rules: section(&doc, "rules", &mut problems),
+            households: each(&doc, "household", &mut problems),
             adapters: each(&doc, "adapter", &mut problems),
             webhooks: each(&doc, "webhook", &mut problems),
             outbox: section(&doc, "outbox", &mut problems),
         };
         problems.extend(doc.unknown_sections(&[
-            "mqtt", "broker", "store", "http", "ingest", "rules", "adapter", "webhook", "outbox",
+            "mqtt",
+            "broker",
+            "store",
+            "http",
+            "ingest",
+            "rules",
+            "household",
+            "adapter",
+            "webhook",
+            "outbox",
         ]));
         for (key, message) in config.validate() {
             problems.push(doc.problem(&key, message));
@@ -408,6 +439,27 @@ impl Config {
         }
         if self.ingest.batch_size == 0 {
             out.push(("ingest.batch_size".into(), "must be at least 1".into()));
+        }
+        let mut ids = std::collections::BTreeSet::new();
+        let mut meters = std::collections::BTreeMap::new();
+        for (i, household) in self.households.iter().enumerate() {
+            let key = |field: &str| format!("household[{i}].{field}");
+            if household.id.trim().is_empty() {
+                out.push((key("id"), "must not be empty".into()));
+            } else if !ids.insert(household.id.as_str()) {
+                out.push((key("id"), format!("`{}` is listed twice", household.id)));
+            }
+            if household.meters.is_empty() {
+                out.push((key("meters"), "list at least one meter id".into()));
+            }
+            for meter in &household.meters {
+                if let Some(other) = meters.insert(meter.as_str(), household.id.as_str()) {
+                    out.push((
+                        key("meters"),
+                        format!("meter `{meter}` already belongs to household `{other}`"),
+                    ));
+                }
+            }
         }
         for (i, adapter) in self.adapters.iter().enumerate() {
             for (field, message) in adapter.problems() {
@@ -583,6 +635,21 @@ mod tests {
         assert_eq!(problems.len(), 1, "{problems:#?}");
         assert!(
             problems[0].starts_with("ww.toml:1: webhook[0].secret_env: set exactly one"),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn a_meter_in_two_households_is_refused() {
+        let problems = check(
+            "[[household]]\nid = \"h1\"\nmeters = [\"m1\"]\n\n[[household]]\nid = \"h2\"\nmeters = [\"m1\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert!(
+            problems[0].starts_with(
+                "ww.toml:7: household[1].meters: meter `m1` already belongs to household `h1`"
+            ),
             "{problems:#?}"
         );
     }

@@ -119,6 +119,24 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
 
     let store = Store::connect(&config.store.url).await?;
     tracing::info!(url = %store::redact(&config.store.url), "store ready");
+    if !config.households.is_empty() {
+        let registry: Vec<_> = config
+            .households
+            .iter()
+            .map(|h| {
+                (
+                    h.id.clone(),
+                    h.name.clone(),
+                    h.grid.clone(),
+                    h.meters.clone(),
+                )
+            })
+            .collect();
+        let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+        store::ingest::sync_households(&mut tx, &registry, clock.now().timestamp_millis()).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        tracing::info!(households = registry.len(), "household registry loaded");
+    }
 
     let mut webhooks = Vec::new();
     for hook in &config.webhooks {

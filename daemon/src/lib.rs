@@ -3,7 +3,7 @@
 //! groups alerts into cases and notifies people through a durable outbox.
 //!
 //! # Layout
-//! - `cli`: the command line (`run`, `--demo`, `check-config`, `generate-config`, `replay`).
+//! - `cli`: the command line (`run`, `--demo`, `check-config`, `generate-config`, `replay`, `test-rules`, `backtest`).
 //! - `config`: the daemon's TOML config, layered with `WATERWATCH_*` environment variables.
 //! - `daemon`: starting and stopping every part in order.
 //! - `broker`: the embedded MQTT broker (rumqttd) for demos and small installs.
@@ -17,9 +17,12 @@
 //! - `metrics`: the Prometheus registry.
 //! - `clock`: wall clock or accelerated clock.
 //! - `reload`: hot reload of the rules file (SIGHUP or a change); a broken file keeps the old rules.
-//! - `replay`: the rules over recorded readings.
+//! - `replay`: the rules over recorded readings, in event time.
+//! - `backtest`: stored readings through the running rules and a candidate; the alerts that differ.
+//! - `ruletest`: `test-rules`, rule tests as files (timelines and expected alerts).
 //! - `demo`: everything at once with simulated households.
 
+pub mod backtest;
 pub mod broker;
 pub mod case;
 pub mod cli;
@@ -35,4 +38,5 @@ pub mod notify;
 pub mod process;
 pub mod reload;
 pub mod replay;
+pub mod ruletest;
 pub mod store;

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, Write};
 use std::time::Instant;
 
-use waterwatch_rules::{AlertEvent, Engine, RuleSet, Timestamp};
+use chrono::DateTime;
+
+use waterwatch_rules::{AlertEvent, Engine, Reading, RuleSet, Timestamp};
 
 use crate::ingest::native::{self, TimeWindow};
 
@@ -56,6 +58,56 @@ impl std::fmt::Display for Summary {
 /// Evaluate time-only rules at most this often (event time).
 const TICK_EVERY_MS: i64 = 60_000;
 
+/// The engine driven in event time: the clock is the newest reading's time,
+/// across all meters, and time-only rules run whenever it has moved a minute.
+pub struct EventTime {
+    engine: Engine,
+    clock: Option<Timestamp>,
+    last_tick_ms: Option<i64>,
+}
+
+impl EventTime {
+    pub fn new(engine: Engine) -> Self {
+        Self {
+            engine,
+            clock: None,
+            last_tick_ms: None,
+        }
+    }
+
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// Feed one reading; returns the events it (and the time it brings) raised.
+    pub fn feed(&mut self, reading: &Reading) -> Vec<AlertEvent> {
+        let mut events = Vec::new();
+        if self.clock.is_none_or(|c| reading.ts > c) {
+            self.clock = Some(reading.ts);
+            let ms = reading.ts.timestamp_millis();
+            if self
+                .last_tick_ms
+                .is_none_or(|last| ms - last >= TICK_EVERY_MS)
+            {
+                self.last_tick_ms = Some(ms);
+                events.extend(self.engine.tick(reading.ts));
+            }
+        }
+        let now = self.clock.unwrap_or(reading.ts);
+        events.extend(self.engine.observe(reading, now).events);
+        events
+    }
+
+    /// Let time run on to `until` (time-only rules).
+    pub fn finish(&mut self, until: Timestamp) -> Vec<AlertEvent> {
+        if self.clock.is_none_or(|c| until > c) {
+            self.clock = Some(until);
+            return self.engine.tick(until);
+        }
+        Vec::new()
+    }
+}
+
 pub fn replay(
     rules: RuleSet,
     input: impl BufRead,
@@ -63,11 +115,9 @@ pub fn replay(
     out: &mut impl Write,
 ) -> Result<Summary, ReplayError> {
     let started = Instant::now();
-    let mut engine = Engine::new(rules);
+    let mut driver = EventTime::new(Engine::new(rules));
     let mut summary = Summary::default();
     let mut meters = HashSet::new();
-    let mut clock: Option<Timestamp> = None;
-    let mut last_tick_ms: Option<i64> = None;
     let window = TimeWindow::unbounded();
 
     let mut emit = |events: Vec<AlertEvent>, summary: &mut Summary| -> Result<(), ReplayError> {
@@ -91,8 +141,7 @@ pub fn replay(
         if line.trim().is_empty() {
             continue;
         }
-        let now_for_parse = clock.map(|c| c.to_utc()).unwrap_or_default();
-        let parsed = match native::parse(None, line.as_bytes(), now_for_parse, window) {
+        let parsed = match native::parse(None, line.as_bytes(), DateTime::UNIX_EPOCH, window) {
             Ok(parsed) => parsed,
             Err(why) => {
                 reject(&mut summary, why.to_string());
@@ -106,26 +155,15 @@ pub fn replay(
             if until.is_some_and(|u| reading.ts > u) {
                 continue;
             }
-            if clock.is_none_or(|c| reading.ts > c) {
-                clock = Some(reading.ts);
-                let ms = reading.ts.timestamp_millis();
-                if last_tick_ms.is_none_or(|last| ms - last >= TICK_EVERY_MS) {
-                    last_tick_ms = Some(ms);
-                    emit(engine.tick(reading.ts), &mut summary)?;
-                }
-            }
-            let now = clock.unwrap_or(reading.ts);
             if !meters.contains(&reading.meter_id) {
                 meters.insert(reading.meter_id.clone());
             }
             summary.readings += 1;
-            emit(engine.observe(&reading, now).events, &mut summary)?;
+            emit(driver.feed(&reading), &mut summary)?;
         }
     }
-    if let Some(until) = until
-        && clock.is_none_or(|c| until > c)
-    {
-        emit(engine.tick(until), &mut summary)?;
+    if let Some(until) = until {
+        emit(driver.finish(until), &mut summary)?;
     }
     out.flush().map_err(ReplayError::Write)?;
     summary.meters = meters.len();

@@ -260,3 +260,75 @@ fn a_taken_broker_port_is_refused_in_one_clear_line() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("already in use"), "{stderr}");
 }
+
+#[test]
+fn the_shipped_rule_tests_pass() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/tests");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("rules/tests")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".rules-test.toml"))
+        .collect();
+    assert!(!files.is_empty(), "no rule test files in {}", dir.display());
+    let out = waterwatch()
+        .arg("test-rules")
+        .args(&files)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains(" 0 failed"), "{stdout}");
+}
+
+#[test]
+fn a_rule_test_that_expects_the_wrong_thing_fails_and_says_why() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("wrong.rules-test.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "rules = \"{}\"\n\n[[test]]\nname = \"quiet for an hour\"\nstart = \"2026-01-05T06:00:00+08:00\"\n\
+             interval = \"15m\"\nphases = [{{ for = \"1h\", litres = 0.0 }}]\n\n  [[test.expect]]\n  \
+             rule = \"inactivity\"\n  event = \"fired\"\n",
+            rules_file().display()
+        ),
+    )
+    .expect("write");
+    let out = waterwatch()
+        .arg("test-rules")
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("FAILED: quiet for an hour"), "{stdout}");
+    assert!(stdout.contains("expected inactivity fired"), "{stdout}");
+    assert!(
+        stdout.contains("test-rules: 0 passed, 1 failed"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_rule_test_file_with_mistakes_names_each_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("bad.rules-test.toml");
+    std::fs::write(
+        &file,
+        "[[test]]\nname = \"a\"\nstart = \"yesterday\"\ninterval = \"15m\"\nphases = []\n\n\
+         [[test]]\nname = \"b\"\nstart = \"2026-01-05T06:00:00+08:00\"\ninterval = \"soon\"\nphases = []\n",
+    )
+    .expect("write");
+    let out = waterwatch()
+        .arg("test-rules")
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(":1: test[0]: start `yesterday`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(":10: test[1].interval"), "{stdout}");
+}

@@ -23,6 +23,16 @@
 //! top. Each day has one or two night flushes, a morning and an evening
 //! routine that shift ±30 min day to day, meals, and sometimes an afternoon
 //! out with no water use at all.
+//!
+//! Life around the routine — what makes fixed-threshold inactivity alarms
+//! fire falsely in the real programmes (Sakaki, Japan: 68 % of its
+//! 2.3 false alarms per person-month were no-use cases: late rising, hospital,
+//! nights away) — is drawn per household too: how often the person goes out
+//! in the afternoon (a habit: some most days, some hardly ever), whole days
+//! out, trips away of several days, days with visitors, and late mornings.
+//! These frequencies are *our assumptions*, not taken from the end-use
+//! studies above (which model a day at home); `docs/simulator.md` compares
+//! the result with real single-person homes (DAIAD, Spain).
 
 use rand::Rng;
 
@@ -36,8 +46,12 @@ pub(crate) enum Use {
     KitchenTap,
     Shower,
     Laundry,
+    /// Extra kitchen and toilet use while visitors are in.
+    Visitors,
     /// A tap nobody closes (scenario).
     TapLeftOpen,
+    /// A toilet valve that never closes: a slow trickle (scenario).
+    RunningToilet,
     /// A burst pipe (scenario).
     Burst,
 }
@@ -46,7 +60,7 @@ impl Use {
     /// Whether a person does this (and so stops doing it when they collapse);
     /// a running tap or a burst pipe goes on regardless.
     pub(crate) fn is_personal(self) -> bool {
-        !matches!(self, Use::TapLeftOpen | Use::Burst)
+        !matches!(self, Use::TapLeftOpen | Use::Burst | Use::RunningToilet)
     }
 }
 
@@ -130,8 +144,16 @@ pub(crate) struct Habits {
     dinner: i64,
     /// Chance of a laundry load on a given day.
     laundry_chance: f64,
-    /// Chance of an afternoon out on a given day.
-    outing_chance: f64,
+    /// Chance of an afternoon out on a given day (a habit: 0.03–0.85).
+    pub outing_chance: f64,
+    /// Chance of a whole day out (leaving after breakfast, back for dinner).
+    pub day_out_chance: f64,
+    /// Chance, on a day at home, of leaving for a trip of several days.
+    pub trip_chance: f64,
+    /// Chance of visitors on a given day.
+    visitor_chance: f64,
+    /// Chance of a late morning (waking 1–2.5 h late).
+    late_rise_chance: f64,
 }
 
 impl Habits {
@@ -155,19 +177,75 @@ impl Habits {
             lunch: rng.random_range(11 * HOUR + 30 * MINUTE..=12 * HOUR + 30 * MINUTE),
             dinner: rng.random_range(17 * HOUR + 30 * MINUTE..=18 * HOUR + 30 * MINUTE),
             laundry_chance: rng.random_range(1.5..3.0) / 7.0,
-            outing_chance: rng.random_range(0.15..0.5),
+            // Three kinds of people: homebodies, some afternoons, most afternoons.
+            outing_chance: match rng.random_range(0..10) {
+                0..3 => rng.random_range(0.03..0.15),
+                3..7 => rng.random_range(0.15..0.45),
+                _ => rng.random_range(0.55..0.85),
+            },
+            // About 0.2–1.2 whole days out a month.
+            day_out_chance: rng.random_range(0.007..0.04),
+            // Two in five never travel; the others leave every ~1–6 months.
+            trip_chance: if rng.random_bool(0.4) {
+                0.0
+            } else {
+                rng.random_range(1.0 / 180.0..1.0 / 30.0)
+            },
+            visitor_chance: rng.random_range(0.03..0.15),
+            late_rise_chance: rng.random_range(0.03..0.15),
         }
     }
+}
+
+/// How a scenario bends one day's routine (a slow decline in health).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Vigour {
+    /// Share of the day's personal uses that still happen (1 = all).
+    pub uses: f64,
+    /// How much shorter the waking day is, seconds (split between a later
+    /// rising and an earlier bedtime).
+    pub shorter_day: i64,
+}
+
+impl Vigour {
+    pub(crate) const FULL: Vigour = Vigour {
+        uses: 1.0,
+        shorter_day: 0,
+    };
+}
+
+/// What a planned day looked like, for the household's own bookkeeping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DayOutline {
+    /// Waking up, local seconds.
+    pub wake: i64,
+    /// Going to bed, local seconds.
+    pub bed: i64,
+    /// An afternoon out: `[from, until)`, local seconds.
+    pub outing: Option<(i64, i64)>,
+    /// Visitors came.
+    pub visitors: bool,
 }
 
 /// Appends the water uses of the day starting at `day` (local midnight, in
 /// local seconds) to `out`: from waking on that day until waking the next,
 /// night flushes included. Every use starts after `day` and before the next
 /// day's earliest possible wake-up.
-pub(crate) fn plan_day(h: &Habits, rng: &mut impl Rng, day: i64, out: &mut Vec<WaterEvent>) {
+pub(crate) fn plan_day(
+    h: &Habits,
+    rng: &mut impl Rng,
+    day: i64,
+    vigour: Vigour,
+    out: &mut Vec<WaterEvent>,
+) -> DayOutline {
     let first = out.len();
-    let wake = day + h.wake + rng.random_range(-30 * MINUTE..=30 * MINUTE);
+    let mut wake = day + h.wake + rng.random_range(-30 * MINUTE..=30 * MINUTE);
+    if rng.random_bool(h.late_rise_chance) {
+        wake += rng.random_range(HOUR..=5 * HOUR / 2);
+    }
     let bed = day + h.bed + rng.random_range(-30 * MINUTE..=30 * MINUTE);
+    let wake = wake + vigour.shorter_day / 2;
+    let bed = bed - vigour.shorter_day / 2;
     let mut plan = Planner { h, out };
 
     // Morning: the toilet, a wash, breakfast.
@@ -217,8 +295,8 @@ pub(crate) fn plan_day(h: &Habits, rng: &mut impl Rng, day: i64, out: &mut Vec<W
         // No shower: a basin wash or foot soak instead.
         plan.bathroom_tap(
             bed - rng.random_range(30 * MINUTE..60 * MINUTE),
-            5.0,
-            10.0,
+            8.0,
+            15.0,
             rng,
         );
     }
@@ -251,17 +329,62 @@ pub(crate) fn plan_day(h: &Habits, rng: &mut impl Rng, day: i64, out: &mut Vec<W
         plan.flush(at, rng);
     }
 
-    // An afternoon out: nothing runs while nobody is home.
+    // Visitors: tea, a bigger meal and its washing-up, more flushes.
+    let visitors = rng.random_bool(h.visitor_chance);
+    if visitors {
+        let mut plan = Planner { h, out };
+        let at = day + rng.random_range(10 * HOUR..16 * HOUR);
+        for _ in 0..rng.random_range(3..=5) {
+            let litres = rng.random_range(1.0..4.0);
+            plan.out.push(WaterEvent::of_volume(
+                at + rng.random_range(0..3 * HOUR),
+                litres,
+                h.tap_lpm,
+                Use::Visitors,
+            ));
+        }
+        for _ in 0..rng.random_range(1..=3) {
+            plan.flush(at + rng.random_range(0..4 * HOUR), rng);
+        }
+    }
+
+    // An afternoon out (1.5–4 h): nothing runs while nobody is home.
+    let mut outing = None;
     if rng.random_bool(h.outing_chance) {
-        let from = day + rng.random_range(13 * HOUR + 30 * MINUTE..16 * HOUR);
-        let until = from + rng.random_range(HOUR..=3 * HOUR);
+        let from = day + rng.random_range(13 * HOUR..15 * HOUR + 30 * MINUTE);
+        let until = from + rng.random_range(3 * HOUR / 2..=7 * HOUR / 2);
+        remove_between(out, first, from, until);
+        outing = Some((from, until));
+    }
+
+    // A weaker person does less: some uses simply do not happen.
+    if vigour.uses < 1.0 {
+        let keep = vigour.uses.clamp(0.0, 1.0);
         let mut i = first;
         while i < out.len() {
-            if (from..until).contains(&out[i].start) {
-                out.swap_remove(i);
-            } else {
+            if rng.random_bool(keep) {
                 i += 1;
+            } else {
+                out.swap_remove(i);
             }
+        }
+    }
+    DayOutline {
+        wake,
+        bed,
+        outing,
+        visitors,
+    }
+}
+
+/// Removes the uses from index `first` on that start in `[from, until)`.
+pub(crate) fn remove_between(out: &mut Vec<WaterEvent>, first: usize, from: i64, until: i64) {
+    let mut i = first;
+    while i < out.len() {
+        if (from..until).contains(&out[i].start) {
+            out.swap_remove(i);
+        } else {
+            i += 1;
         }
     }
 }
@@ -325,7 +448,7 @@ mod tests {
         let days = (0..n)
             .map(|d| {
                 let mut out = Vec::new();
-                plan_day(&habits, &mut rng, d * DAY, &mut out);
+                plan_day(&habits, &mut rng, d * DAY, Vigour::FULL, &mut out);
                 out
             })
             .collect();

@@ -10,6 +10,7 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::DAY;
+use crate::delivery::{Delivery, DeliveryFault};
 use crate::fleet::Fleet;
 use crate::scenario::TruthEvent;
 
@@ -29,8 +30,13 @@ pub struct TruthFile {
     pub end: DateTime<FixedOffset>,
     /// Sampling interval, seconds.
     pub interval_s: u64,
-    /// The scenarios' ground truth, by start time.
+    /// Ground truth by start time: the scenarios, and the households' own
+    /// trips and days out (`kind` `absence`, `cause` `trip` / `day_out`).
     pub events: Vec<TruthEvent>,
+    /// Delivery faults applied to `readings.jsonl` (e.g. `drop:0.01`); the
+    /// readings file then misses, repeats or misorders some lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub delivery_faults: Vec<String>,
 }
 
 /// What [`write_dataset`] wrote.
@@ -59,6 +65,19 @@ pub fn write_dataset(
     end: DateTime<FixedOffset>,
     dir: &Path,
 ) -> Result<DatasetSummary, DatasetError> {
+    write_dataset_with_faults(fleet, end, dir, &[])
+}
+
+/// As [`write_dataset`], with delivery faults applied to the lines written
+/// (in arrival order: a late reading is written where it would arrive). The
+/// ground truth is unchanged; `readings` in the summary counts lines.
+pub fn write_dataset_with_faults(
+    fleet: &mut Fleet,
+    end: DateTime<FixedOffset>,
+    dir: &Path,
+    faults: &[DeliveryFault],
+) -> Result<DatasetSummary, DatasetError> {
+    let mut delivery = Delivery::new(faults, fleet.seed());
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| DatasetError::Io { path, source }
@@ -76,7 +95,17 @@ pub fn write_dataset(
     let mut until = fleet.next_reading_at();
     while until <= last {
         until = (until + chrono::Duration::seconds(DAY)).min(last);
-        for r in fleet.advance(until) {
+        let taken = fleet.advance(until);
+        let arrived = if delivery.is_faulty() {
+            for r in taken {
+                let ts = r.ts;
+                delivery.send(r, ts);
+            }
+            delivery.arrived(until)
+        } else {
+            taken
+        };
+        for r in arrived {
             r.write_native_json(&mut buf);
             buf.push(b'\n');
             if buf.len() >= 1 << 16 {
@@ -89,6 +118,11 @@ pub fn write_dataset(
             break;
         }
     }
+    for r in delivery.drain() {
+        r.write_native_json(&mut buf);
+        buf.push(b'\n');
+        readings += 1;
+    }
     out.write_all(&buf).map_err(io(&readings_path))?;
     out.flush().map_err(io(&readings_path))?;
 
@@ -99,6 +133,7 @@ pub fn write_dataset(
         end,
         interval_s: fleet.interval().as_secs(),
         events: fleet.truth(),
+        delivery_faults: faults.iter().map(ToString::to_string).collect(),
     };
     let file = File::create(&truth_path).map_err(io(&truth_path))?;
     let mut out = BufWriter::new(file);

@@ -9,10 +9,11 @@ use rand::rngs::SmallRng;
 
 use crate::behaviour::{Use, WaterEvent};
 use crate::clock::{Clock, DAY, align_up, day_start};
-use crate::household::Household;
+use crate::household::{AbsenceCause, Decline, Household};
 use crate::meter::Meter;
 use crate::reading::SimReading;
-use crate::scenario::{Scenario, TruthEvent, household_id};
+use crate::scenario::{Scenario, ScenarioKind, TruthEvent, household_id};
+use crate::upload::UploadSchedule;
 
 /// Simulated households and their meters.
 ///
@@ -74,6 +75,7 @@ impl Fleet {
                 continue;
             };
             let at = clock.to_local(scenario.at());
+            let secs = |days: f64| (days * DAY as f64).round() as i64;
             match scenario {
                 Scenario::Collapse { .. } => household.collapse(at),
                 Scenario::TapLeftOpen { lpm, .. } => {
@@ -82,8 +84,25 @@ impl Fleet {
                 Scenario::Burst { lpm, .. } => {
                     household.add_flow(WaterEvent::open_ended(at, *lpm, Use::Burst))
                 }
+                Scenario::RunningToilet { lpm, .. } => {
+                    household.add_flow(WaterEvent::open_ended(at, *lpm, Use::RunningToilet))
+                }
+                Scenario::Absence { until, .. } => household.go_away(at, clock.to_local(*until)),
+                Scenario::Decline { weeks, to, .. } => household.decline(Decline {
+                    start: at,
+                    span: secs(weeks * 7.0),
+                    floor: *to,
+                }),
                 Scenario::MeterSilent { .. } => meter.go_silent(at),
                 Scenario::MeterFault { flag, .. } => meter.raise_flag(at, flag.clone()),
+                Scenario::CounterReset { .. } => {
+                    // A new register shows a few litres from the factory test.
+                    meter.replace_at(at, f64::from((n as u32 * 7) % 20));
+                }
+                Scenario::ClockSkew { minutes, .. } => {
+                    meter.skew_clock(at, (minutes * 60.0).round() as i64)
+                }
+                Scenario::BatteryDecline { days, .. } => meter.run_battery_down(at, secs(*days)),
             }
             let mut t = scenario.truth();
             t.start = clock.to_datetime(at);
@@ -139,9 +158,78 @@ impl Fleet {
         self.homes.iter().map(|(_, m)| m.id().to_string()).collect()
     }
 
-    /// Ground truth of the scenarios that apply, by start time.
+    /// Ground truth, by start time (then household): the scenarios that
+    /// apply, and the absences of the households' own lives — trips away
+    /// (`cause` `trip`) and whole days out (`day_out`) — that started before
+    /// the next reading is due. An absence's `end` may lie beyond the
+    /// readings so far.
     pub fn truth(&self) -> Vec<TruthEvent> {
-        self.truth.clone()
+        let mut all = self.truth.clone();
+        for (household, meter) in &self.homes {
+            for a in household.absences() {
+                let cause = match a.cause {
+                    AbsenceCause::Trip => "trip",
+                    AbsenceCause::DayOut => "day_out",
+                    AbsenceCause::Unannounced => continue,
+                };
+                if a.start >= self.next_tick {
+                    continue;
+                }
+                all.push(TruthEvent {
+                    household: meter.id().to_string(),
+                    meter_id: meter.id().to_string(),
+                    kind: ScenarioKind::Absence,
+                    start: self.clock.to_datetime(a.start),
+                    end: Some(self.clock.to_datetime(a.end)),
+                    cause: Some(cause.into()),
+                    to: None,
+                    minutes: None,
+                    lpm: None,
+                    flag: None,
+                    expected_alerts: Vec::new(),
+                });
+            }
+        }
+        all.sort_by(|a, b| (a.start, &a.household).cmp(&(b.start, &b.household)));
+        all
+    }
+
+    /// Per household (by meter id), what it did over the days simulated so
+    /// far (planned a day ahead): days, flushes, afternoons out, days with
+    /// visitors. For statistics; the readings are the contract.
+    pub fn tallies(&self) -> Vec<(String, HouseholdTally)> {
+        self.homes
+            .iter()
+            .map(|(h, m)| {
+                let t = h.tally();
+                (
+                    m.id().to_string(),
+                    HouseholdTally {
+                        days: t.days,
+                        flushes: t.flushes,
+                        outings: t.outings,
+                        visitor_days: t.visitor_days,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// When each meter would upload its day's stored readings if it
+    /// reported in daily batches (NB-IoT style): a time of day per meter,
+    /// staggered between 01:00 and 05:59 local, fixed by the seed.
+    pub fn upload_schedule(&self) -> UploadSchedule {
+        UploadSchedule::new(
+            self.homes
+                .iter()
+                .map(|(_, m)| {
+                    let n = m.id().trim_start_matches('h').parse::<usize>().unwrap_or(0);
+                    let minute = stream(self.seed, n, 3) % (5 * 60);
+                    (m.id().to_string(), 3600 + 60 * minute as i64)
+                })
+                .collect(),
+            self.clock,
+        )
     }
 
     /// When the next reading is due (the next sampling instant).
@@ -166,6 +254,19 @@ impl Fleet {
     pub fn households(&self) -> usize {
         self.homes.len()
     }
+}
+
+/// What one household did over the days simulated so far (see [`Fleet::tallies`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HouseholdTally {
+    /// Days planned.
+    pub days: u64,
+    /// Toilet flushes.
+    pub flushes: u64,
+    /// Afternoons out (not counting whole days out or trips).
+    pub outings: u64,
+    /// Days with visitors.
+    pub visitor_days: u64,
 }
 
 /// The seed of random stream `which` of household `n` (SplitMix64 mixing, so

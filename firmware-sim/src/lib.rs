@@ -30,6 +30,12 @@
 //! - `scenario` — what goes wrong and when, and its ground truth: [`Scenario`];
 //!   `scenario/parse` reads them from command-line strings: [`ScenarioSpec`].
 //! - `reading` — [`SimReading`] and its native JSON forms.
+//! - `format` — the other payloads (wmbusmeters, AI-on-the-edge, bare
+//!   number) and their topics: [`Format`], [`encode`].
+//! - `upload` — daily batch uploads: [`UploadSchedule`], [`Batcher`].
+//! - `delivery` — drops, duplicates, reordering, late arrival: [`Delivery`].
+//! - `stats` — household statistics from hourly use: [`HourlyStats`].
+//! - `load` — load generation against a broker: [`run_load`].
 //! - `json` — fast JSON formatting for the hot path.
 //! - `clock` — local-seconds time arithmetic.
 //! - `dataset` — `readings.jsonl` and `truth.json` on disk: [`write_dataset`].
@@ -39,25 +45,38 @@
 mod behaviour;
 mod clock;
 mod dataset;
+mod delivery;
 mod fleet;
+mod format;
 mod household;
 mod json;
 mod live;
+mod load;
 mod meter;
 mod publish;
 mod reading;
 mod scenario;
+mod stats;
+mod upload;
 
 pub use dataset::{
     DatasetError, DatasetSummary, READINGS_FILE, TRUTH_FILE, TruthFile, write_dataset,
+    write_dataset_with_faults,
 };
-pub use fleet::Fleet;
-pub use live::{LiveProgress, run_live};
+pub use delivery::{Delivery, DeliveryFault};
+pub use fleet::{Fleet, HouseholdTally};
+pub use format::{BareUnit, Format, encode, encode_batch, wmbusmeters_json};
+pub use live::{LiveOptions, LiveProgress, run_live, run_live_with};
+pub use load::{LoadOptions, LoadReport, run_load};
 pub use publish::{
     DEFAULT_TOPIC_PREFIX, PublishError, PublishStats, Publisher, publish, reading_topic,
 };
 pub use reading::{SimReading, native_batch_json};
 pub use scenario::{
-    DEFAULT_BURST_LPM, DEFAULT_FAULT_FLAG, DEFAULT_TAP_LPM, Scenario, ScenarioError, ScenarioKind,
-    ScenarioSpec, TruthEvent, When, household_id,
+    DEFAULT_ABSENCE_DAYS, DEFAULT_BATTERY_DAYS, DEFAULT_BURST_LPM, DEFAULT_DECLINE_TO,
+    DEFAULT_DECLINE_WEEKS, DEFAULT_FAULT_FLAG, DEFAULT_SKEW_MINUTES, DEFAULT_TAP_LPM,
+    DEFAULT_TOILET_LPM, Scenario, ScenarioError, ScenarioKind, ScenarioSpec, TruthEvent, When,
+    household_id,
 };
+pub use stats::{HourlyStats, Summary, hourly_use_of, quantile, stats_table};
+pub use upload::{Batch, Batcher, UploadSchedule};

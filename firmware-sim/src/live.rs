@@ -8,8 +8,34 @@ use std::future::Future;
 use chrono::{DateTime, FixedOffset};
 use tokio::time::{Duration, Instant};
 
+use crate::delivery::{Delivery, DeliveryFault};
 use crate::fleet::Fleet;
+use crate::format::{Format, encode_batch};
 use crate::publish::{PublishError, Publisher};
+use crate::reading::SimReading;
+use crate::upload::{Batch, Batcher};
+
+/// How a live run publishes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveOptions {
+    /// Payload format of single readings.
+    pub format: Format,
+    /// Hold readings back and publish each meter's once a day at its
+    /// upload time ([`Fleet::upload_schedule`]), as native batch JSON.
+    pub daily_batches: bool,
+    /// Delivery faults applied to what is published.
+    pub faults: Vec<DeliveryFault>,
+}
+
+impl Default for LiveOptions {
+    fn default() -> LiveOptions {
+        LiveOptions {
+            format: Format::Native,
+            daily_batches: false,
+            faults: Vec::new(),
+        }
+    }
+}
 
 /// Progress of a live run.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -29,8 +55,34 @@ pub async fn run_live(
     publisher: &mut Publisher,
     speed: f64,
     shutdown: impl Future<Output = ()>,
+    on_tick: impl FnMut(&LiveProgress),
+) -> Result<LiveProgress, PublishError> {
+    run_live_with(
+        fleet,
+        publisher,
+        speed,
+        &LiveOptions::default(),
+        shutdown,
+        on_tick,
+    )
+    .await
+}
+
+/// As [`run_live`], publishing as `options` say. `readings` in the progress
+/// counts readings taken (published or still held for a batch).
+pub async fn run_live_with(
+    fleet: &mut Fleet,
+    publisher: &mut Publisher,
+    speed: f64,
+    options: &LiveOptions,
+    shutdown: impl Future<Output = ()>,
     mut on_tick: impl FnMut(&LiveProgress),
 ) -> Result<LiveProgress, PublishError> {
+    let mut singles: Delivery<SimReading> = Delivery::new(&options.faults, fleet.seed());
+    let mut batches: Delivery<Batch> = Delivery::new(&options.faults, fleet.seed());
+    let mut batcher = options
+        .daily_batches
+        .then(|| Batcher::new(fleet.upload_schedule()));
     let speed = if speed.is_finite() && speed > 0.0 {
         speed
     } else {
@@ -58,12 +110,41 @@ pub async fn run_live(
             .and_then(|d| sim_start.checked_add_signed(d))
             .map_or(due, |now| now.max(due));
         let batch = fleet.advance(now);
-        tokio::select! {
-            _ = &mut shutdown => break,
-            sent = publisher.send(&batch) => sent?,
-        }
         progress.readings += batch.len() as u64;
         progress.sim_time = batch.last().map_or(due, |r| r.ts);
+        let mut messages = Vec::new();
+        if let Some(batcher) = &mut batcher {
+            batcher.push(batch);
+            for b in batcher.due(now) {
+                let at = b.upload_at;
+                batches.send(b, at);
+            }
+            for b in batches.arrived(now) {
+                messages.push(encode_batch(&b.meter_id, &b.readings, publisher.prefix()));
+            }
+        } else {
+            for r in batch {
+                let ts = r.ts;
+                singles.send(r, ts);
+            }
+            for r in singles.arrived(now) {
+                messages.extend(crate::format::encode(
+                    &r,
+                    options.format,
+                    publisher.prefix(),
+                ));
+            }
+        }
+        let send_all = async {
+            for (topic, payload) in messages {
+                publisher.send_message(topic, payload).await?;
+            }
+            Ok::<(), PublishError>(())
+        };
+        tokio::select! {
+            _ = &mut shutdown => break,
+            sent = send_all => sent?,
+        }
         on_tick(&progress);
     }
     Ok(progress)

@@ -8,7 +8,9 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use clap::{Args, Parser, Subcommand};
 use meter_sim::{
-    DEFAULT_TOPIC_PREFIX, Fleet, Publisher, Scenario, ScenarioSpec, run_live, write_dataset,
+    DEFAULT_TOPIC_PREFIX, DeliveryFault, Fleet, Format, HourlyStats, LiveOptions, LoadOptions,
+    Publisher, Scenario, ScenarioSpec, Summary, hourly_use_of, run_live_with, run_load,
+    stats_table, write_dataset_with_faults,
 };
 
 #[derive(Parser)]
@@ -28,6 +30,10 @@ enum Command {
     Generate(GenerateArgs),
     /// Publish readings live to an MQTT broker, on a clock running SPEED times real time, until Ctrl-C.
     Run(RunArgs),
+    /// Print statistics of the simulated households (daily volume, quiet nights, gaps, outings).
+    Stats(StatsArgs),
+    /// Drive load: METERS meters publishing RATE messages/s for DURATION, then report what was acknowledged.
+    Load(LoadArgs),
 }
 
 /// Options shared by both commands.
@@ -46,10 +52,17 @@ struct FleetArgs {
     #[arg(long, default_value = "+08:00", value_parser = parse_offset, allow_hyphen_values = true)]
     utc_offset: FixedOffset,
     /// Something that goes wrong: KIND:HOUSEHOLD@WHEN[,KEY=VALUE]…, e.g. collapse:3@+2h,
-    /// tap:7@2026-01-10T09:30:00+08:00,lpm=8, burst:1@+3d, silent:4@+5h, fault:2@+1d,flag=LEAK.
+    /// tap:7@2026-01-10T09:30:00+08:00,lpm=8, burst:1@+3d, silent:4@+5h, fault:2@+1d,flag=LEAK,
+    /// absence:2@+3d,days=4, toilet:5@+1d,lpm=0.5, decline:6@+7d,weeks=6,to=0.4, reset:1@+2d,
+    /// skew:3@+1d,minutes=7, battery:4@+1d,days=120 (see docs/simulator.md).
     /// WHEN is RFC 3339 or +DURATION after the start. Repeatable.
     #[arg(long = "scenario", value_name = "SCENARIO")]
     scenarios: Vec<ScenarioSpec>,
+    /// A delivery fault on what is published or written: KIND[:RATE] with KIND
+    /// drop, duplicate, reorder or late (RATE a share, default 0.01; late 0.05).
+    /// Never changes the ground truth. Repeatable.
+    #[arg(long = "fault", value_name = "FAULT")]
+    faults: Vec<DeliveryFault>,
 }
 
 #[derive(Args)]
@@ -80,6 +93,60 @@ struct RunArgs {
     /// How many times faster than real time the simulated clock runs.
     #[arg(long, default_value_t = 600.0, value_parser = parse_speed)]
     speed: f64,
+    /// Payload format: native, wmbusmeters, ai-on-the-edge, bare:L, bare:m3
+    /// (topics in docs/simulator.md).
+    #[arg(long, default_value = "native")]
+    format: Format,
+    /// Upload each meter's readings once a day at its own time as native batch JSON (NB-IoT style).
+    #[arg(long)]
+    daily_batches: bool,
+}
+
+#[derive(Args)]
+struct StatsArgs {
+    /// Number of households.
+    #[arg(long, default_value_t = 200)]
+    households: usize,
+    /// Days to simulate.
+    #[arg(long, default_value_t = 60)]
+    days: u32,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Reading interval (1h or a divisor of it).
+    #[arg(long, default_value = "1h", value_parser = parse_interval)]
+    interval: Duration,
+    /// Print one line per household too.
+    #[arg(long)]
+    per_household: bool,
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    /// MQTT broker.
+    #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+    broker: String,
+    /// Number of distinct meters.
+    #[arg(long, default_value_t = 100_000)]
+    meters: usize,
+    /// Target messages per second, all connections together.
+    #[arg(long, default_value_t = 50_000.0, value_parser = parse_speed)]
+    rate: f64,
+    /// How long to send; the run then waits for acknowledgements and stops.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Payload format: native, native-batch, wmbusmeters, ai-on-the-edge, bare:L, bare:m3.
+    #[arg(long, default_value = "native")]
+    format: Format,
+    /// Topic prefix for native formats.
+    #[arg(long, default_value = DEFAULT_TOPIC_PREFIX)]
+    topic_prefix: String,
+    /// MQTT connections.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Unacknowledged QoS 1 messages allowed per connection.
+    #[arg(long, default_value_t = 1000)]
+    inflight: u16,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -91,7 +158,131 @@ fn main() -> anyhow::Result<()> {
                 .build()?;
             runtime.block_on(run(args))
         }
+        Command::Stats(args) => stats(args),
+        Command::Load(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            runtime.block_on(load(args))
+        }
     }
+}
+
+fn stats(args: StatsArgs) -> anyhow::Result<()> {
+    if args.households == 0 || args.days == 0 {
+        bail!("--households and --days must be at least 1");
+    }
+    if 3600 % args.interval.as_secs() != 0 {
+        bail!("--interval must divide an hour (e.g. 1h, 15m, 30s)");
+    }
+    let offset = FixedOffset::east_opt(8 * 3600).context("offset")?;
+    let start = offset
+        .with_ymd_and_hms(2026, 1, 5, 0, 0, 0)
+        .single()
+        .context("start")?;
+    let mut fleet = Fleet::new(args.households, args.seed, start, args.interval, vec![]);
+    let readings = fleet.advance(start + chrono::Duration::days(i64::from(args.days)));
+    let hourly = hourly_use_of(&readings);
+    drop(readings);
+    let tallies: std::collections::BTreeMap<String, meter_sim::HouseholdTally> =
+        fleet.tallies().into_iter().collect();
+    let away: std::collections::BTreeMap<String, usize> =
+        fleet.truth().iter().fold(Default::default(), |mut m, t| {
+            *m.entry(t.household.clone()).or_default() += 1;
+            m
+        });
+    let mut all = Vec::new();
+    if args.per_household {
+        println!(
+            "household  days  median_l  p5_l  p95_l  flushes/day  night_zero  gap_med_h  gap_p90_h  outings/wk  quiet_aft/wk  absences"
+        );
+    }
+    let (mut flushes, mut outings, mut days) = (0u64, 0u64, 0u64);
+    for (id, hours) in &hourly {
+        let s = HourlyStats::from_hourly(hours);
+        let t = tallies.get(id).copied().unwrap_or_default();
+        flushes += t.flushes;
+        outings += t.outings;
+        days += t.days;
+        if args.per_household {
+            println!(
+                "{id:9} {:5} {:9.0} {:5.0} {:6.0} {:12.1} {:10.0}% {:10.0} {:10.0} {:11.1} {:13.1} {:9}",
+                s.days(),
+                meter_sim::quantile(&s.daily_l, 0.5),
+                meter_sim::quantile(&s.daily_l, 0.05),
+                meter_sim::quantile(&s.daily_l, 0.95),
+                t.flushes as f64 / t.days.max(1) as f64,
+                s.night_zero_share() * 100.0,
+                meter_sim::quantile(&s.day_gap_h, 0.5),
+                meter_sim::quantile(&s.day_gap_h, 0.9),
+                t.outings as f64 / t.days.max(1) as f64 * 7.0,
+                s.quiet_afternoons_per_week(),
+                away.get(id).copied().unwrap_or(0),
+            );
+        }
+        all.push(s);
+    }
+    let summary = Summary::of(&all);
+    println!(
+        "{} households × {} days, seed {}, readings every {}:\n",
+        args.households,
+        args.days,
+        args.seed,
+        humantime::format_duration(args.interval)
+    );
+    print!("{}", stats_table(&summary));
+    println!(
+        "| flushes per day (model) | {:.1} |\n| afternoons out per week (model) | {:.1} |\n| trips and whole days out (truth) | {} |",
+        flushes as f64 / days.max(1) as f64,
+        outings as f64 / days.max(1) as f64 * 7.0,
+        away.values().sum::<usize>(),
+    );
+    Ok(())
+}
+
+async fn load(args: LoadArgs) -> anyhow::Result<()> {
+    if args.meters == 0 {
+        bail!("--meters must be at least 1");
+    }
+    let opts = LoadOptions {
+        broker: args.broker.clone(),
+        prefix: args.topic_prefix,
+        meters: args.meters,
+        rate: args.rate,
+        duration: args.duration,
+        format: args.format,
+        connections: args.connections.max(1),
+        inflight: args.inflight.max(1),
+        utc_offset: FixedOffset::east_opt(8 * 3600).context("offset")?,
+    };
+    eprintln!(
+        "meter-sim: load on {}: {} meters, {} messages/s target, {} format, {} connections × {} in flight, for {}",
+        args.broker,
+        args.meters,
+        args.rate,
+        args.format,
+        opts.connections,
+        opts.inflight,
+        humantime::format_duration(args.duration),
+    );
+    let report = run_load(&opts).await?;
+    println!(
+        "sent {} acked {} in {:.2} s: {:.0} messages/s sent, {:.0} messages/s acknowledged",
+        report.sent,
+        report.acked,
+        report.total.as_secs_f64(),
+        report.sent_per_second(),
+        report.acked_per_second(),
+    );
+    if report.acked < report.sent {
+        bail!(
+            "the broker acknowledged only {} of {} messages",
+            report.acked,
+            report.sent
+        );
+    }
+    Ok(())
 }
 
 fn generate(args: GenerateArgs) -> anyhow::Result<()> {
@@ -108,7 +299,7 @@ fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     let fleet_args = &args.fleet;
     let mut fleet = build_fleet(fleet_args, start)?;
     let began = Instant::now();
-    let summary = write_dataset(&mut fleet, end, &args.out)?;
+    let summary = write_dataset_with_faults(&mut fleet, end, &args.out, &fleet_args.faults)?;
     let secs = began.elapsed().as_secs_f64();
     eprintln!(
         "meter-sim: wrote {} readings of {} households over {} days ({} to {}) to {} and {} in {:.2} s ({:.1} M readings/s)",
@@ -128,12 +319,26 @@ fn generate(args: GenerateArgs) -> anyhow::Result<()> {
 async fn run(args: RunArgs) -> anyhow::Result<()> {
     let now = Utc::now().with_timezone(&args.fleet.utc_offset);
     let start = now - chrono::Duration::nanoseconds(i64::from(now.timestamp_subsec_nanos()));
+    if args.daily_batches && args.format != Format::Native {
+        bail!("--daily-batches publishes native batch JSON; leave --format at native");
+    }
     let mut fleet = build_fleet(&args.fleet, start)?;
     let mut publisher = Publisher::connect(&args.broker, &args.topic_prefix).await?;
+    let options = LiveOptions {
+        format: args.format,
+        daily_batches: args.daily_batches,
+        faults: args.fleet.faults.clone(),
+    };
     eprintln!(
-        "meter-sim: publishing {} households to {} under {}/meters/…/reading, every {} simulated, at {}× real time from {}; Ctrl-C stops",
+        "meter-sim: publishing {} households to {} as {}{} (native prefix {}), every {} simulated, at {}× real time from {}; Ctrl-C stops",
         args.fleet.households,
         args.broker,
+        args.format,
+        if args.daily_batches {
+            " in daily batches"
+        } else {
+            ""
+        },
         args.topic_prefix,
         humantime::format_duration(args.fleet.interval),
         args.speed,
@@ -143,16 +348,23 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let progress = run_live(&mut fleet, &mut publisher, args.speed, shutdown, |p| {
-        if last_report.elapsed() >= Duration::from_secs(10) {
-            eprintln!(
-                "meter-sim: simulated time {}, {} readings published",
-                p.sim_time.to_rfc3339(),
-                p.readings
-            );
-            last_report = Instant::now();
-        }
-    })
+    let progress = run_live_with(
+        &mut fleet,
+        &mut publisher,
+        args.speed,
+        &options,
+        shutdown,
+        |p| {
+            if last_report.elapsed() >= Duration::from_secs(10) {
+                eprintln!(
+                    "meter-sim: simulated time {}, {} readings published",
+                    p.sim_time.to_rfc3339(),
+                    p.readings
+                );
+                last_report = Instant::now();
+            }
+        },
+    )
     .await?;
     eprintln!("meter-sim: stopping; waiting for the broker to acknowledge everything sent");
     let stats = publisher.close(Duration::from_secs(10)).await?;

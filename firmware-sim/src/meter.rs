@@ -1,7 +1,9 @@
 //! One simulated smart water meter: it integrates the household's flows into
 //! a cumulative register with 1 L resolution and reports a reading at each
 //! sampling instant — unless a fault keeps it quiet — with the flow at that
-//! moment, its battery and any status flags.
+//! moment, its battery and any status flags. Meter faults live here too: a
+//! replacement meter whose register restarts near zero, a clock running off,
+//! a battery running down.
 
 use chrono::{DateTime, FixedOffset};
 use rand::Rng;
@@ -27,7 +29,20 @@ pub(crate) struct Meter {
     silent_from: Option<i64>,
     /// Status flags raised from a time on.
     flags: Vec<(i64, String)>,
+    /// The meter is replaced at this time, its register restarting at the litres given.
+    reset: Option<(i64, f64)>,
+    /// Added to the register once a reset has happened (negative).
+    shift_l: f64,
+    /// Litres passed at the previous sample (before any shift).
+    last_raw_l: f64,
+    /// From a time on, timestamps are off by these seconds.
+    skew: Option<(i64, i64)>,
+    /// From a time on, the battery runs down to 5 % over these seconds.
+    battery_decline: Option<(i64, i64)>,
 }
+
+/// Battery level at or below which a meter flags `LOW_BATTERY`, percent.
+const LOW_BATTERY_PCT: f64 = 5.0;
 
 impl Meter {
     pub(crate) fn new(id: String, rng: &mut impl Rng, origin: i64) -> Meter {
@@ -44,6 +59,57 @@ impl Meter {
             battery_drain_per_day: 100.0 / (365.0 * rng.random_range(10.0..15.0)),
             silent_from: None,
             flags: Vec::new(),
+            reset: None,
+            shift_l: 0.0,
+            last_raw_l: base_l,
+            skew: None,
+            battery_decline: None,
+        }
+    }
+
+    /// The meter is replaced at `at`: the new one's register starts at
+    /// `start_l` litres.
+    pub(crate) fn replace_at(&mut self, at: i64, start_l: f64) {
+        self.reset = Some((at, start_l));
+    }
+
+    /// From `at` on, the meter's clock is `secs` seconds off.
+    pub(crate) fn skew_clock(&mut self, at: i64, secs: i64) {
+        self.skew = Some((at, secs));
+    }
+
+    /// From `at` on, the battery runs down to 5 % over `span` seconds and
+    /// `LOW_BATTERY` is flagged from then on.
+    pub(crate) fn run_battery_down(&mut self, at: i64, span: i64) {
+        self.battery_decline = Some((at, span.max(1)));
+        self.flags.push((at + span.max(1), "LOW_BATTERY".into()));
+    }
+
+    /// The seconds the meter's clock is off at `t`.
+    pub(crate) fn skew_at(&self, t: i64) -> i64 {
+        match self.skew {
+            Some((at, secs)) if t >= at => secs,
+            _ => 0,
+        }
+    }
+
+    fn battery_at(&self, t: i64) -> f64 {
+        let natural = |t: i64| {
+            let days = (t - self.origin) as f64 / 86_400.0;
+            (self.battery_start - days * self.battery_drain_per_day).max(0.0)
+        };
+        match self.battery_decline {
+            Some((at, span)) if t >= at => {
+                let from = natural(at);
+                let progress = (t - at) as f64 / span as f64;
+                if progress <= 1.0 {
+                    from - (from - LOW_BATTERY_PCT).max(0.0) * progress
+                } else {
+                    // A little further each month past the end.
+                    (from.min(LOW_BATTERY_PCT) - (progress - 1.0) * 2.0).max(0.0)
+                }
+            }
+            _ => natural(t),
         }
     }
 
@@ -89,19 +155,30 @@ impl Meter {
                 true
             }
         });
+        let raw = self.base_l + self.done_l + partial_l;
+        if let Some((at, start_l)) = self.reset
+            && t >= at
+        {
+            // The new meter counts what passed since the old one's last reading.
+            self.reset = None;
+            self.shift_l = start_l - self.last_raw_l;
+            self.register = (raw + self.shift_l).floor();
+        }
+        self.last_raw_l = raw;
         // Design: floor, never round — a real register shows whole litres
         // passed; the max guards against float noise ever moving it back.
-        self.register = self
-            .register
-            .max((self.base_l + self.done_l + partial_l).floor());
+        self.register = self.register.max((raw + self.shift_l).floor());
 
         if self.silent_from.is_some_and(|s| t >= s) {
             return None;
         }
-        let days = (t - self.origin) as f64 / 86_400.0;
-        let battery = (self.battery_start - days * self.battery_drain_per_day)
-            .round()
-            .max(0.0);
+        let battery = self.battery_at(t).round().max(0.0);
+        let skew = self.skew_at(t);
+        let ts = if skew == 0 {
+            ts
+        } else {
+            ts + chrono::Duration::seconds(skew)
+        };
         let status = self
             .flags
             .iter()
@@ -182,5 +259,43 @@ mod tests {
             m.sample(100, ts()).unwrap().status,
             vec!["LEAK".to_string()]
         );
+    }
+
+    #[test]
+    fn a_replaced_meter_restarts_near_zero_and_counts_on_from_there() {
+        let mut m = meter();
+        m.feed(WaterEvent::open_ended(0, 1.0, Use::RunningToilet));
+        assert!(m.sample(600, ts()).unwrap().total_l > 10_000.0);
+        m.replace_at(1200, 3.0);
+        assert_eq!(
+            m.sample(1200, ts()).unwrap().total_l,
+            13.0,
+            "3 L + 10 min at 1 L/min"
+        );
+        assert_eq!(m.sample(1800, ts()).unwrap().total_l, 23.0);
+    }
+
+    #[test]
+    fn a_skewed_clock_stamps_readings_off_by_its_error() {
+        let mut m = meter();
+        m.skew_clock(100, -420);
+        assert_eq!(m.sample(60, ts()).unwrap().ts, ts());
+        assert_eq!(
+            m.sample(100, ts()).unwrap().ts,
+            ts() - chrono::Duration::minutes(7)
+        );
+    }
+
+    #[test]
+    fn a_battery_running_down_reaches_five_percent_and_then_flags_low_battery() {
+        let mut m = meter();
+        m.run_battery_down(0, 100 * 86_400);
+        let first = m.sample(0, ts()).unwrap();
+        let mid = m.sample(50 * 86_400, ts()).unwrap();
+        let end = m.sample(100 * 86_400, ts()).unwrap();
+        assert!(first.battery_pct > mid.battery_pct && mid.battery_pct > end.battery_pct);
+        assert_eq!(end.battery_pct, Some(5.0));
+        assert!(!mid.status.contains(&"LOW_BATTERY".to_string()));
+        assert_eq!(end.status, ["LOW_BATTERY"]);
     }
 }

@@ -18,6 +18,7 @@ use rumqttc::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Outgo
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::format::{Format, encode};
 use crate::reading::{SimReading, native_batch_json};
 
 /// The topic prefix unless told otherwise.
@@ -94,6 +95,16 @@ impl Publisher {
     /// Connects to `broker_url` (`mqtt://host:port` or `tcp://host:port`) and
     /// waits for the broker to accept the connection.
     pub async fn connect(broker_url: &str, topic_prefix: &str) -> Result<Publisher, PublishError> {
+        Publisher::connect_with_window(broker_url, topic_prefix, 100).await
+    }
+
+    /// As [`Publisher::connect`], with at most `inflight` messages sent and
+    /// not yet acknowledged at any time (1 to 65 535).
+    pub async fn connect_with_window(
+        broker_url: &str,
+        topic_prefix: &str,
+        inflight: u16,
+    ) -> Result<Publisher, PublishError> {
         let (host, port) = parse_broker_url(broker_url)?;
         let broker = format!("{host}:{port}");
         let mut options = MqttOptions::new(client_id(), host, port);
@@ -101,7 +112,7 @@ impl Publisher {
             .set_keep_alive(Duration::from_secs(30))
             .set_clean_session(true)
             .set_max_packet_size(MAX_PACKET, MAX_PACKET)
-            .set_inflight(100);
+            .set_inflight(inflight.max(1));
         let (client, eventloop) = AsyncClient::new(options, REQUEST_QUEUE);
         let (tx, mut link) = watch::channel(Link::default());
         let closing = Arc::new(AtomicBool::new(false));
@@ -158,6 +169,35 @@ impl Publisher {
         let topic = reading_topic(&self.prefix, meter_id);
         self.enqueue(topic, native_batch_json(meter_id, readings))
             .await
+    }
+
+    /// Queues each reading in `format`: one message each, three for
+    /// AI-on-the-edge (see [`crate::encode`]).
+    pub async fn send_as(
+        &mut self,
+        readings: &[SimReading],
+        format: Format,
+    ) -> Result<(), PublishError> {
+        for r in readings {
+            for (topic, payload) in encode(r, format, &self.prefix) {
+                self.enqueue(topic, payload).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues one message as it is, QoS 1.
+    pub async fn send_message(
+        &mut self,
+        topic: String,
+        payload: String,
+    ) -> Result<(), PublishError> {
+        self.enqueue(topic, payload).await
+    }
+
+    /// The native topic prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     async fn enqueue(&mut self, topic: String, payload: String) -> Result<(), PublishError> {

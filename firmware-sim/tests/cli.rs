@@ -85,7 +85,7 @@ fn a_bad_scenario_fails_with_a_message_saying_how_to_write_it() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(
-            "unknown kind \"colapse\"; expected one of collapse, tap, burst, silent, fault"
+            "unknown kind \"colapse\"; expected one of collapse, tap, burst, silent, fault, absence"
         ),
         "{stderr}"
     );

@@ -198,3 +198,93 @@ async fn a_live_run_publishes_each_interval_as_the_accelerated_clock_passes_it()
     );
     assert_eq!(*times.last().unwrap(), progress.sim_time);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_sends_at_the_asked_rate_stops_by_itself_and_every_message_is_acknowledged() {
+    let Some(broker) = Mosquitto::start() else {
+        return;
+    };
+    let mut sub = Subscriber::start(&broker, "wmbusmeters/+").await;
+    let opts = meter_sim::LoadOptions {
+        broker: broker.url(),
+        prefix: "waterwatch".into(),
+        meters: 50,
+        rate: 2_000.0,
+        duration: Duration::from_millis(1_500),
+        format: meter_sim::Format::Wmbusmeters,
+        connections: 2,
+        inflight: 100,
+        utc_offset: *start().offset(),
+    };
+    let began = std::time::Instant::now();
+    let report = meter_sim::run_load(&opts).await.unwrap();
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "load did not stop"
+    );
+    assert_eq!(report.acked, report.sent);
+    assert!(
+        (2_000..=3_200).contains(&report.sent),
+        "sent {} at 2000/s for 1.5 s",
+        report.sent
+    );
+    let got = sub.take(100).await;
+    let v: Value = serde_json::from_str(&got[0].1).unwrap();
+    assert_eq!(v["_"], "telegram");
+    assert!(got[0].0.starts_with("wmbusmeters/h00"));
+}
+
+#[tokio::test]
+async fn daily_batches_arrive_once_a_day_per_meter_at_its_upload_time() {
+    let Some(broker) = Mosquitto::start() else {
+        return;
+    };
+    let mut sub = Subscriber::start(&broker, "waterwatch/meters/+/reading").await;
+    let now = chrono::Utc::now().with_timezone(start().offset());
+    let mut fleet = Fleet::new(2, 1, now, Duration::from_secs(3600), vec![]);
+    let schedule = fleet.upload_schedule();
+    let mut publisher = Publisher::connect(&broker.url(), "waterwatch")
+        .await
+        .unwrap();
+    let options = meter_sim::LiveOptions {
+        daily_batches: true,
+        ..Default::default()
+    };
+    // 360 000× real time: two simulated days in about half a second.
+    let progress = meter_sim::run_live_with(
+        &mut fleet,
+        &mut publisher,
+        360_000.0,
+        &options,
+        tokio::time::sleep(Duration::from_millis(700)),
+        |_| {},
+    )
+    .await
+    .unwrap();
+    let stats = publisher.close(Duration::from_secs(10)).await.unwrap();
+    assert!(
+        progress.readings >= 2 * 48,
+        "only {} readings",
+        progress.readings
+    );
+    assert!(
+        stats.sent >= 4 && stats.sent < progress.readings / 4,
+        "{} messages",
+        stats.sent
+    );
+    for (topic, payload) in sub.take(stats.sent as usize).await {
+        let v: Value = serde_json::from_str(&payload).unwrap();
+        let id = v["meter_id"].as_str().unwrap();
+        assert_eq!(topic, format!("waterwatch/meters/{id}/reading"));
+        let last = v["readings"].as_array().unwrap().last().unwrap()["ts"]
+            .as_str()
+            .unwrap();
+        let last = chrono::DateTime::parse_from_rfc3339(last).unwrap();
+        let upload = schedule.next_upload(id, last).unwrap();
+        assert_eq!(upload.time(), schedule.upload_time(id).unwrap());
+        assert!(
+            upload - last < chrono::Duration::hours(1),
+            "batch ends {last}, upload {upload}"
+        );
+    }
+}

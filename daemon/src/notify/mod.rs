@@ -16,6 +16,23 @@ pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// What one notification says, for any channel: channels that take JSON
+/// (webhooks) send `body`; people-facing channels (email, SMS, group robots)
+/// send `subject` and `text`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Message {
+    /// The recipient's address (email address, phone number in E.164);
+    /// `None` for webhooks and group robots, which have a fixed destination.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// A short subject line (email subject, robot title).
+    pub subject: String,
+    /// Plain text a person can act on; short enough for one SMS.
+    pub text: String,
+    /// The full notification as JSON (the webhook body).
+    pub body: serde_json::Value,
+}
+
 /// The result of one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

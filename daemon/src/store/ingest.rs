@@ -55,6 +55,39 @@ pub async fn register_meter(
     Ok(())
 }
 
+/// Make the stored registry match the configured households: create or
+/// update each household and move each listed meter to it.
+pub async fn sync_households(
+    conn: &mut AnyConnection,
+    households: &[(String, Option<String>, Option<String>, Vec<String>)],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    for (id, name, grid, meters) in households {
+        sqlx::query(
+            "INSERT INTO households (id, name, grid, created_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, grid = excluded.grid",
+        )
+        .bind(id)
+        .bind(name.as_deref())
+        .bind(grid.as_deref())
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?;
+        for meter in meters {
+            sqlx::query(
+                "INSERT INTO meters (id, household_id, created_ms) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET household_id = excluded.household_id",
+            )
+            .bind(meter)
+            .bind(id)
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
 /// Store a reading; `false` when one for that meter and time is already stored.
 pub async fn insert_reading(
     conn: &mut AnyConnection,
@@ -164,5 +197,49 @@ pub async fn dead_letters(pool: &AnyPool, limit: i64) -> Result<Vec<(String, Str
         .await?;
     rows.into_iter()
         .map(|r| Ok((r.try_get("reason")?, r.try_get("detail")?)))
+        .collect()
+}
+
+/// Stored readings with `ts >= since_ms`, in time order, a page at a time:
+/// pass the last (ts_ms, meter_id) seen as `after` to get the next page.
+pub async fn readings_page(
+    pool: &AnyPool,
+    since_ms: i64,
+    after: Option<(i64, String)>,
+    limit: i64,
+) -> Result<Vec<Reading>, StoreError> {
+    let (after_ts, after_meter) = after.unwrap_or((i64::MIN, String::new()));
+    let rows = sqlx::query(
+        "SELECT meter_id, ts_ms, utc_offset_s, total_l, flow_lpm, battery_pct, status \
+         FROM readings WHERE ts_ms >= $1 AND (ts_ms > $2 OR (ts_ms = $2 AND meter_id > $3)) \
+         ORDER BY ts_ms, meter_id LIMIT $4",
+    )
+    .bind(since_ms)
+    .bind(after_ts)
+    .bind(after_meter)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            let ts_ms: i64 = row.try_get("ts_ms")?;
+            let offset_s: i64 = row.try_get("utc_offset_s")?;
+            let offset = chrono::FixedOffset::east_opt(offset_s as i32)
+                .unwrap_or(chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
+            let ts = chrono::DateTime::from_timestamp_millis(ts_ms)
+                .unwrap_or_default()
+                .with_timezone(&offset);
+            let status: Option<String> = row.try_get("status")?;
+            Ok(Reading {
+                meter_id: row.try_get("meter_id")?,
+                ts,
+                total_l: row.try_get("total_l")?,
+                flow_lpm: row.try_get("flow_lpm")?,
+                battery_pct: row.try_get("battery_pct")?,
+                status: status
+                    .map(|s| s.split_whitespace().map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            })
+        })
         .collect()
 }

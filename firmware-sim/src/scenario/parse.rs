@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset};
 
-use super::{DEFAULT_BURST_LPM, DEFAULT_FAULT_FLAG, DEFAULT_TAP_LPM, Scenario, ScenarioKind};
+use super::{
+    DEFAULT_ABSENCE_DAYS, DEFAULT_BATTERY_DAYS, DEFAULT_BURST_LPM, DEFAULT_DECLINE_TO,
+    DEFAULT_DECLINE_WEEKS, DEFAULT_FAULT_FLAG, DEFAULT_SKEW_MINUTES, DEFAULT_TAP_LPM,
+    DEFAULT_TOILET_LPM, Scenario, ScenarioKind, days_duration,
+};
 
 /// Relative scenario times beyond this are refused as typos.
 const MAX_OFFSET: Duration = Duration::from_secs(100 * 365 * 86_400);
@@ -29,6 +33,10 @@ pub struct ScenarioSpec {
     when: When,
     lpm: Option<f64>,
     flag: Option<String>,
+    days: Option<f64>,
+    weeks: Option<f64>,
+    to: Option<f64>,
+    minutes: Option<f64>,
 }
 
 impl ScenarioSpec {
@@ -86,6 +94,33 @@ impl ScenarioSpec {
                     .flag
                     .clone()
                     .unwrap_or_else(|| DEFAULT_FAULT_FLAG.to_string()),
+            },
+            ScenarioKind::Absence => Scenario::Absence {
+                household,
+                at,
+                until: at + days_duration(self.days.unwrap_or(DEFAULT_ABSENCE_DAYS)),
+            },
+            ScenarioKind::RunningToilet => Scenario::RunningToilet {
+                household,
+                at,
+                lpm: self.lpm.unwrap_or(DEFAULT_TOILET_LPM),
+            },
+            ScenarioKind::Decline => Scenario::Decline {
+                household,
+                at,
+                weeks: self.weeks.unwrap_or(DEFAULT_DECLINE_WEEKS),
+                to: self.to.unwrap_or(DEFAULT_DECLINE_TO),
+            },
+            ScenarioKind::CounterReset => Scenario::CounterReset { household, at },
+            ScenarioKind::ClockSkew => Scenario::ClockSkew {
+                household,
+                at,
+                minutes: self.minutes.unwrap_or(DEFAULT_SKEW_MINUTES),
+            },
+            ScenarioKind::BatteryDecline => Scenario::BatteryDecline {
+                household,
+                at,
+                days: self.days.unwrap_or(DEFAULT_BATTERY_DAYS),
             },
         })
     }
@@ -157,23 +192,34 @@ impl FromStr for ScenarioSpec {
             when,
             lpm: None,
             flag: None,
+            days: None,
+            weeks: None,
+            to: None,
+            minutes: None,
         };
         for param in parts {
             let (key, value) = param
                 .split_once('=')
                 .ok_or_else(|| err(format!("parameter {param:?} is not KEY=VALUE")))?;
             let (key, value) = (key.trim(), value.trim());
+            let number = |min: f64, max: f64, what: &str| {
+                value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= min && *v <= max)
+                    .ok_or_else(|| err(format!("{key}={value} is not {what}")))
+            };
             match (key, kind) {
                 ("lpm", ScenarioKind::TapLeftOpen | ScenarioKind::Burst) => {
-                    let lpm = value
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|v| v.is_finite() && *v > 0.0 && *v <= 1000.0);
-                    spec.lpm = Some(lpm.ok_or_else(|| {
-                        err(format!(
-                            "lpm={value} is not a flow in L/min above 0 and up to 1000"
-                        ))
-                    })?);
+                    let lpm = number(
+                        f64::MIN_POSITIVE,
+                        1000.0,
+                        "a flow in L/min above 0 and up to 1000",
+                    )?;
+                    spec.lpm = Some(lpm);
+                }
+                ("lpm", ScenarioKind::RunningToilet) => {
+                    spec.lpm = Some(number(0.01, 20.0, "a trickle in L/min from 0.01 to 20")?);
                 }
                 ("flag", ScenarioKind::MeterFault) => {
                     let valid = !value.is_empty()
@@ -187,10 +233,38 @@ impl FromStr for ScenarioSpec {
                     }
                     spec.flag = Some(value.to_string());
                 }
+                ("days", ScenarioKind::Absence) => {
+                    spec.days = Some(number(0.01, 365.0, "a number of days from 0.01 to 365")?);
+                }
+                ("days", ScenarioKind::BatteryDecline) => {
+                    spec.days = Some(number(0.01, 3650.0, "a number of days from 0.01 to 3650")?);
+                }
+                ("weeks", ScenarioKind::Decline) => {
+                    spec.weeks = Some(number(0.1, 520.0, "a number of weeks from 0.1 to 520")?);
+                }
+                ("to", ScenarioKind::Decline) => {
+                    spec.to = Some(number(
+                        0.0,
+                        1.0,
+                        "a share of normal use from 0 to 1 (e.g. 0.4)",
+                    )?);
+                }
+                ("minutes", ScenarioKind::ClockSkew) => {
+                    spec.minutes = Some(number(
+                        -1440.0,
+                        1440.0,
+                        "a clock error in minutes from -1440 to 1440",
+                    )?);
+                }
                 _ => {
                     let allowed = match kind {
-                        ScenarioKind::TapLeftOpen | ScenarioKind::Burst => "lpm",
+                        ScenarioKind::TapLeftOpen
+                        | ScenarioKind::Burst
+                        | ScenarioKind::RunningToilet => "lpm",
                         ScenarioKind::MeterFault => "flag",
+                        ScenarioKind::Absence | ScenarioKind::BatteryDecline => "days",
+                        ScenarioKind::Decline => "weeks and to",
+                        ScenarioKind::ClockSkew => "minutes",
                         _ => "no keys",
                     };
                     return Err(err(format!(
@@ -302,7 +376,7 @@ mod tests {
             ("collapse", "expected KIND:HOUSEHOLD@WHEN"),
             (
                 "colapse:3@+2h",
-                "unknown kind \"colapse\"; expected one of collapse, tap, burst, silent, fault",
+                "unknown kind \"colapse\"; expected one of collapse, tap, burst, silent, fault, absence, toilet, decline, reset, skew, battery",
             ),
             ("collapse:0@+2h", "household \"0\" is not a number from 1"),
             ("collapse:x@+2h", "household \"x\" is not a number from 1"),
@@ -313,6 +387,11 @@ mod tests {
                 "collapse takes no keys, not \"lpm\"",
             ),
             ("tap:3@+2h,lpm=-1", "lpm=-1 is not a flow"),
+            (
+                "decline:3@+2h,to=1.5",
+                "to=1.5 is not a share of normal use",
+            ),
+            ("absence:3@+2h,lpm=1", "absence takes days, not \"lpm\""),
             ("tap:3@+2h,lpm", "parameter \"lpm\" is not KEY=VALUE"),
             (
                 "fault:3@+2h,flag=leak!",
