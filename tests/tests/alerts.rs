@@ -159,7 +159,11 @@ async fn bad_input_is_counted_by_reason_dead_lettered_and_changes_nothing_else()
     let dir = tempfile::tempdir().expect("temp dir");
     let http_port = free_port();
     let mut text = config(&broker.url(), http_port, &dir.path().join("ww.db"), None);
-    text = text.replace("[store]", "[ingest]\nmax_payload_bytes = 4096\n\n[store]");
+    text = text.replace(
+        "[store]",
+        "[ingest]\nmax_payload_bytes = 4096\nunknown_meters = \"reject\"\n\n\
+         [[household]]\nid = \"home-1\"\nmeters = [\"m1\"]\n\n[store]",
+    );
     let mut daemon = DaemonProcess::start(
         waterwatch_e2e::daemon_binary!(),
         dir.path(),
@@ -203,6 +207,7 @@ async fn bad_input_is_counted_by_reason_dead_lettered_and_changes_nothing_else()
         ),
         ("m1", huge, "oversized"),
         ("m2", single("m1", now, 10), "topic_mismatch"),
+        ("stranger", single("stranger", now, 10), "unknown_meter"),
     ];
     for (meter, payload, _) in &cases {
         meters.reading(meter, payload.clone()).await;
