@@ -48,6 +48,11 @@ pub struct Config {
     /// Extra topics carrying other formats (wmbusmeters, AI-on-the-edge, bare numbers).
     #[serde(default, rename = "adapter")]
     pub adapters: Vec<AdapterConfig>,
+    /// Escalation routes: who is told about a case, in which order. The first
+    /// route that takes a case's kind and severity is used; without one, the
+    /// grid worker and family are told at once and reminded every 30 minutes.
+    #[serde(default, rename = "route")]
+    pub routes: Vec<crate::case::Route>,
     /// Webhook endpoints that receive every case notification.
     #[serde(default, rename = "webhook")]
     pub webhooks: Vec<WebhookConfig>,
@@ -314,6 +319,7 @@ impl Config {
             rules: section(&doc, "rules", &mut problems),
             households: each(&doc, "household", &mut problems),
             adapters: each(&doc, "adapter", &mut problems),
+            routes: each(&doc, "route", &mut problems),
             webhooks: each(&doc, "webhook", &mut problems),
             outbox: section(&doc, "outbox", &mut problems),
         };
@@ -459,6 +465,18 @@ impl Config {
                         format!("meter `{meter}` already belongs to household `{other}`"),
                     ));
                 }
+            }
+        }
+        let mut route_names = std::collections::BTreeSet::new();
+        for (i, route) in self.routes.iter().enumerate() {
+            if !route_names.insert(route.name.as_str()) {
+                out.push((
+                    format!("route[{i}].name"),
+                    format!("`{}` is used twice", route.name),
+                ));
+            }
+            for (field, message) in route.problems() {
+                out.push((format!("route[{i}].{field}"), message));
             }
         }
         for (i, adapter) in self.adapters.iter().enumerate() {

@@ -123,13 +123,11 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         let registry: Vec<_> = config
             .households
             .iter()
-            .map(|h| {
-                (
-                    h.id.clone(),
-                    h.name.clone(),
-                    h.grid.clone(),
-                    h.meters.clone(),
-                )
+            .map(|h| store::ingest::HouseholdRow {
+                id: h.id.clone(),
+                name: h.name.clone(),
+                grid: h.grid.clone(),
+                meters: h.meters.clone(),
             })
             .collect();
         let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
@@ -165,7 +163,9 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         dead_letters_kept: config.store.dead_letters_kept,
         channels: webhooks.iter().map(|w| w.name.clone()).collect(),
         display_offset: *chrono::Local::now().offset(),
+        routes: config.routes.clone(),
     };
+    let (commands_tx, commands_rx) = mpsc::channel(64);
     let (rules_tx, rules_rx) = watch::channel(rules.clone());
     let processor = Processor::load(
         store.clone(),
@@ -224,6 +224,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
             store: store.clone(),
             metrics: metrics.clone(),
             mqtt_connected: connected.clone(),
+            commands: commands_tx,
         },
         shutdown.clone(),
     ));
@@ -262,16 +263,13 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         let shutdown = shutdown.clone();
         let batch_size = config.ingest.batch_size;
         tracker.spawn(async move {
-            process::run(
-                processor,
-                rx,
-                Some(acker),
-                rules_rx,
-                batch_size,
-                tick_every,
-                shutdown,
-            )
-            .await;
+            let inlets = process::Inlets {
+                deliveries: rx,
+                acker: Some(acker),
+                rules: rules_rx,
+                commands: commands_rx,
+            };
+            process::run(processor, inlets, batch_size, tick_every, shutdown).await;
             // Only now, with everything taken stored and acknowledged, let go of the broker.
             close_source.cancel();
         });

@@ -4,14 +4,19 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use axum::extract::Path;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
+
+use crate::case::Reason;
+use crate::process::{Action, ActionOutcome, Command};
 
 use crate::metrics::Metrics;
 use crate::store::{self, Store};
@@ -21,6 +26,8 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Arc<Metrics>,
     pub mqtt_connected: Arc<AtomicBool>,
+    /// Actions on cases go to the processor, the single writer.
+    pub commands: mpsc::Sender<Command>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -29,6 +36,9 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/v1/cases", get(cases))
+        .route("/api/v1/cases/{id}/ack", post(acknowledge))
+        .route("/api/v1/cases/{id}/close", post(close))
+        .route("/api/v1/cases/{id}/resident-ok", post(resident_ok))
         .with_state(state)
 }
 
@@ -101,4 +111,123 @@ async fn cases(
 
 fn api_error(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AckBody {
+    /// Who is going.
+    by: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloseBody {
+    by: String,
+    reason: Reason,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+async fn acknowledge(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    body: JsonBody<AckBody>,
+) -> Response {
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
+    };
+    if body.by.trim().is_empty() {
+        return api_error(StatusCode::BAD_REQUEST, "`by` must name who is going");
+    }
+    act(
+        &state,
+        id,
+        Action::Acknowledge {
+            by: body.by.trim().to_owned(),
+        },
+    )
+    .await
+}
+
+async fn close(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    body: JsonBody<CloseBody>,
+) -> Response {
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
+    };
+    if body.reason == Reason::AllClear {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "all_clear is set by the system when water resumes; choose fine, away, hospital, \
+             late_riser, leak, emergency, false_alarm or other",
+        );
+    }
+    if body.by.trim().is_empty() {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "`by` must name who closes the case",
+        );
+    }
+    act(
+        &state,
+        id,
+        Action::Close {
+            by: body.by.trim().to_owned(),
+            reason: body.reason,
+            note: body.note,
+        },
+    )
+    .await
+}
+
+async fn resident_ok(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+    act(&state, id, Action::ResidentOk).await
+}
+
+async fn act(state: &AppState, case_id: i64, action: Action) -> Response {
+    let (reply, answer) = oneshot::channel();
+    if state
+        .commands
+        .send(Command {
+            case_id,
+            action,
+            reply,
+        })
+        .await
+        .is_err()
+    {
+        return api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the daemon is shutting down",
+        );
+    }
+    match answer.await {
+        Ok(Ok(ActionOutcome::Done(case))) => {
+            Json(serde_json::json!({ "case": case })).into_response()
+        }
+        Ok(Ok(ActionOutcome::AlreadyClosed(case))) => (
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({ "error": "the case is already closed", "case": case })),
+        )
+            .into_response(),
+        Ok(Ok(ActionOutcome::NoSuchCase)) => api_error(StatusCode::NOT_FOUND, "no such case"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, case = case_id, "a case action could not be stored");
+            api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is not answering; try again",
+            )
+        }
+        Err(_) => api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the daemon is shutting down",
+        ),
+    }
 }

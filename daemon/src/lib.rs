@@ -9,7 +9,7 @@
 //! - `broker`: the embedded MQTT broker (rumqttd) for demos and small installs.
 //! - `ingest`: payload adapters (pure parsing) and the MQTT source with manual acks.
 //! - `process`: the single writer — one transaction per batch, then acknowledgements.
-//! - `case`: the pure case lifecycle (`step`), one open case per household.
+//! - `case`: the pure case lifecycle (`step`) and escalation routes; one open case per household.
 //! - `store`: SQLite/PostgreSQL through sqlx `Any`: readings, meters, cases, outbox, dead letters.
 //! - `deliver`: outbox workers, one per channel, with backoff and jitter.
 //! - `notify`: channels (webhook) and the notification payload.

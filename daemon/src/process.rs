@@ -15,7 +15,7 @@ use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use waterwatch_rules::{AlertEvent, Engine, MeterState, Reading, RuleSet};
 
-use crate::case::{self, Effect};
+use crate::case::{self, Case, Effect, Input, NotifyReason, Reason, Role, Route};
 use crate::clock::Clock;
 use crate::config::UnknownMeters;
 use crate::ingest::Reject;
@@ -39,6 +39,46 @@ pub struct Settings {
     pub channels: Vec<String>,
     /// Offset used for events raised by the clock alone (meter_offline).
     pub display_offset: FixedOffset,
+    /// Escalation routes for cases.
+    pub routes: Vec<Route>,
+}
+
+/// What a person does to a case.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Acknowledge {
+        by: String,
+    },
+    Close {
+        by: String,
+        reason: Reason,
+        note: Option<String>,
+    },
+    ResidentOk,
+}
+
+/// What came of an action.
+#[derive(Debug, Clone)]
+pub enum ActionOutcome {
+    Done(Case),
+    AlreadyClosed(Case),
+    NoSuchCase,
+}
+
+/// An action sent to the processor, with where to answer.
+#[derive(Debug)]
+pub struct Command {
+    pub case_id: i64,
+    pub action: Action,
+    pub reply: tokio::sync::oneshot::Sender<Result<ActionOutcome, String>>,
+}
+
+fn roles_text(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub struct Processor {
@@ -301,49 +341,132 @@ impl Processor {
         let mut queued = 0;
         for event in events {
             let open = store::cases::open_case(conn, &event.household).await?;
-            let (next, effects) = case::step(open.as_ref(), event, now);
-            let Some(next) = next else { continue };
-            let case_id = store::cases::save(conn, &next).await?;
-            for effect in effects {
-                match effect {
-                    Effect::Audit(kind, detail) => {
-                        store::cases::audit(conn, case_id, now, kind, &detail).await?;
-                    }
-                    Effect::Notify(reason) => {
-                        let body = payload::case_notification(case_id, &next, reason, event);
-                        for channel in &self.settings.channels {
-                            let key = format!(
-                                "case-{case_id}-{}-{}-{}-{channel}",
-                                reason.as_str(),
-                                event.rule,
-                                event.ts.timestamp_millis()
-                            );
-                            if store::outbox::enqueue(
+            queued += self
+                .apply(conn, open, Input::Alert(event), Some(event), now)
+                .await?
+                .0;
+        }
+        Ok(queued)
+    }
+
+    /// Step one case with one input, store the result and queue its
+    /// notifications. Returns (notifications queued, the case afterwards).
+    async fn apply(
+        &self,
+        conn: &mut AnyConnection,
+        case: Option<Case>,
+        input: Input<'_>,
+        cause: Option<&AlertEvent>,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, Option<Case>), StoreError> {
+        let (next, effects) = case::step(case.as_ref(), input, &self.settings.routes, now);
+        let Some(mut next) = next else {
+            return Ok((0, case));
+        };
+        let case_id = store::cases::save(conn, &next).await?;
+        next.id = Some(case_id);
+        let mut queued = 0;
+        for effect in effects {
+            match effect {
+                Effect::Audit(kind, detail) => {
+                    store::cases::audit(conn, case_id, now, kind, &detail).await?;
+                }
+                Effect::Notify { reason, roles } => {
+                    let body =
+                        payload::case_notification(case_id, &next, reason, &roles, cause, now);
+                    // What makes this notification unique within its case.
+                    let nth = match reason {
+                        NotifyReason::CaseOpened | NotifyReason::Escalated => {
+                            next.progress.steps_done.to_string()
+                        }
+                        NotifyReason::Reminder => next.progress.reminders.to_string(),
+                        NotifyReason::SeverityRaised => cause
+                            .map(|c| format!("{}-{}", c.rule, c.ts.timestamp_millis()))
+                            .unwrap_or_default(),
+                        _ => String::new(),
+                    };
+                    for channel in &self.settings.channels {
+                        let key = format!("case-{case_id}-{}-{nth}-{channel}", reason.as_str());
+                        if store::outbox::enqueue(
+                            conn,
+                            &key,
+                            channel,
+                            Some(case_id),
+                            &body,
+                            now.timestamp_millis(),
+                        )
+                        .await?
+                        {
+                            queued += 1;
+                            store::cases::audit(
                                 conn,
-                                &key,
-                                channel,
-                                Some(case_id),
-                                &body,
-                                now.timestamp_millis(),
+                                case_id,
+                                now,
+                                "notification_queued",
+                                &format!(
+                                    "{} for {} via {channel}",
+                                    reason.as_str(),
+                                    roles_text(&roles)
+                                ),
                             )
-                            .await?
-                            {
-                                queued += 1;
-                                store::cases::audit(
-                                    conn,
-                                    case_id,
-                                    now,
-                                    "notification_queued",
-                                    &format!("{} via {channel}", reason.as_str()),
-                                )
-                                .await?;
-                            }
+                            .await?;
                         }
                     }
                 }
             }
         }
-        Ok(queued)
+        Ok((queued, Some(next)))
+    }
+
+    /// Escalation that is due: steps, reminders, visit deadlines.
+    pub async fn escalate(&mut self) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut tx = self.store.pool().begin().await?;
+        let mut queued = 0;
+        for case in store::cases::open_cases(&mut tx).await? {
+            queued += self
+                .apply(&mut tx, Some(case), Input::Tick, None, now)
+                .await?
+                .0;
+        }
+        tx.commit().await?;
+        if queued > 0 {
+            self.outbox_wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// A person's action on a case (acknowledge, close, "I'm OK").
+    pub async fn act(
+        &mut self,
+        case_id: i64,
+        action: &Action,
+    ) -> Result<ActionOutcome, StoreError> {
+        let now = self.clock.now();
+        let mut tx = self.store.pool().begin().await?;
+        let Some(case) = store::cases::by_id(&mut tx, case_id).await? else {
+            return Ok(ActionOutcome::NoSuchCase);
+        };
+        if !case.is_open() {
+            return Ok(ActionOutcome::AlreadyClosed(case));
+        }
+        let input = match action {
+            Action::Acknowledge { by } => Input::Acknowledge { by },
+            Action::Close { by, reason, note } => Input::Close {
+                by,
+                reason: *reason,
+                note: note.as_deref(),
+            },
+            Action::ResidentOk => Input::ResidentOk,
+        };
+        let (queued, after) = self
+            .apply(&mut tx, Some(case.clone()), input, None, now)
+            .await?;
+        tx.commit().await?;
+        if queued > 0 {
+            self.outbox_wake.notify_one();
+        }
+        Ok(ActionOutcome::Done(after.unwrap_or(case)))
     }
 
     fn after_commit(&self, events: Vec<AlertEvent>, notified: usize) {
@@ -379,15 +502,31 @@ fn log_rejection(topic: &str, why: &Reject) {
 }
 
 /// The processor's task: batches from the source, ticks, graceful drain.
+/// Everything that flows into the processor.
+pub struct Inlets {
+    /// Messages from the broker.
+    pub deliveries: mpsc::Receiver<Delivery>,
+    /// Acknowledges stored messages (none in replay-like uses).
+    pub acker: Option<Acker>,
+    /// New rule sets from the reloader.
+    pub rules: watch::Receiver<RuleSet>,
+    /// People's actions on cases.
+    pub commands: mpsc::Receiver<Command>,
+}
+
 pub async fn run(
     mut processor: Processor,
-    mut rx: mpsc::Receiver<Delivery>,
-    acker: Option<Acker>,
-    mut rules: watch::Receiver<RuleSet>,
+    inlets: Inlets,
     batch_size: usize,
     tick_every: Duration,
     shutdown: CancellationToken,
 ) {
+    let Inlets {
+        deliveries: mut rx,
+        acker,
+        mut rules,
+        mut commands,
+    } = inlets;
     let mut ticker = tokio::time::interval(tick_every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -403,9 +542,19 @@ pub async fn run(
                     processor.replace_rules(rules.borrow_and_update().clone());
                 }
             }
+            Some(command) = commands.recv() => {
+                let result = processor
+                    .act(command.case_id, &command.action)
+                    .await
+                    .map_err(|e| e.to_string());
+                let _ = command.reply.send(result);
+            }
             _ = ticker.tick() => {
                 if let Err(e) = processor.tick().await {
                     tracing::error!(error = %e, "time-based rules could not be stored; retrying next tick");
+                }
+                if let Err(e) = processor.escalate().await {
+                    tracing::error!(error = %e, "case escalation could not be stored; retrying next tick");
                 }
             }
         }

@@ -52,6 +52,7 @@ async fn a_looser_inactivity_limit_shows_the_alerts_it_would_remove() {
             dead_letters_kept: 10,
             channels: vec![],
             display_offset: FixedOffset::east_opt(0).expect("utc"),
+            routes: vec![],
         };
         let mut processor = Processor::load(
             store.clone(),

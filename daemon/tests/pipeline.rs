@@ -38,6 +38,7 @@ fn settings(unknown_meters: UnknownMeters) -> Settings {
         dead_letters_kept: 100,
         channels: vec!["grid".into(), "family".into()],
         display_offset: FixedOffset::east_opt(8 * 3600).expect("+08:00"),
+        routes: vec![],
     }
 }
 
@@ -238,5 +239,116 @@ async fn decisions_after_a_restart_match_an_uninterrupted_run() {
             scalar(&reference, alerts).await,
             "{backend}"
         );
+    }
+}
+
+#[tokio::test]
+async fn an_unacknowledged_case_escalates_on_time_and_stops_when_acknowledged() {
+    use waterwatch::case::Route;
+    use waterwatch::process::{Action, ActionOutcome};
+    let routes: Vec<Route> = toml::from_str::<std::collections::BTreeMap<String, Vec<Route>>>(
+        r#"
+        [[route]]
+        name = "urgent"
+        kinds = ["inactivity"]
+        steps = [
+          { after = "0m", notify = ["grid_worker"] },
+          { after = "15m", notify = ["family", "supervisor"] },
+        ]
+        remind_every = "30m"
+        "#,
+    )
+    .expect("routes")
+    .remove("route")
+    .expect("route list");
+    for (backend, store, _dir) in common::stores().await {
+        let now = start() + Duration::hours(15);
+        let clock = Arc::new(ManualClock::new(now));
+        let mut settings = settings(UnknownMeters::Register);
+        settings.channels = vec!["grid".into()];
+        settings.routes = routes.clone();
+        let mut p = Processor::load(
+            store.clone(),
+            RuleSet::default_rules(),
+            Arc::new(Metrics::new()),
+            clock.clone(),
+            settings,
+            Arc::new(Notify::new()),
+        )
+        .await
+        .expect("processor");
+        p.handle(&[quiet_day("h1", start(), now)])
+            .await
+            .expect("stored");
+        let pending = || async {
+            store::outbox::count_by_status(store.pool(), "pending")
+                .await
+                .expect("n")
+        };
+        assert_eq!(pending().await, 1, "{backend}: the grid worker is told");
+
+        clock.advance(Duration::minutes(10));
+        p.escalate().await.expect("escalate");
+        assert_eq!(pending().await, 1, "{backend}: nothing due at 10 min");
+        clock.advance(Duration::minutes(6));
+        p.escalate().await.expect("escalate");
+        p.escalate().await.expect("escalate twice at the same time");
+        assert_eq!(
+            pending().await,
+            2,
+            "{backend}: family and supervisor at 15 min, once"
+        );
+        clock.advance(Duration::minutes(31));
+        p.escalate().await.expect("escalate");
+        assert_eq!(pending().await, 3, "{backend}: a reminder 30 min later");
+
+        let case_id = store::cases::list(store.pool(), 1).await.expect("cases")[0].id;
+        let outcome = p
+            .act(
+                case_id,
+                &Action::Acknowledge {
+                    by: "Li Wei".into(),
+                },
+            )
+            .await
+            .expect("ack");
+        assert!(
+            matches!(outcome, ActionOutcome::Done(ref c) if c.acknowledged.is_some()),
+            "{outcome:?}"
+        );
+        assert_eq!(
+            pending().await,
+            4,
+            "{backend}: everyone told hears who is going"
+        );
+        clock.advance(Duration::hours(3));
+        p.escalate().await.expect("escalate");
+        assert_eq!(
+            pending().await,
+            4,
+            "{backend}: no reminders after the acknowledgement"
+        );
+        let listed = &store::cases::list(store.pool(), 1).await.expect("cases")[0];
+        assert_eq!(listed.acknowledged_by.as_deref(), Some("Li Wei"));
+
+        let outcome = p
+            .act(
+                case_id,
+                &Action::Close {
+                    by: "Li Wei".into(),
+                    reason: waterwatch::case::Reason::LateRiser,
+                    note: None,
+                },
+            )
+            .await
+            .expect("close");
+        assert!(matches!(outcome, ActionOutcome::Done(ref c) if !c.is_open()));
+        let again = p
+            .act(case_id, &Action::Acknowledge { by: "x".into() })
+            .await
+            .expect("ack");
+        assert!(matches!(again, ActionOutcome::AlreadyClosed(_)));
+        let listed = &store::cases::list(store.pool(), 1).await.expect("cases")[0];
+        assert_eq!(listed.resolution.as_deref(), Some("late_riser"));
     }
 }

@@ -55,14 +55,29 @@ pub async fn register_meter(
     Ok(())
 }
 
+/// A household as the registry lists it.
+#[derive(Debug, Clone)]
+pub struct HouseholdRow {
+    pub id: String,
+    pub name: Option<String>,
+    pub grid: Option<String>,
+    pub meters: Vec<String>,
+}
+
 /// Make the stored registry match the configured households: create or
 /// update each household and move each listed meter to it.
 pub async fn sync_households(
     conn: &mut AnyConnection,
-    households: &[(String, Option<String>, Option<String>, Vec<String>)],
+    households: &[HouseholdRow],
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    for (id, name, grid, meters) in households {
+    for HouseholdRow {
+        id,
+        name,
+        grid,
+        meters,
+    } in households
+    {
         sqlx::query(
             "INSERT INTO households (id, name, grid, created_ms) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, grid = excluded.grid",

@@ -1,0 +1,523 @@
+//! The case lifecycle, pure: `step(case, input, routes, now)` returns the
+//! case afterwards and the effects to carry out (who to notify and why, audit
+//! lines). One open case per household groups all its alerts.
+//!
+//! Status is computed from stored facts (`acknowledged`, `closed`), never a
+//! separate field; escalation progress is a record of what has been done, so
+//! the same tick twice never notifies twice.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use waterwatch_rules::{AlertEvent, Kind, Severity, Transition};
+
+use super::route::{Role, Route};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseAlert {
+    /// Row id once stored.
+    #[serde(skip)]
+    pub id: Option<i64>,
+    pub meter_id: String,
+    pub rule: String,
+    pub kind: Kind,
+    pub severity: Severity,
+    pub summary: String,
+    pub fired: DateTime<Utc>,
+    pub resolved: Option<DateTime<Utc>>,
+}
+
+/// Why a case was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    Fine,
+    Away,
+    Hospital,
+    LateRiser,
+    Leak,
+    Emergency,
+    FalseAlarm,
+    Other,
+    /// Every alert resolved on its own (water use or data resumed).
+    AllClear,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Fine => "fine",
+            Reason::Away => "away",
+            Reason::Hospital => "hospital",
+            Reason::LateRiser => "late_riser",
+            Reason::Leak => "leak",
+            Reason::Emergency => "emergency",
+            Reason::FalseAlarm => "false_alarm",
+            Reason::Other => "other",
+            Reason::AllClear => "all_clear",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ack {
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Closure {
+    pub at: DateTime<Utc>,
+    pub reason: Reason,
+    pub by: Option<String>,
+    pub note: Option<String>,
+}
+
+/// What escalation has done so far.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub resident_asked: Option<DateTime<Utc>>,
+    /// Escalation steps already sent.
+    pub steps_done: usize,
+    pub last_notice: Option<DateTime<Utc>>,
+    /// Everyone told so far (they get the all-clear).
+    pub told: BTreeSet<Role>,
+    pub reminders: u32,
+    pub visit_overdue: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    /// Row id once stored.
+    pub id: Option<i64>,
+    pub household: String,
+    pub opened: DateTime<Utc>,
+    /// The route chosen when the case opened.
+    pub route: String,
+    pub alerts: Vec<CaseAlert>,
+    pub progress: Progress,
+    pub acknowledged: Option<Ack>,
+    pub closed: Option<Closure>,
+}
+
+impl Case {
+    pub fn is_open(&self) -> bool {
+        self.closed.is_none()
+    }
+
+    /// The highest severity among the case's alerts.
+    pub fn severity(&self) -> Severity {
+        self.alerts
+            .iter()
+            .map(|a| a.severity)
+            .max()
+            .unwrap_or(Severity::Info)
+    }
+
+    fn active(&self) -> impl Iterator<Item = &CaseAlert> {
+        self.alerts.iter().filter(|a| a.resolved.is_none())
+    }
+
+    /// Everyone told so far but the resident.
+    fn told_people(&self) -> Vec<Role> {
+        self.progress
+            .told
+            .iter()
+            .copied()
+            .filter(|r| *r != Role::Resident)
+            .collect()
+    }
+}
+
+/// Why a notification goes out; logs, payloads and templates say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyReason {
+    /// "Are you OK?" to the resident, before anyone else is told.
+    ResidentCheck,
+    /// The first escalation step of a new case.
+    CaseOpened,
+    /// A later escalation step: nobody has acknowledged yet.
+    Escalated,
+    /// Still unacknowledged: everyone told so far, again.
+    Reminder,
+    /// A more severe alert joined the case.
+    SeverityRaised,
+    /// Someone acknowledged ("I'm going").
+    Acknowledged,
+    /// Acknowledged, but not closed within the visit deadline.
+    VisitOverdue,
+    /// Every alert resolved on its own.
+    AllClear,
+    /// Closed by a person, with a reason.
+    Closed,
+}
+
+impl NotifyReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyReason::ResidentCheck => "resident_check",
+            NotifyReason::CaseOpened => "case_opened",
+            NotifyReason::Escalated => "escalated",
+            NotifyReason::Reminder => "reminder",
+            NotifyReason::SeverityRaised => "severity_raised",
+            NotifyReason::Acknowledged => "acknowledged",
+            NotifyReason::VisitOverdue => "visit_overdue",
+            NotifyReason::AllClear => "all_clear",
+            NotifyReason::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Tell these roles of the household, for this reason.
+    Notify {
+        reason: NotifyReason,
+        roles: Vec<Role>,
+    },
+    /// A line for the case's audit trail: (kind, detail).
+    Audit(&'static str, String),
+}
+
+/// What happens to a case.
+#[derive(Debug, Clone)]
+pub enum Input<'a> {
+    Alert(&'a AlertEvent),
+    /// Time passes: escalation steps, reminders, visit deadlines.
+    Tick,
+    Acknowledge {
+        by: &'a str,
+    },
+    Close {
+        by: &'a str,
+        reason: Reason,
+        note: Option<&'a str>,
+    },
+    /// The resident answered "I'm OK".
+    ResidentOk,
+}
+
+/// The route a case follows: by its stored name, else the fallback.
+pub fn route_of<'r>(case: &Case, routes: &'r [Route]) -> std::borrow::Cow<'r, Route> {
+    match routes.iter().find(|r| r.name == case.route) {
+        Some(route) => std::borrow::Cow::Borrowed(route),
+        None => std::borrow::Cow::Owned(Route::fallback()),
+    }
+}
+
+/// Apply one input to the household's case. Returns `None` for the case when
+/// nothing changed.
+pub fn step(
+    case: Option<&Case>,
+    input: Input<'_>,
+    routes: &[Route],
+    now: DateTime<Utc>,
+) -> (Option<Case>, Vec<Effect>) {
+    let open = case.filter(|c| c.is_open());
+    let mut effects = Vec::new();
+    let next = match (open, input) {
+        (None, Input::Alert(event)) if event.event == Transition::Fired => {
+            Some(open_case(event, routes, now, &mut effects))
+        }
+        (None, _) => None,
+        (Some(case), Input::Alert(event)) => match event.event {
+            Transition::Fired => join(case, event, now, &mut effects),
+            Transition::Resolved => resolve_alert(case, event, now, &mut effects),
+        },
+        (Some(case), Input::Tick) => {
+            let mut next = case.clone();
+            advance(&mut next, &route_of(case, routes), now, &mut effects);
+            (next != *case).then_some(next)
+        }
+        (Some(case), Input::Acknowledge { by }) => {
+            if case.acknowledged.is_some() {
+                None
+            } else {
+                let mut next = case.clone();
+                next.acknowledged = Some(Ack {
+                    by: by.to_owned(),
+                    at: now,
+                });
+                effects.push(Effect::Audit("acknowledged", format!("by {by}")));
+                effects.push(Effect::Notify {
+                    reason: NotifyReason::Acknowledged,
+                    roles: case.told_people(),
+                });
+                Some(next)
+            }
+        }
+        (Some(case), Input::Close { by, reason, note }) => {
+            let mut next = case.clone();
+            close(
+                &mut next,
+                reason,
+                Some(by),
+                note,
+                now,
+                NotifyReason::Closed,
+                &mut effects,
+            );
+            Some(next)
+        }
+        (Some(case), Input::ResidentOk) => {
+            let mut next = case.clone();
+            effects.push(Effect::Audit(
+                "resident_ok",
+                "the resident confirmed they are fine".into(),
+            ));
+            close(
+                &mut next,
+                Reason::Fine,
+                Some("resident"),
+                None,
+                now,
+                NotifyReason::Closed,
+                &mut effects,
+            );
+            Some(next)
+        }
+    };
+    (next, effects)
+}
+
+fn open_case(
+    event: &AlertEvent,
+    routes: &[Route],
+    now: DateTime<Utc>,
+    effects: &mut Vec<Effect>,
+) -> Case {
+    let route = super::route::choose(routes, event.kind, event.severity);
+    let mut case = Case {
+        id: None,
+        household: event.household.clone(),
+        opened: now,
+        route: route.name.clone(),
+        alerts: vec![alert_of(event, now)],
+        progress: Progress::default(),
+        acknowledged: None,
+        closed: None,
+    };
+    effects.push(Effect::Audit(
+        "opened",
+        format!(
+            "{} ({}): {}; route {}",
+            event.rule,
+            event.severity.as_str(),
+            event.summary,
+            route.name
+        ),
+    ));
+    if route.ask_resident.is_some() {
+        case.progress.resident_asked = Some(now);
+        case.progress.told.insert(Role::Resident);
+        case.progress.last_notice = Some(now);
+        effects.push(Effect::Notify {
+            reason: NotifyReason::ResidentCheck,
+            roles: vec![Role::Resident],
+        });
+    }
+    advance(&mut case, &route, now, effects);
+    case
+}
+
+fn alert_of(event: &AlertEvent, now: DateTime<Utc>) -> CaseAlert {
+    CaseAlert {
+        id: None,
+        meter_id: event.meter_id.clone(),
+        rule: event.rule.clone(),
+        kind: event.kind,
+        severity: event.severity,
+        summary: event.summary.clone(),
+        fired: now,
+        resolved: None,
+    }
+}
+
+fn join(
+    case: &Case,
+    event: &AlertEvent,
+    now: DateTime<Utc>,
+    effects: &mut Vec<Effect>,
+) -> Option<Case> {
+    let already = case
+        .active()
+        .any(|a| a.rule == event.rule && a.meter_id == event.meter_id);
+    if already {
+        return None;
+    }
+    let before = case.severity();
+    let mut next = case.clone();
+    next.alerts.push(alert_of(event, now));
+    effects.push(Effect::Audit(
+        "alert_fired",
+        format!(
+            "{} ({}): {}",
+            event.rule,
+            event.severity.as_str(),
+            event.summary
+        ),
+    ));
+    if next.severity() > before && !case.progress.told.is_empty() {
+        effects.push(Effect::Notify {
+            reason: NotifyReason::SeverityRaised,
+            roles: case.told_people(),
+        });
+    }
+    Some(next)
+}
+
+fn resolve_alert(
+    case: &Case,
+    event: &AlertEvent,
+    now: DateTime<Utc>,
+    effects: &mut Vec<Effect>,
+) -> Option<Case> {
+    let mut next = case.clone();
+    let alert = next
+        .alerts
+        .iter_mut()
+        .find(|a| a.resolved.is_none() && a.rule == event.rule && a.meter_id == event.meter_id)?;
+    alert.resolved = Some(now);
+    effects.push(Effect::Audit(
+        "alert_resolved",
+        format!("{}: {}", event.rule, event.summary),
+    ));
+    if next.active().next().is_none() {
+        close(
+            &mut next,
+            Reason::AllClear,
+            None,
+            None,
+            now,
+            NotifyReason::AllClear,
+            effects,
+        );
+    }
+    Some(next)
+}
+
+fn close(
+    case: &mut Case,
+    reason: Reason,
+    by: Option<&str>,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+    notice: NotifyReason,
+    effects: &mut Vec<Effect>,
+) {
+    case.closed = Some(Closure {
+        at: now,
+        reason,
+        by: by.map(str::to_owned),
+        note: note.map(str::to_owned),
+    });
+    let who = by.map(|b| format!(" by {b}")).unwrap_or_default();
+    let note = note.map(|n| format!(": {n}")).unwrap_or_default();
+    effects.push(Effect::Audit(
+        "closed",
+        format!("{}{who}{note}", reason.as_str()),
+    ));
+    let told = case.told_people();
+    if !told.is_empty() {
+        effects.push(Effect::Notify {
+            reason: notice,
+            roles: told,
+        });
+    }
+}
+
+/// Send whatever escalation is due at `now`.
+fn advance(case: &mut Case, route: &Route, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
+    if !case.is_open() {
+        return;
+    }
+    if let Some(ack) = &case.acknowledged {
+        let overdue = route
+            .visit_within
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .is_some_and(|d| now >= ack.at + d);
+        if overdue && !case.progress.visit_overdue {
+            case.progress.visit_overdue = true;
+            let mut roles = case.told_people();
+            if !roles.contains(&Role::Supervisor) {
+                roles.push(Role::Supervisor);
+            }
+            case.progress.told.extend(roles.iter().copied());
+            effects.push(Effect::Audit(
+                "visit_overdue",
+                format!("acknowledged by {} at {}, still open", ack.by, ack.at),
+            ));
+            effects.push(Effect::Notify {
+                reason: NotifyReason::VisitOverdue,
+                roles,
+            });
+        }
+        return;
+    }
+    let base = match (route.ask_resident, case.progress.resident_asked) {
+        (Some(wait), Some(asked)) => asked + chrono::Duration::from_std(wait).unwrap_or_default(),
+        _ => case.opened,
+    };
+    if now < base {
+        return;
+    }
+    while let Some(step) = route.steps.get(case.progress.steps_done) {
+        let due = base + chrono::Duration::from_std(step.after).unwrap_or_default();
+        if now < due {
+            break;
+        }
+        let reason = if case.progress.steps_done == 0 {
+            NotifyReason::CaseOpened
+        } else {
+            NotifyReason::Escalated
+        };
+        case.progress.steps_done += 1;
+        case.progress.told.extend(step.notify.iter().copied());
+        case.progress.last_notice = Some(now);
+        effects.push(Effect::Audit(
+            "escalation",
+            format!(
+                "step {} of route {}: {}",
+                case.progress.steps_done,
+                route.name,
+                roles_text(&step.notify)
+            ),
+        ));
+        effects.push(Effect::Notify {
+            reason,
+            roles: step.notify.clone(),
+        });
+    }
+    let all_steps_sent = case.progress.steps_done >= route.steps.len();
+    if let (true, Some(every), Some(last)) = (
+        all_steps_sent,
+        route.remind_every,
+        case.progress.last_notice,
+    ) && now >= last + chrono::Duration::from_std(every).unwrap_or_default()
+    {
+        case.progress.reminders += 1;
+        case.progress.last_notice = Some(now);
+        effects.push(Effect::Audit(
+            "reminder",
+            format!("reminder {}", case.progress.reminders),
+        ));
+        effects.push(Effect::Notify {
+            reason: NotifyReason::Reminder,
+            roles: case.told_people(),
+        });
+    }
+}
+
+fn roles_text(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;
