@@ -10,14 +10,19 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::baseline::{BaselineConfig, Learning};
 use crate::event::{Kind, Severity};
 use crate::normalise::NormaliseConfig;
 use crate::rule::continuous_flow::ContinuousFlowConfig;
-use crate::rule::inactivity::InactivityConfig;
+use crate::rule::inactivity::{InactivityConfig, LearnedConfig};
 use crate::rule::meter_fault::MeterFaultConfig;
 use crate::rule::meter_offline::MeterOfflineConfig;
 use crate::rule::spike::SpikeConfig;
 use crate::tomlcheck::{Doc, Problem};
+
+mod household;
+
+pub use household::{HouseholdEntry, HouseholdLimits};
 
 /// The shipped rules file, `rules/default.toml`.
 pub const DEFAULT_RULES_TOML: &str = include_str!("../default.toml");
@@ -26,8 +31,12 @@ pub const DEFAULT_RULES_TOML: &str = include_str!("../default.toml");
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleSet {
     pub normalise: NormaliseConfig,
+    /// How households' baselines are learned (`[baseline]`).
+    pub baseline: Learning,
     /// In file order; events of one evaluation come out in this order.
     pub rules: Vec<Rule>,
+    /// Per-household inactivity limits (`[[household]]`), by household id.
+    pub households: HashMap<String, HouseholdLimits>,
 }
 
 /// One validated rule.
@@ -103,6 +112,33 @@ pub struct RuleEntry {
     /// alert, e.g. `["LEAK", "BURST", "TAMPER", "LOW_BATTERY"]`.
     #[serde(default)]
     pub flags: Option<Vec<String>>,
+    /// `inactivity` only: once the household's rhythm is learned (see
+    /// `[baseline]`), fire when the quiet stretch is longer than this
+    /// household usually goes without water starting at that time of day;
+    /// until then `after` applies. Default `false` (always `after`).
+    #[serde(default)]
+    pub learned: Option<bool>,
+    /// Learned `inactivity` only: the share of days whose quiet stretches
+    /// count as usual, in (0.5, 1). Default 0.999.
+    #[serde(default)]
+    pub quantile: Option<f64>,
+    /// Learned `inactivity` only: the usual longest stretch is multiplied by
+    /// this, at least 1. Default 1.0 (the quantile is extrapolated already).
+    #[serde(default)]
+    pub margin: Option<f64>,
+    /// Learned `inactivity` only: the limit is never shorter. Default "3h".
+    #[serde(default)]
+    pub min: Option<String>,
+    /// Learned `inactivity` only: the limit is never longer. Default `after`,
+    /// so the learned rule is never later than the fixed one.
+    #[serde(default)]
+    pub max: Option<String>,
+    /// Learned `inactivity` only: for a quiet stretch that began at night
+    /// (19:00–06:00), fire this long after the household's usual rising time
+    /// (its `quantile`) if no water has been used yet. Default "1h"; "off"
+    /// turns the morning check off.
+    #[serde(default)]
+    pub morning_margin: Option<String>,
 }
 
 fn enabled_by_default() -> bool {
@@ -119,13 +155,29 @@ const KINDS: [Kind; 5] = [
 ];
 
 /// The kind-specific fields of a `[[rule]]`.
-const FIELDS: [&str; 5] = ["after", "window", "min_rate_lpm", "rate_lpm", "flags"];
+const FIELDS: [&str; 11] = [
+    "after",
+    "window",
+    "min_rate_lpm",
+    "rate_lpm",
+    "flags",
+    "learned",
+    "quantile",
+    "margin",
+    "min",
+    "max",
+    "morning_margin",
+];
+
+/// The fields only a learned inactivity rule uses.
+const LEARNED_FIELDS: [&str; 5] = ["quantile", "margin", "min", "max", "morning_margin"];
 
 /// Whether `kind` uses `field`: `None` if not, `Some(None)` if optional,
 /// `Some(Some(example))` if required.
 fn usage_of(kind: Kind, field: &str) -> Option<Option<&'static str>> {
     match (kind, field) {
         (Kind::Inactivity, "after") => Some(Some("after = \"12h\"")),
+        (Kind::Inactivity, f) if f == "learned" || LEARNED_FIELDS.contains(&f) => Some(None),
         (Kind::ContinuousFlow, "after") => Some(Some("after = \"2h\"")),
         (Kind::ContinuousFlow, "window") => Some(Some("window = \"15m\"")),
         (Kind::ContinuousFlow, "min_rate_lpm") => Some(None),
@@ -143,7 +195,14 @@ impl RuleSet {
         let doc = Doc::parse(file_label, text).map_err(|p| vec![p])?;
         let mut check = Check {
             doc: &doc,
-            problems: doc.unknown_sections(&["normalise", "rule"]),
+            problems: doc.unknown_sections(&["normalise", "baseline", "rule", "household"]),
+        };
+        let baseline = match doc.get::<BaselineConfig>("baseline") {
+            Ok(found) => check.baseline(&found.unwrap_or_default()),
+            Err(problem) => {
+                check.problems.push(problem);
+                None
+            }
         };
         let normalise = match doc.get::<NormaliseConfig>("normalise") {
             Ok(found) => {
@@ -188,9 +247,15 @@ impl RuleSet {
                 rules.push(rule);
             }
         }
+        let households = check.households();
         let mut problems = check.problems;
-        if problems.is_empty() {
-            return Ok(RuleSet { normalise, rules });
+        if let (true, Some(baseline)) = (problems.is_empty(), baseline) {
+            return Ok(RuleSet {
+                normalise,
+                baseline,
+                rules,
+                households,
+            });
         }
         problems.sort_by_key(|p| p.line);
         Err(problems)
@@ -208,6 +273,15 @@ impl RuleSet {
     /// The rule called `name`.
     pub fn rule(&self, name: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.name == name)
+    }
+
+    /// The inactivity parameters for `household`: `config` with that
+    /// household's `[[household]]` overrides, if any.
+    pub fn inactivity_for(&self, household: &str, config: &InactivityConfig) -> InactivityConfig {
+        match self.households.get(household) {
+            Some(limits) => limits.apply(config),
+            None => config.clone(),
+        }
     }
 }
 
@@ -235,6 +309,29 @@ impl Check<'_> {
                 );
             }
         }
+    }
+
+    fn baseline(&mut self, config: &BaselineConfig) -> Option<Learning> {
+        let before = self.problems.len();
+        let half_life = config.half_life_days;
+        if !(half_life.is_finite() && half_life > 0.0) {
+            self.at(
+                "baseline.half_life_days".into(),
+                format!("must be greater than zero (got {half_life}); the usual value is 28"),
+            );
+        }
+        let gap = self.duration(
+            "baseline.longest_normal_gap".into(),
+            Some(&config.longest_normal_gap),
+        );
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(Learning::new(
+            config.learning_days,
+            half_life,
+            crate::rule::duration_ms(gap?),
+        ))
     }
 
     fn rule(&mut self, i: usize, entry: RuleEntry) -> Option<Rule> {
@@ -279,6 +376,11 @@ impl Check<'_> {
             .flags
             .as_ref()
             .and_then(|flags| self.flags(path("flags"), flags));
+        let learned = if entry.learned == Some(true) && kind == Some(Kind::Inactivity) {
+            self.learned(i, &entry, after)
+        } else {
+            None
+        };
         let kind = kind?;
         let present = [
             entry.after.is_some(),
@@ -286,7 +388,23 @@ impl Check<'_> {
             entry.min_rate_lpm.is_some(),
             entry.rate_lpm.is_some(),
             entry.flags.is_some(),
+            entry.learned.is_some(),
+            entry.quantile.is_some(),
+            entry.margin.is_some(),
+            entry.min.is_some(),
+            entry.max.is_some(),
+            entry.morning_margin.is_some(),
         ];
+        if kind == Kind::Inactivity && entry.learned != Some(true) {
+            for (field, present) in FIELDS.into_iter().zip(present) {
+                if present && LEARNED_FIELDS.contains(&field) {
+                    self.at(
+                        path(field),
+                        "only used by a learned rule; add learned = true or remove it".into(),
+                    );
+                }
+            }
+        }
         for (field, present) in FIELDS.into_iter().zip(present) {
             match (usage_of(kind, field), present) {
                 (None, true) => self.at(
@@ -319,7 +437,14 @@ impl Check<'_> {
             return None;
         }
         let detector = match kind {
-            Kind::Inactivity => Detector::Inactivity(InactivityConfig { after: after? }),
+            Kind::Inactivity => Detector::Inactivity(InactivityConfig {
+                after: after?,
+                learned: if entry.learned == Some(true) {
+                    Some(learned?)
+                } else {
+                    None
+                },
+            }),
             Kind::ContinuousFlow => Detector::ContinuousFlow(ContinuousFlowConfig {
                 after: after?,
                 window: window?,
@@ -339,6 +464,64 @@ impl Check<'_> {
             enabled: entry.enabled,
             route: entry.route,
             detector,
+        })
+    }
+
+    /// The learned-limit parameters of a rule (with defaults), checked.
+    fn learned(
+        &mut self,
+        i: usize,
+        entry: &RuleEntry,
+        after: Option<Duration>,
+    ) -> Option<LearnedConfig> {
+        let path = |key: &str| format!("rule[{i}].{key}");
+        let before = self.problems.len();
+        let quantile = entry.quantile.unwrap_or(0.999);
+        if !(quantile > 0.5 && quantile < 1.0) {
+            self.at(
+                path("quantile"),
+                format!("must be between 0.5 and 1, exclusive (got {quantile}); the usual value is 0.999"),
+            );
+        }
+        let margin = entry.margin.unwrap_or(1.0);
+        if !(margin.is_finite() && margin >= 1.0) {
+            self.at(
+                path("margin"),
+                format!("must be at least 1 (got {margin}); the usual value is 1.0"),
+            );
+        }
+        let min = self.duration(path("min"), Some(entry.min.as_deref().unwrap_or("3h")));
+        let max = match entry.max.as_deref() {
+            Some(text) => self.duration(path("max"), Some(text)),
+            None => after,
+        };
+        let morning_margin = match entry.morning_margin.as_deref() {
+            Some("off") => Some(None),
+            text => self
+                .duration(path("morning_margin"), Some(text.unwrap_or("1h")))
+                .map(Some),
+        };
+        if let (Some(min), Some(max)) = (min, max)
+            && min > max
+        {
+            self.at(
+                path("min"),
+                format!(
+                    "the minimum ({}) is longer than the maximum ({}); make min at most max",
+                    crate::text::duration(min),
+                    crate::text::duration(max)
+                ),
+            );
+        }
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(LearnedConfig {
+            quantile,
+            margin,
+            min: min?,
+            max: max?,
+            morning_margin: morning_margin?,
         })
     }
 
@@ -401,83 +584,4 @@ impl Check<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_shipped_rules_parse_into_the_documented_rules() {
-        let rules = RuleSet::default_rules();
-        assert_eq!(rules.normalise, NormaliseConfig::default());
-        let summary = rules
-            .rules
-            .iter()
-            .map(|r| (r.name.as_str(), r.detector.kind(), r.severity, r.enabled))
-            .collect::<Vec<_>>();
-        assert_eq!(
-            summary,
-            [
-                ("inactivity", Kind::Inactivity, Severity::Critical, true),
-                (
-                    "tap_running",
-                    Kind::ContinuousFlow,
-                    Severity::Critical,
-                    true
-                ),
-                (
-                    "leak_trickle",
-                    Kind::ContinuousFlow,
-                    Severity::Warning,
-                    true
-                ),
-                ("burst", Kind::Spike, Severity::Critical, true),
-                ("meter_offline", Kind::MeterOffline, Severity::Warning, true),
-                ("meter_fault", Kind::MeterFault, Severity::Warning, true),
-            ]
-        );
-        let hours = |h: u64| Duration::from_secs(h * 3600);
-        assert_eq!(
-            rules.rule("tap_running").map(|r| &r.detector),
-            Some(&Detector::ContinuousFlow(ContinuousFlowConfig {
-                after: hours(2),
-                window: Duration::from_secs(15 * 60),
-                min_rate_lpm: 2.0,
-            }))
-        );
-        assert_eq!(
-            rules.rule("inactivity").map(|r| &r.detector),
-            Some(&Detector::Inactivity(InactivityConfig { after: hours(12) }))
-        );
-    }
-
-    #[test]
-    fn an_empty_file_is_valid_and_uses_default_normalisation() {
-        let rules = RuleSet::parse("empty.toml", "# nothing yet\n");
-        assert_eq!(
-            rules,
-            Ok(RuleSet {
-                normalise: NormaliseConfig::default(),
-                rules: vec![]
-            })
-        );
-    }
-
-    #[test]
-    fn optional_fields_take_their_defaults_and_flags_are_upper_cased() {
-        let text = "[[rule]]\nname = \"f\"\nkind = \"meter_fault\"\nseverity = \"info\"\nflags = [\" leak \"]\nroute = \"grid\"\n\
-                    [[rule]]\nname = \"c\"\nkind = \"continuous_flow\"\nseverity = \"info\"\nafter = \"1h\"\nwindow = \"1h\"\nenabled = false\n";
-        let rules = match RuleSet::parse("x.toml", text) {
-            Ok(rules) => rules.rules,
-            Err(problems) => panic!("{problems:?}"),
-        };
-        assert_eq!(
-            rules[0].detector,
-            Detector::MeterFault(MeterFaultConfig {
-                flags: vec!["LEAK".into()]
-            })
-        );
-        assert_eq!(rules[0].route.as_deref(), Some("grid"));
-        assert!(rules[0].enabled);
-        assert!(!rules[1].enabled);
-        assert!(matches!(&rules[1].detector, Detector::ContinuousFlow(c) if c.min_rate_lpm == 0.0));
-    }
-}
+mod tests;

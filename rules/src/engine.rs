@@ -6,21 +6,24 @@
 //! that changes what is firing: each (meter, rule) alert fires once and
 //! resolves once. Time is an argument; every event's `ts` is the `now` given.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{FixedOffset, Offset, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::Baseline;
 use crate::config::{Detector, Rule, RuleSet};
 use crate::event::{AlertEvent, Kind, Severity, Transition};
 use crate::normalise::{Fate, MAX_AHEAD_MS, MeterTrack, Note};
 use crate::reading::{Reading, Timestamp};
 use crate::rule::continuous_flow::ContinuousFlow;
-use crate::rule::inactivity::{Inactivity, Limit};
+use crate::rule::inactivity::{Inactivity, InactivityConfig, Limit};
 use crate::rule::meter_fault::MeterFault;
 use crate::rule::meter_offline::MeterOffline;
 use crate::rule::spike::Spike;
 use crate::rule::{Verdict, ms};
+use crate::text::Language;
 
 /// What one reading did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -54,6 +57,9 @@ pub struct MeterState {
     offset_s: i32,
     #[serde(default)]
     inactivity: Inactivity,
+    /// The household's learned rhythm.
+    #[serde(default)]
+    baseline: Baseline,
     #[serde(default)]
     offline: MeterOffline,
     #[serde(default)]
@@ -66,6 +72,23 @@ pub struct MeterState {
     spikes: Vec<(String, Spike)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     alerts: Vec<ActiveAlert>,
+    /// Learned inactivity limits already worked out for the current quiet
+    /// stretch; derived, so neither stored nor compared.
+    #[serde(skip)]
+    memo: LimitMemo,
+}
+
+/// `(rule position, quiet since, baseline days, limit ms)` per learned
+/// inactivity rule. The limit depends only on these (the baseline changes
+/// only on use, which moves `since`, or at a day's close, which bumps
+/// `days`); replacing the rules clears it.
+#[derive(Debug, Clone, Default)]
+struct LimitMemo(Vec<(usize, i64, u32, i64)>);
+
+impl PartialEq for LimitMemo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl MeterState {
@@ -77,6 +100,11 @@ impl MeterState {
     /// The quiet stretch the readings prove so far, in milliseconds.
     pub fn quiet_ms(&self) -> Option<i64> {
         self.inactivity.quiet_ms()
+    }
+
+    /// What has been learned about this meter's household.
+    pub fn baseline(&self) -> &Baseline {
+        &self.baseline
     }
 
     fn offset(&self) -> FixedOffset {
@@ -109,11 +137,24 @@ enum Scope {
     Tick,
 }
 
+/// Where a meter's baseline stands, for the dashboard and the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaselineStatus {
+    /// Learned rules still use their fixed fallback.
+    pub learning: bool,
+    /// Days with water use seen.
+    pub days_seen: u32,
+    /// Days with use needed before learned rules apply (`[baseline] learning_days`).
+    pub learning_days: u32,
+}
+
 /// The rules engine.
 pub struct Engine {
     rules: RuleSet,
     meters: BTreeMap<String, MeterState>,
     households: HashMap<String, String>,
+    /// Alert-text language by household (default English).
+    languages: HashMap<String, Language>,
 }
 
 impl Engine {
@@ -122,6 +163,7 @@ impl Engine {
             rules,
             meters: BTreeMap::new(),
             households: HashMap::new(),
+            languages: HashMap::new(),
         }
     }
 
@@ -146,13 +188,54 @@ impl Engine {
                 .flows
                 .retain(|(name, _)| keeps(Kind::ContinuousFlow, name));
             state.spikes.retain(|(name, _)| keeps(Kind::Spike, name));
+            state.memo.0.clear();
         }
         self.rules = rules;
     }
 
     /// Names the household a meter belongs to (by default, the meter itself).
     pub fn set_household(&mut self, meter_id: impl Into<String>, household: impl Into<String>) {
-        self.households.insert(meter_id.into(), household.into());
+        let meter_id = meter_id.into();
+        if let Some(state) = self.meters.get_mut(&meter_id) {
+            // Its `[[household]]` limits may differ.
+            state.memo.0.clear();
+        }
+        self.households.insert(meter_id, household.into());
+    }
+
+    /// Sets the language of a household's alert texts (`household` is the
+    /// name given to [`Engine::set_household`], or the meter id for a meter
+    /// that is its own household). Default English.
+    pub fn set_household_language(&mut self, household: impl Into<String>, language: Language) {
+        self.languages.insert(household.into(), language);
+    }
+
+    /// The language of a household's alert texts.
+    pub fn household_language(&self, household: &str) -> Language {
+        self.languages.get(household).copied().unwrap_or_default()
+    }
+
+    /// Whether learned rules on this meter still use their fixed fallback
+    /// (`true` for a meter never seen: nothing is learned yet).
+    pub fn learning(&self, meter_id: &str) -> bool {
+        self.baseline_status(meter_id).is_none_or(|s| s.learning)
+    }
+
+    /// Where the meter's baseline stands; `None` for a meter never seen.
+    pub fn baseline_status(&self, meter_id: &str) -> Option<BaselineStatus> {
+        let state = self.meters.get(meter_id)?;
+        Some(BaselineStatus {
+            learning: state.baseline.learning(&self.rules.baseline),
+            days_seen: state.baseline.days(),
+            learning_days: self.rules.baseline.learning_days,
+        })
+    }
+
+    /// Replaces what was learned about a meter's household (e.g. carried
+    /// over to a replacement meter), creating the meter if needed.
+    pub fn set_baseline(&mut self, meter_id: impl Into<String>, mut baseline: Baseline) {
+        baseline.normalise_shape();
+        self.meters.entry(meter_id.into()).or_default().baseline = baseline;
     }
 
     /// Takes one reading observed at `now`. A reading not newer than the
@@ -165,12 +248,9 @@ impl Engine {
                 notes: vec![Note::Future],
             };
         }
-        if !self.meters.contains_key(&reading.meter_id) {
-            self.meters
-                .insert(reading.meter_id.clone(), MeterState::default());
-        }
-        let Some(state) = self.meters.get_mut(&reading.meter_id) else {
-            return Outcome::default();
+        let state = match self.meters.get_mut(&reading.meter_id) {
+            Some(state) => state,
+            None => self.meters.entry(reading.meter_id.clone()).or_default(),
         };
         let step = state.track.step(reading, &self.rules.normalise);
         if step.fate == Fate::Ignored {
@@ -189,6 +269,7 @@ impl Engine {
         if let Some(span) = &step.unknown {
             let (start, end) = (ms(&span.start), ms(&span.end));
             state.inactivity.unknown(start, end);
+            state.baseline.unknown();
             for rule in enabled() {
                 if let Detector::ContinuousFlow(_) = rule.detector {
                     slot(&mut state.flows, &rule.name).unknown(start, end);
@@ -198,6 +279,9 @@ impl Engine {
         if let Some(usage) = &step.usage {
             let (start, end, litres) = (ms(&usage.start), ms(&usage.end), usage.litres);
             state.inactivity.usage(start, end, litres);
+            state
+                .baseline
+                .usage(start, end, litres, state.offset_s, &self.rules.baseline);
             for rule in enabled() {
                 match &rule.detector {
                     Detector::ContinuousFlow(config) => {
@@ -210,15 +294,12 @@ impl Engine {
                 }
             }
         }
-        let household = household_of(&self.households, &reading.meter_id);
-        let events = evaluate(
-            &self.rules,
-            &reading.meter_id,
-            household,
-            state,
-            now,
-            Scope::Reading,
-        );
+        let who = Who {
+            meter_id: &reading.meter_id,
+            households: &self.households,
+            languages: &self.languages,
+        };
+        let events = evaluate(&self.rules, &who, state, now, Scope::Reading);
         Outcome {
             events,
             notes: step.notes,
@@ -230,15 +311,12 @@ impl Engine {
     pub fn tick(&mut self, now: Timestamp) -> Vec<AlertEvent> {
         let mut events = Vec::new();
         for (meter_id, state) in &mut self.meters {
-            let household = household_of(&self.households, meter_id);
-            events.extend(evaluate(
-                &self.rules,
+            let who = Who {
                 meter_id,
-                household,
-                state,
-                now,
-                Scope::Tick,
-            ));
+                households: &self.households,
+                languages: &self.languages,
+            };
+            events.extend(evaluate(&self.rules, &who, state, now, Scope::Tick));
         }
         events
     }
@@ -249,7 +327,8 @@ impl Engine {
     }
 
     /// Puts back a stored [`MeterState`].
-    pub fn restore_meter(&mut self, meter_id: impl Into<String>, state: MeterState) {
+    pub fn restore_meter(&mut self, meter_id: impl Into<String>, mut state: MeterState) {
+        state.baseline.normalise_shape();
         self.meters.insert(meter_id.into(), state);
     }
 
@@ -264,23 +343,44 @@ impl Engine {
     }
 }
 
-fn household_of<'a>(households: &'a HashMap<String, String>, meter_id: &'a str) -> &'a str {
-    households.get(meter_id).map_or(meter_id, String::as_str)
+/// The meter being evaluated; its household and language are looked up only
+/// when an event needs them (the hot path rarely does).
+struct Who<'a> {
+    meter_id: &'a str,
+    households: &'a HashMap<String, String>,
+    languages: &'a HashMap<String, Language>,
+}
+
+impl Who<'_> {
+    fn household(&self) -> &str {
+        self.households
+            .get(self.meter_id)
+            .map_or(self.meter_id, String::as_str)
+    }
+
+    fn language(&self) -> Language {
+        if self.languages.is_empty() {
+            return Language::default();
+        }
+        self.languages
+            .get(self.household())
+            .copied()
+            .unwrap_or_default()
+    }
 }
 
 /// Asks the rules in `scope` for their verdicts and turns changes into events.
 fn evaluate(
     rules: &RuleSet,
-    meter_id: &str,
-    household: &str,
+    who: &Who<'_>,
     state: &mut MeterState,
     now: Timestamp,
     scope: Scope,
 ) -> Vec<AlertEvent> {
     let event = |alert: &ActiveAlert, event: Transition, summary: String| AlertEvent {
         ts: now,
-        household: household.to_owned(),
-        meter_id: meter_id.to_owned(),
+        household: who.household().to_owned(),
+        meter_id: who.meter_id.to_owned(),
         rule: alert.rule.clone(),
         kind: alert.kind,
         event,
@@ -302,11 +402,11 @@ fn evaluate(
         }
         current
     });
-    for rule in rules.rules.iter().filter(|r| r.enabled) {
+    for (position, rule) in rules.rules.iter().enumerate().filter(|(_, r)| r.enabled) {
         if scope == Scope::Tick && !matches!(rule.detector, Detector::MeterOffline(_)) {
             continue;
         }
-        let verdict = verdict(rule, state, now);
+        let verdict = verdict(rules, who, position, rule, state, now);
         let firing = state.alerts.iter().position(|a| a.rule == rule.name);
         match (verdict, firing) {
             (Verdict::Firing, None) => {
@@ -315,7 +415,7 @@ fn evaluate(
                     kind: rule.detector.kind(),
                     severity: rule.severity,
                     since: now,
-                    summary: summary(rule, state, now, verdict),
+                    summary: summary(rules, who, rule, state, now, verdict),
                 };
                 events.push(event(&alert, Transition::Fired, alert.summary.clone()));
                 state.alerts.push(alert);
@@ -325,7 +425,7 @@ fn evaluate(
                 events.push(event(
                     &alert,
                     Transition::Resolved,
-                    summary(rule, state, now, verdict),
+                    summary(rules, who, rule, state, now, verdict),
                 ));
             }
             _ => {}
@@ -334,9 +434,74 @@ fn evaluate(
     events
 }
 
-fn verdict(rule: &Rule, state: &MeterState, now: Timestamp) -> Verdict {
+/// The inactivity parameters for this meter's household.
+fn inactivity_config<'a>(
+    rules: &RuleSet,
+    who: &Who<'_>,
+    config: &'a InactivityConfig,
+) -> Cow<'a, InactivityConfig> {
+    if rules.households.is_empty() {
+        return Cow::Borrowed(config);
+    }
+    Cow::Owned(rules.inactivity_for(who.household(), config))
+}
+
+/// The inactivity limit for the meter's current quiet stretch.
+fn inactivity_limit(rules: &RuleSet, config: &InactivityConfig, state: &MeterState) -> Limit {
+    match state.inactivity.since_ms() {
+        Some(since) => Limit::for_household(
+            config,
+            &state.baseline,
+            &rules.baseline,
+            since,
+            state.offset_s,
+        ),
+        None => Limit::for_rule(config),
+    }
+}
+
+fn verdict(
+    rules: &RuleSet,
+    who: &Who<'_>,
+    position: usize,
+    rule: &Rule,
+    state: &mut MeterState,
+    now: Timestamp,
+) -> Verdict {
     match &rule.detector {
-        Detector::Inactivity(config) => state.inactivity.verdict(&Limit::for_rule(config)),
+        Detector::Inactivity(config) => {
+            let config = inactivity_config(rules, who, config);
+            let config = config.as_ref();
+            let key = (
+                position,
+                state.inactivity.since_ms().unwrap_or(i64::MIN),
+                state.baseline.days(),
+            );
+            let known = state
+                .memo
+                .0
+                .iter()
+                .find(|m| (m.0, m.1, m.2) == key)
+                .map(|m| m.3);
+            let mut computed = None;
+            let verdict = state
+                .inactivity
+                .verdict_with(Limit::floor_ms(config), || match known {
+                    Some(ms) => Limit::Fixed(std::time::Duration::from_millis(
+                        u64::try_from(ms).unwrap_or(0),
+                    )),
+                    None => {
+                        let limit = inactivity_limit(rules, config, state);
+                        computed = Some(limit.ms());
+                        limit
+                    }
+                });
+            if let Some(ms) = computed {
+                state.memo.0.retain(|m| m.0 != position);
+                state.memo.0.push((key.0, key.1, key.2, ms));
+            }
+            verdict
+        }
         Detector::ContinuousFlow(config) => {
             find(&state.flows, &rule.name).map_or(Verdict::Unchanged, |s| s.verdict(config))
         }
@@ -348,15 +513,23 @@ fn verdict(rule: &Rule, state: &MeterState, now: Timestamp) -> Verdict {
     }
 }
 
-fn summary(rule: &Rule, state: &MeterState, now: Timestamp, verdict: Verdict) -> String {
+fn summary(
+    rules: &RuleSet,
+    who: &Who<'_>,
+    rule: &Rule,
+    state: &MeterState,
+    now: Timestamp,
+    verdict: Verdict,
+) -> String {
     let offset = state.offset();
     let none = || "No data yet.".to_owned();
     match &rule.detector {
-        Detector::Inactivity(config) => {
-            state
-                .inactivity
-                .summary(&Limit::for_rule(config), verdict, offset)
-        }
+        Detector::Inactivity(config) => state.inactivity.summary_in(
+            who.language(),
+            &inactivity_limit(rules, &inactivity_config(rules, who, config), state),
+            verdict,
+            offset,
+        ),
         Detector::ContinuousFlow(config) => {
             find(&state.flows, &rule.name).map_or_else(none, |s| s.summary(config, verdict, offset))
         }

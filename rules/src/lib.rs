@@ -22,14 +22,20 @@
 //! - [`event`]: [`AlertEvent`] (the replay contract) with [`Kind`], [`Severity`], [`Transition`].
 //! - [`tomlcheck`]: parse TOML keeping lines, deserialize section by section,
 //!   report every [`Problem`] as `FILE:LINE: key.path: message` (also used by the daemon).
-//! - [`config`]: the rules file, [`RuleSet`]; `rules/default.toml` is shipped and parsed by a test.
+//! - [`baseline`]: [`Baseline`], a household's learned rhythm (quiet stretches by
+//!   starting hour, rising time), learned online, compact, serde.
+//! - [`config`]: the rules file, [`RuleSet`] (`[normalise]`, `[baseline]`, `[[rule]]`,
+//!   `[[household]]` overrides); `rules/default.toml` is shipped and parsed by a test.
 //! - [`normalise`]: [`MeterTrack`], register readings to [`Usage`] intervals, with [`Note`]s
 //!   for duplicates, resets, glitches and gaps.
 //! - [`rule`]: the detectors, one file each (`inactivity`, `continuous_flow`,
-//!   `spike`, `meter_offline`, `meter_fault`), state plus pure functions.
+//!   `spike`, `meter_offline`, `meter_fault`), state plus pure functions;
+//!   `inactivity`'s [`Limit`](rule::inactivity::Limit) is fixed, the learning
+//!   fallback, or learned from the [`Baseline`].
 //! - [`engine`]: [`Engine`], per-meter [`MeterState`], fired/resolved transitions.
-//! - [`text`]: English for alert summaries (durations, local times, rates).
+//! - [`text`]: words for alert summaries (durations, local times, rates), in each [`Language`].
 
+pub mod baseline;
 pub mod config;
 pub mod engine;
 pub mod event;
@@ -39,10 +45,12 @@ pub mod rule;
 pub mod text;
 pub mod tomlcheck;
 
-pub use config::{Detector, Rule, RuleEntry, RuleSet};
-pub use engine::{ActiveAlert, Engine, MeterState, Outcome};
+pub use baseline::{Baseline, BaselineConfig, Learning};
+pub use config::{Detector, HouseholdLimits, Rule, RuleEntry, RuleSet};
+pub use engine::{ActiveAlert, BaselineStatus, Engine, MeterState, Outcome};
 pub use event::{AlertEvent, Kind, Severity, Transition};
 pub use normalise::{MeterTrack, NormaliseConfig, Note, Usage};
 pub use reading::{Reading, Timestamp};
 pub use rule::Verdict;
+pub use text::Language;
 pub use tomlcheck::{Doc, Problem};

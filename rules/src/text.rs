@@ -1,7 +1,72 @@
-//! English for alert summaries: durations (`12 h 5 min`), local clock times
-//! (`09:40`, `21:30 yesterday`) and rates (`6.5 L/min`).
+//! Words for alert summaries: durations (`12 h 5 min`, `12小时5分钟`), local
+//! clock times (`09:40`, `21:30 yesterday`, `昨天21:30`) and rates
+//! (`6.5 L/min`), in English and Simplified Chinese ([`Language`]).
 
 use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+
+/// The language of a household's alert texts. Inactivity texts exist in
+/// every language; the other rules speak English for now.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub enum Language {
+    #[default]
+    #[serde(rename = "en")]
+    En,
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+}
+
+impl Language {
+    /// `en` or `zh-CN` (also `zh`, `zh-Hans`, any case).
+    pub fn parse(tag: &str) -> Option<Language> {
+        match tag.trim().to_ascii_lowercase().as_str() {
+            "en" | "en-gb" | "en-us" => Some(Language::En),
+            "zh" | "zh-cn" | "zh-hans" | "zh-hans-cn" => Some(Language::ZhCn),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::ZhCn => "zh-CN",
+        }
+    }
+}
+
+/// [`duration_ms`] in `lang`: `2天3小时`, `12小时5分钟`, `45分钟`.
+pub fn duration_ms_in(lang: Language, ms: i64) -> String {
+    if lang == Language::En {
+        return duration_ms(ms);
+    }
+    let ms = ms.max(0);
+    let (d, h, m) = (ms / DAY_MS, ms % DAY_MS / HOUR_MS, ms % HOUR_MS / MINUTE_MS);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{}秒", ms / 1000),
+        (0, 0, m) => format!("{m}分钟"),
+        (0, h, 0) => format!("{h}小时"),
+        (0, h, m) => format!("{h}小时{m}分钟"),
+        (d, 0, _) => format!("{d}天"),
+        (d, h, _) => format!("{d}天{h}小时"),
+    }
+}
+
+/// [`clock`] in `lang`: `09:40`, `昨天21:30`, `11月22日21:30`.
+pub fn clock_in(lang: Language, at_ms: i64, reference_ms: i64, offset: FixedOffset) -> String {
+    if lang == Language::En {
+        return clock(at_ms, reference_ms, offset);
+    }
+    let (Some(at), Some(reference)) = (local(at_ms, offset), local(reference_ms, offset)) else {
+        return format!("{at_ms} ms after the epoch");
+    };
+    match (reference.date_naive() - at.date_naive()).num_days() {
+        0 => at.format("%H:%M").to_string(),
+        1 => at.format("昨天%H:%M").to_string(),
+        _ => at.format("%-m月%-d日%H:%M").to_string(),
+    }
+}
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 60 * MINUTE_MS;
@@ -88,6 +153,30 @@ mod tests {
         for (ts, want) in cases {
             assert_eq!(clock(at(ts), reference, offset), want, "{ts}");
         }
+    }
+
+    #[test]
+    fn chinese_durations_and_times_read_naturally() {
+        let offset = FixedOffset::east_opt(8 * 3600).unwrap();
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().timestamp_millis();
+        let reference = at("2026-11-24T22:00:00+08:00");
+        let zh = Language::ZhCn;
+        assert_eq!(
+            duration_ms_in(zh, 12 * HOUR_MS + 5 * MINUTE_MS),
+            "12小时5分钟"
+        );
+        assert_eq!(duration_ms_in(zh, 2 * DAY_MS + 3 * HOUR_MS), "2天3小时");
+        assert_eq!(duration_ms_in(zh, 45 * MINUTE_MS), "45分钟");
+        assert_eq!(
+            clock_in(zh, at("2026-11-23T21:30:00+08:00"), reference, offset),
+            "昨天21:30"
+        );
+        assert_eq!(
+            clock_in(zh, at("2026-11-22T21:30:00+08:00"), reference, offset),
+            "11月22日21:30"
+        );
+        assert_eq!(Language::parse("zh-cn"), Some(zh));
+        assert_eq!(Language::parse("fr"), None);
     }
 
     #[test]

@@ -105,7 +105,7 @@ fixture!(
     an_unknown_field_lists_the_known_ones,
     "bad-unknown-field.toml",
     [
-        "bad-unknown-field.toml:6: rule[0].threshold: unknown field `threshold`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `rate_lpm`, `flags`"
+        "bad-unknown-field.toml:6: rule[0].threshold: unknown field `threshold`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`"
     ]
 );
 
@@ -170,7 +170,9 @@ fixture!(
 fixture!(
     an_unknown_section_is_rejected,
     "bad-unknown-section.toml",
-    ["bad-unknown-section.toml:1: rules: unknown section; expected one of `normalise`, `rule`"]
+    [
+        "bad-unknown-section.toml:1: rules: unknown section; expected one of `normalise`, `baseline`, `rule`, `household`"
+    ]
 );
 
 fixture!(
@@ -181,9 +183,33 @@ fixture!(
         "bad-many.toml:9: rule[0].after: \"12 hours please\" is not a duration (expected number at 9); write e.g. \"12h\" or \"90m\"",
         "bad-many.toml:16: rule[1].window: the window (3 h) is longer than after (2 h); make window at most as long as after",
         "bad-many.toml:17: rule[1].min_rate_lpm: must not be negative (got -2); use 0 to count any use",
-        "bad-many.toml:24: rule[2].windw: unknown field `windw`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `rate_lpm`, `flags`",
+        "bad-many.toml:24: rule[2].windw: unknown field `windw`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`",
         "bad-many.toml:27: rule[3].name: duplicate rule name \"inactivity\", already used by rule[0] (line 6); give every rule a unique name",
         "bad-many.toml:34: rule[4].kind: unknown kind \"fault\"; use one of: inactivity, continuous_flow, spike, meter_offline, meter_fault",
+    ]
+);
+
+fixture!(
+    learned_inactivity_parameters_are_checked_together,
+    "bad-learned.toml",
+    [
+        "bad-learned.toml:2: baseline.half_life_days: must be greater than zero (got 0); the usual value is 28",
+        "bad-learned.toml:3: baseline.longest_normal_gap: \"forever\" is not a duration (expected number at 0); write e.g. \"12h\" or \"90m\"",
+        "bad-learned.toml:11: rule[0].quantile: must be between 0.5 and 1, exclusive (got 1.5); the usual value is 0.999",
+        "bad-learned.toml:12: rule[0].margin: must be at least 1 (got 0.8); the usual value is 1.0",
+        "bad-learned.toml:13: rule[0].min: the minimum (14 h) is longer than the maximum (12 h); make min at most max",
+        "bad-learned.toml:20: rule[1].margin: only used by a learned rule; add learned = true or remove it",
+    ]
+);
+
+fixture!(
+    household_overrides_are_checked,
+    "bad-household.toml",
+    [
+        "bad-household.toml:6: household[1].id: household \"h0042\" is listed twice; merge its limits into one [[household]]",
+        "bad-household.toml:12: household[2].inactivity_min: the minimum (5 h) is longer than the maximum (4 h); make it shorter",
+        "bad-household.toml:16: household[3].id: no limits given; add inactivity_after, inactivity_min or inactivity_max",
+        "bad-household.toml:20: household[4].inactivity_maximum: unknown field `inactivity_maximum`, expected one of `id`, `note`, `inactivity_after`, `inactivity_min`, `inactivity_max`",
     ]
 );
 

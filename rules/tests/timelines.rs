@@ -33,7 +33,7 @@ fn a_collapse_at_ten_fires_inactivity_twelve_hours_later_within_one_reading() {
     assert_eq!(
         run.story(),
         [
-            "inactivity fired 11-25 22:00: No water used since 10:00 (12 h); the fixed limit is 12 h."
+            "inactivity fired 11-25 22:00: No water used since 10:00 (12 h); still learning this household's rhythm (1 of 14 days), so the fixed limit of 12 h applies."
         ]
     );
     assert_between(
@@ -53,7 +53,7 @@ fn use_after_a_collapse_alert_resolves_it_once() {
     assert_eq!(
         run.story(),
         [
-            "inactivity fired 11-24 22:00: No water used since 10:00 (12 h); the fixed limit is 12 h.",
+            "inactivity fired 11-24 22:00: No water used since 10:00 (12 h); still learning this household's rhythm (0 of 14 days), so the fixed limit of 12 h applies.",
             "inactivity resolved 11-25 01:15: Water used again between 01:00 and 01:15.",
         ]
     );
@@ -70,7 +70,7 @@ fn a_batch_of_hourly_readings_showing_fourteen_hours_without_use_fires_during_th
     assert_eq!(
         run.story(),
         [
-            "inactivity fired 11-24 23:05: No water used since 08:00 (12 h); the fixed limit is 12 h."
+            "inactivity fired 11-24 23:05: No water used since 08:00 (12 h); still learning this household's rhythm (0 of 14 days), so the fixed limit of 12 h applies."
         ]
     );
     assert!(!run.engine.active_alerts(METER).is_empty());
@@ -105,7 +105,7 @@ fn a_meter_back_after_two_days_with_the_same_register_proves_the_quiet() {
     assert_eq!(
         run.story()[1..],
         [
-            "inactivity fired 11-26 12:00: No water used since 10:00 on 24 Nov (2 d 2 h); the fixed limit is 12 h.",
+            "inactivity fired 11-26 12:00: No water used since 10:00 on 24 Nov (2 d 2 h); still learning this household's rhythm (1 of 14 days), so the fixed limit of 12 h applies.",
             "meter_offline resolved 11-26 12:00: The meter is reporting again (silent for 2 d).",
         ]
     );

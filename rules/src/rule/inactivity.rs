@@ -6,6 +6,12 @@
 //! interval counts as use at its end; a span the register cannot account for
 //! (a confirmed jump or reset) counts as possible use. Either way the detector
 //! never claims more quiet than the data proves.
+//!
+//! The limit ([`Limit`]) is the rule's fixed `after`, or, for a `learned`
+//! rule, the household's own: its usual longest quiet stretch starting at that
+//! time of day, or the morning overdue after a night, from its
+//! [`Baseline`] (see `docs/detection.md`), with `after` as the fallback while
+//! the household is still being learned.
 
 use std::time::Duration;
 
@@ -13,42 +19,266 @@ use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 
 use super::{EPSILON_L, Verdict, duration_ms};
-use crate::text;
+use crate::baseline::{Baseline, Learning, hour_of};
+use crate::text::{self, Language};
+
+const MINUTE_MS: i64 = 60_000;
+const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
 
 /// The typed `[[rule]]` parameters of an `inactivity` rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InactivityConfig {
-    /// Fire when the observed stretch without use reaches this long.
+    /// Fire when the observed stretch without use reaches this long; with
+    /// `learned`, the fallback while the household is still being learned.
     pub after: Duration,
+    /// Use the household's learned rhythm once it is known.
+    pub learned: Option<LearnedConfig>,
+}
+
+/// How a learned inactivity rule turns the baseline into a limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearnedConfig {
+    /// Which share of days' quiet stretches counts as usual (e.g. 0.99).
+    pub quantile: f64,
+    /// The usual longest stretch is multiplied by this (e.g. 1.25).
+    pub margin: f64,
+    /// The limit is never shorter than this.
+    pub min: Duration,
+    /// The limit is never longer than this (by default `after`, so a learned
+    /// rule is never later than the fixed one).
+    pub max: Duration,
+    /// For a quiet stretch that began in the night, fire this long after the
+    /// household's usual rising time; `None` turns the morning check off.
+    pub morning_margin: Option<Duration>,
+}
+
+/// What decided a learned limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// The usual longest stretch times the margin.
+    Usual,
+    /// Raised to the rule's `min`.
+    Floor,
+    /// Capped at the rule's `max`.
+    Ceiling,
+    /// No history around that time of day: the rule's `max`.
+    NoHistory,
+    /// The morning is overdue.
+    Morning,
+}
+
+/// A limit learned from the household's own rhythm, with its evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Learned {
+    pub limit_ms: i64,
+    /// The local hour the quiet stretch began in.
+    pub from_hour: u8,
+    /// The household's usual longest stretch from that hour.
+    pub usual_ms: Option<i64>,
+    /// The usual rising time (minutes after local midnight), for a night stretch.
+    pub rising_min: Option<i64>,
+    pub bound: Bound,
+    pub min: Duration,
+    pub max: Duration,
 }
 
 /// How long a quiet stretch may last before the alert fires, and why.
-///
-// Design: this is the seam for learned per-household baselines. Version 0 only
-// has the rule's fixed `after`; a later `Learned { .. }` variant will carry the
-// household's usual longest gap starting at that time of day, and its own text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Limit {
     /// The rule's fixed `after`.
     Fixed(Duration),
+    /// A learned rule whose household is still being learned: its `after`.
+    Learning {
+        after: Duration,
+        days: u32,
+        needed: u32,
+    },
+    /// From the household's baseline.
+    Learned(Learned),
 }
 
 impl Limit {
-    /// The limit version 0 applies: the rule's fixed `after`.
+    /// The rule's fixed `after`, whatever the household has shown.
     pub fn for_rule(config: &InactivityConfig) -> Limit {
         Limit::Fixed(config.after)
     }
 
+    /// The limit for a quiet stretch that began at `since_ms`: the fixed one,
+    /// the fallback while learning, or the household's own.
+    pub fn for_household(
+        config: &InactivityConfig,
+        baseline: &Baseline,
+        learning: &Learning,
+        since_ms: i64,
+        offset_s: i32,
+    ) -> Limit {
+        let Some(l) = &config.learned else {
+            return Limit::Fixed(config.after);
+        };
+        if baseline.learning(learning) {
+            return Limit::Learning {
+                after: config.after,
+                days: baseline.days(),
+                needed: learning.learning_days,
+            };
+        }
+        let (min, max) = (
+            duration_ms(l.min),
+            duration_ms(l.max).max(duration_ms(l.min)),
+        );
+        let usual_ms = baseline.usual_longest_gap(since_ms, offset_s, l.quantile);
+        let (mut limit_ms, mut bound) = match usual_ms {
+            Some(usual) => {
+                let x = (usual as f64 * l.margin) as i64;
+                if x < min {
+                    (min, Bound::Floor)
+                } else if x > max {
+                    (max, Bound::Ceiling)
+                } else {
+                    (x, Bound::Usual)
+                }
+            }
+            None => (max, Bound::NoHistory),
+        };
+        let mut rising_min = None;
+        if let Some(margin) = l.morning_margin
+            && Baseline::is_night(since_ms, offset_s)
+            && let Some(rising) = baseline.usual_rising(l.quantile)
+        {
+            rising_min = Some(rising);
+            let due = rising * MINUTE_MS + duration_ms(margin);
+            let local = since_ms + i64::from(offset_s) * 1000;
+            let midnight = local - local.rem_euclid(DAY_MS);
+            let mut deadline = midnight + due;
+            while deadline <= local {
+                deadline += DAY_MS;
+            }
+            let morning = (deadline - local).max(min);
+            if morning < limit_ms {
+                limit_ms = morning;
+                bound = Bound::Morning;
+            }
+        }
+        Limit::Learned(Learned {
+            limit_ms,
+            from_hour: hour_of(since_ms, offset_s) as u8,
+            usual_ms,
+            rising_min,
+            bound,
+            min: l.min,
+            max: l.max,
+        })
+    }
+
     pub fn ms(&self) -> i64 {
         match self {
-            Limit::Fixed(after) => duration_ms(*after),
+            Limit::Fixed(after) | Limit::Learning { after, .. } => duration_ms(*after),
+            Limit::Learned(l) => l.limit_ms,
+        }
+    }
+
+    /// The shortest limit `config` can ever give: below it nothing fires.
+    pub fn floor_ms(config: &InactivityConfig) -> i64 {
+        match &config.learned {
+            None => duration_ms(config.after),
+            Some(l) => duration_ms(l.min).min(duration_ms(config.after)),
         }
     }
 
     /// `the fixed limit is 12 h`
     pub fn explain(&self) -> String {
-        match self {
-            Limit::Fixed(after) => format!("the fixed limit is {}", text::duration(*after)),
+        self.explain_in(Language::En)
+    }
+
+    /// Why the limit is what it is, as the tail of a sentence after the quiet
+    /// stretch: `; the fixed limit is 12 h` or `. On a usual day …`.
+    fn evidence(&self, lang: Language, latest_ms: i64, offset: FixedOffset) -> String {
+        let l = match self {
+            Limit::Fixed(_) | Limit::Learning { .. } => {
+                return match lang {
+                    Language::En => format!("; {}.", self.explain_in(lang)),
+                    Language::ZhCn => format!("；{}。", self.explain_in(lang)),
+                };
+            }
+            Limit::Learned(l) => l,
+        };
+        let d = |ms| text::duration_ms_in(lang, ms);
+        let hour = format!("{:02}:00", l.from_hour);
+        let limit = d(l.limit_ms);
+        let now = text::clock_in(lang, latest_ms, latest_ms, offset);
+        let hm = |m: i64| format!("{:02}:{:02}", m / 60 % 24, m % 60);
+        match (lang, l.bound, l.usual_ms, l.rising_min) {
+            (Language::En, Bound::Morning, _, Some(r)) => format!(
+                ". This household's mornings usually start by {}; still no water at {now}.",
+                hm(r)
+            ),
+            (Language::ZhCn, Bound::Morning, _, Some(r)) => {
+                format!("。该住户早上通常在{}前开始用水，到{now}仍未用水。", hm(r))
+            }
+            (Language::En, _, None, _) | (Language::En, Bound::NoHistory, _, _) => format!(
+                ". This household rarely goes long without water around {hour}, so the {limit} ceiling applies."
+            ),
+            (Language::ZhCn, _, None, _) | (Language::ZhCn, Bound::NoHistory, _, _) => {
+                format!("。该住户在{hour}前后很少长时间不用水，采用上限{limit}。")
+            }
+            (Language::En, bound, Some(usual), _) => {
+                let why = match bound {
+                    Bound::Floor => format!("the limit is the {limit} minimum"),
+                    Bound::Ceiling => format!("the limit is capped at {limit}"),
+                    _ => format!("the limit is {limit}"),
+                };
+                format!(
+                    ". On a usual day this household goes at most {} without water from around {hour}; {why}.",
+                    d(usual)
+                )
+            }
+            (Language::ZhCn, bound, Some(usual), _) => {
+                let why = match bound {
+                    Bound::Floor => format!("报警阈值取最低值{limit}"),
+                    Bound::Ceiling => format!("报警阈值以{limit}为上限"),
+                    _ => format!("报警阈值为{limit}"),
+                };
+                format!("。该住户平时在{hour}前后最长约{}不用水，{why}。", d(usual))
+            }
+        }
+    }
+
+    /// `the fixed limit is 12 h`, in `lang`.
+    pub fn explain_in(&self, lang: Language) -> String {
+        let d = |ms| text::duration_ms_in(lang, ms);
+        match (lang, self) {
+            (Language::En, Limit::Fixed(after)) => {
+                format!("the fixed limit is {}", text::duration(*after))
+            }
+            (Language::ZhCn, Limit::Fixed(after)) => {
+                format!("固定阈值为{}", d(duration_ms(*after)))
+            }
+            (
+                Language::En,
+                Limit::Learning {
+                    after,
+                    days,
+                    needed,
+                },
+            ) => format!(
+                "still learning this household's rhythm ({days} of {needed} days), so the fixed limit of {} applies",
+                text::duration(*after)
+            ),
+            (
+                Language::ZhCn,
+                Limit::Learning {
+                    after,
+                    days,
+                    needed,
+                },
+            ) => format!(
+                "仍在学习该住户的用水规律（{days}/{needed}天），采用固定阈值{}",
+                d(duration_ms(*after))
+            ),
+            (Language::En, Limit::Learned(l)) => {
+                format!("the learned limit is {}", d(l.limit_ms))
+            }
+            (Language::ZhCn, Limit::Learned(l)) => format!("学习所得阈值为{}", d(l.limit_ms)),
         }
     }
 }
@@ -117,162 +347,94 @@ impl Inactivity {
         Some(self.latest? - self.since?)
     }
 
+    /// When quiet began (the end of the last use), milliseconds.
+    pub fn since_ms(&self) -> Option<i64> {
+        self.since
+    }
+
     pub fn verdict(&self, limit: &Limit) -> Verdict {
+        self.verdict_with(i64::MIN, || limit.clone())
+    }
+
+    /// [`Inactivity::verdict`] computing the limit only when the quiet
+    /// stretch reaches `floor_ms`, the shortest limit possible.
+    pub fn verdict_with(&self, floor_ms: i64, limit: impl FnOnce() -> Limit) -> Verdict {
         match self.quiet_ms() {
             None => Verdict::Unchanged,
-            Some(quiet) if quiet >= limit.ms() => Verdict::Firing,
+            Some(quiet) if quiet < floor_ms => Verdict::Clear,
+            Some(quiet) if quiet >= limit().ms() => Verdict::Firing,
             Some(_) => Verdict::Clear,
         }
     }
 
     /// The alert text for `verdict`, times in `offset`.
     pub fn summary(&self, limit: &Limit, verdict: Verdict, offset: FixedOffset) -> String {
+        self.summary_in(Language::En, limit, verdict, offset)
+    }
+
+    /// [`Inactivity::summary`] in `lang`.
+    pub fn summary_in(
+        &self,
+        lang: Language,
+        limit: &Limit,
+        verdict: Verdict,
+        offset: FixedOffset,
+    ) -> String {
         let (Some(since), Some(latest)) = (self.since, self.latest) else {
-            return "No readings yet.".to_owned();
+            return match lang {
+                Language::En => "No readings yet.".to_owned(),
+                Language::ZhCn => "尚无读数。".to_owned(),
+            };
         };
-        let at = |ms| text::clock(ms, latest, offset);
-        let quiet = text::duration_ms(latest - since);
-        match (verdict, self.cause) {
-            (Verdict::Firing, Some(QuietSince::FirstReading)) => format!(
-                "No water used since the first reading at {} ({quiet}); {}.",
+        let at = |ms| text::clock_in(lang, ms, latest, offset);
+        let quiet = text::duration_ms_in(lang, latest - since);
+        let evidence = || limit.evidence(lang, latest, offset);
+        match (lang, verdict, self.cause) {
+            (Language::En, Verdict::Firing, Some(QuietSince::FirstReading)) => format!(
+                "No water used since the first reading at {} ({quiet}){}",
                 at(since),
-                limit.explain()
+                evidence()
             ),
-            (Verdict::Firing, _) => format!(
-                "No water used since {} ({quiet}); {}.",
-                at(since),
-                limit.explain()
-            ),
-            (_, Some(QuietSince::Use { from })) => {
+            (Language::ZhCn, Verdict::Firing, Some(QuietSince::FirstReading)) => {
+                format!("自首次读数{}起未用水（{quiet}）{}", at(since), evidence())
+            }
+            (Language::En, Verdict::Firing, _) => {
+                format!("No water used since {} ({quiet}){}", at(since), evidence())
+            }
+            (Language::ZhCn, Verdict::Firing, _) => {
+                format!("自{}起未用水（{quiet}）{}", at(since), evidence())
+            }
+            (Language::En, _, Some(QuietSince::Use { from })) => {
                 format!("Water used again between {} and {}.", at(from), at(since))
             }
-            (_, Some(QuietSince::Unknown { from })) => format!(
+            (Language::ZhCn, _, Some(QuietSince::Use { from })) => {
+                format!("在{}至{}之间重新用水。", at(from), at(since))
+            }
+            (Language::En, _, Some(QuietSince::Unknown { from })) => format!(
                 "The register jumped or was reset between {} and {}, so water may have been used; watching again from {}.",
                 at(from),
                 at(since),
                 at(since)
             ),
-            _ => format!("Quiet for {quiet}, within the limit ({}).", limit.explain()),
+            (Language::ZhCn, _, Some(QuietSince::Unknown { from })) => format!(
+                "水表读数在{}至{}之间跳变或被重置，可能有用水；从{}起重新观察。",
+                at(from),
+                at(since),
+                at(since)
+            ),
+            (Language::En, _, _) => format!(
+                "Quiet for {quiet}, within the limit ({}).",
+                limit.explain_in(lang)
+            ),
+            (Language::ZhCn, _, _) => {
+                format!(
+                    "已{quiet}未用水，未超过阈值（{}）。",
+                    limit.explain_in(lang)
+                )
+            }
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MIN: i64 = 60_000;
-    const H: i64 = 60 * MIN;
-
-    enum Feed {
-        First(i64),
-        Use(i64, i64, f64),
-        Unknown(i64, i64),
-    }
-    use Feed::*;
-
-    fn run(feed: &[Feed]) -> (Inactivity, Verdict) {
-        let limit = Limit::Fixed(Duration::from_secs(12 * 3600));
-        let mut state = Inactivity::default();
-        for step in feed {
-            match *step {
-                First(at) => state.first_reading(at),
-                Use(s, e, l) => state.usage(s, e, l),
-                Unknown(s, e) => state.unknown(s, e),
-            }
-        }
-        let verdict = state.verdict(&limit);
-        (state, verdict)
-    }
-
-    #[test]
-    fn quiet_is_measured_between_readings_only() {
-        let cases: &[(&str, &[Feed], Verdict)] = &[
-            ("no readings", &[], Verdict::Unchanged),
-            ("one reading", &[First(0)], Verdict::Clear),
-            (
-                "first reading then 12 h of zero intervals",
-                &[First(0), Use(0, 6 * H, 0.0), Use(6 * H, 12 * H, 0.0)],
-                Verdict::Firing,
-            ),
-            (
-                "use at 10:00 then readings to 21:59",
-                &[
-                    First(0),
-                    Use(9 * H, 10 * H, 3.0),
-                    Use(10 * H, 22 * H - MIN, 0.0),
-                ],
-                Verdict::Clear,
-            ),
-            (
-                "use at 10:00 then readings to 22:00",
-                &[First(0), Use(9 * H, 10 * H, 3.0), Use(10 * H, 22 * H, 0.0)],
-                Verdict::Firing,
-            ),
-            (
-                "a 14 h gap with use counts as use at its end",
-                &[First(0), Use(0, 14 * H, 2.0)],
-                Verdict::Clear,
-            ),
-            (
-                "a 14 h gap without use proves 14 h of quiet",
-                &[First(0), Use(0, 14 * H, 0.0)],
-                Verdict::Firing,
-            ),
-            (
-                "an unknown span counts as possible use",
-                &[
-                    First(0),
-                    Use(0, 11 * H, 0.0),
-                    Unknown(11 * H, 12 * H),
-                    Use(12 * H, 13 * H, 0.0),
-                ],
-                Verdict::Clear,
-            ),
-            (
-                "use resolves a firing stretch",
-                &[
-                    First(0),
-                    Use(0, 13 * H, 0.0),
-                    Use(13 * H, 13 * H + 15 * MIN, 1.0),
-                ],
-                Verdict::Clear,
-            ),
-        ];
-        for (name, feed, want) in cases {
-            assert_eq!(run(feed).1, *want, "{name}");
-        }
-    }
-
-    #[test]
-    fn summaries_say_since_when_and_the_limit() {
-        let offset = FixedOffset::east_opt(8 * 3600).unwrap();
-        let t0 = chrono::DateTime::parse_from_rfc3339("2026-11-24T09:40:00+08:00")
-            .unwrap()
-            .timestamp_millis();
-        let limit = Limit::Fixed(Duration::from_secs(12 * 3600));
-        let (state, v) = run(&[
-            First(t0 - H),
-            Use(t0 - 15 * MIN, t0, 4.0),
-            Use(t0, t0 + 12 * H + 5 * MIN, 0.0),
-        ]);
-        assert_eq!(
-            state.summary(&limit, v, offset),
-            "No water used since 09:40 (12 h 5 min); the fixed limit is 12 h."
-        );
-        let (state, v) = run(&[First(t0), Use(t0, t0 + 13 * H, 0.0)]);
-        assert_eq!(
-            state.summary(&limit, v, offset),
-            "No water used since the first reading at 09:40 (13 h); the fixed limit is 12 h."
-        );
-        let (state, v) = run(&[
-            First(t0),
-            Use(t0, t0 + 13 * H, 0.0),
-            Use(t0 + 13 * H, t0 + 14 * H, 5.0),
-        ]);
-        assert_eq!(
-            state.summary(&limit, v, offset),
-            "Water used again between 22:40 and 23:40."
-        );
-    }
-}
+mod tests;

@@ -58,11 +58,12 @@ impl MeterOffline {
     }
 
     pub fn verdict(&self, now_ms: i64, config: &MeterOfflineConfig) -> Verdict {
+        let after = duration_ms(config.after);
         match self.last {
             None => Verdict::Unchanged,
-            Some(last) if now_ms - last > self.expected_gap_ms() + duration_ms(config.after) => {
-                Verdict::Firing
-            }
+            // The usual interval is never negative: the common case needs no median.
+            Some(last) if now_ms - last <= after => Verdict::Clear,
+            Some(last) if now_ms - last > self.expected_gap_ms() + after => Verdict::Firing,
             Some(_) => Verdict::Clear,
         }
     }

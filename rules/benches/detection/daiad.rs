@@ -1,0 +1,174 @@
+//! The real DAIAD households (Spain, 2016–2017, hourly): nobody had an
+//! emergency, so every inactivity alert is a false alarm, unless it falls in
+//! a multi-day absence (a quiet stretch of two days or more), where a visit
+//! is warranted anyway. Read from the shared data directory, never copied.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Weekday};
+use waterwatch_rules::{Engine, Kind, Reading};
+
+use crate::contenders;
+use crate::score::{DAY_MS, MONTH_MS};
+
+const ABSENCE_MS: i64 = 2 * DAY_MS;
+
+/// The last Sunday of `month` in `year`.
+fn last_sunday(year: i32, month: u32) -> Option<NaiveDate> {
+    let next = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)?
+    };
+    let mut d = next.pred_opt()?;
+    while d.weekday() != Weekday::Sun {
+        d = d.pred_opt()?;
+    }
+    Some(d)
+}
+
+/// Europe/Madrid: +02:00 from the last Sunday of March to the last Sunday
+/// of October (switching at 02:00/03:00 local; close enough for hourly data).
+fn madrid(naive: NaiveDateTime) -> Option<DateTime<FixedOffset>> {
+    let year = naive.year();
+    let summer_from = last_sunday(year, 3)?.and_hms_opt(2, 0, 0)?;
+    let summer_until = last_sunday(year, 10)?.and_hms_opt(3, 0, 0)?;
+    let hours = if naive >= summer_from && naive < summer_until {
+        2
+    } else {
+        1
+    };
+    FixedOffset::east_opt(hours * 3600)?
+        .from_local_datetime(&naive)
+        .single()
+}
+
+fn load(path: &str) -> Option<Vec<Reading>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut readings = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(';').collect();
+        if f.len() < 4 {
+            continue;
+        }
+        let Ok(naive) = NaiveDateTime::parse_from_str(f[2].trim(), "%d/%m/%Y %H:%M:%S") else {
+            continue;
+        };
+        let (Some(ts), Ok(total_l)) = (madrid(naive), f[3].trim().parse::<f64>()) else {
+            continue;
+        };
+        readings.push(Reading {
+            meter_id: f[0].chars().take(8).collect(),
+            ts,
+            total_l,
+            flow_lpm: None,
+            battery_pct: None,
+            status: vec![],
+        });
+    }
+    readings.sort_by(|a, b| (a.ts, &a.meter_id).cmp(&(b.ts, &b.meter_id)));
+    Some(readings)
+}
+
+/// Per meter: observed span and multi-day no-use stretches `[from, to)`.
+struct Meter {
+    first: i64,
+    last: i64,
+    absences: Vec<(i64, i64)>,
+}
+
+fn meters(readings: &[Reading]) -> BTreeMap<String, Meter> {
+    let mut out: BTreeMap<String, Meter> = BTreeMap::new();
+    // (previous total, end of the last interval with use)
+    let mut track: BTreeMap<String, (f64, i64)> = BTreeMap::new();
+    for r in readings {
+        let t = r.ts.timestamp_millis();
+        let m = out.entry(r.meter_id.clone()).or_insert(Meter {
+            first: t,
+            last: t,
+            absences: Vec::new(),
+        });
+        m.last = t;
+        let entry = track.entry(r.meter_id.clone()).or_insert((r.total_l, t));
+        let used = r.total_l - entry.0 >= 1.0 && r.total_l - entry.0 < 5000.0;
+        if r.total_l > entry.0 || r.total_l < entry.0 - 50.0 {
+            entry.0 = r.total_l;
+        }
+        if used {
+            if t - entry.1 >= ABSENCE_MS {
+                m.absences.push((entry.1, t));
+            }
+            entry.1 = t;
+        }
+    }
+    out
+}
+
+pub fn run(path: &str) {
+    let Some(readings) = load(path) else {
+        println!(
+            "## Real households (DAIAD)\n\nSkipped: {path} is not there (set WW_BENCH_DAIAD to the CSV).\n"
+        );
+        return;
+    };
+    let meters = meters(&readings);
+    let absent = |meter: &str, t: i64| {
+        meters
+            .get(meter)
+            .is_some_and(|m| m.absences.iter().any(|&(a, b)| t >= a && t <= b))
+    };
+    let months: f64 = meters
+        .values()
+        .map(|m| {
+            let away: i64 = m.absences.iter().map(|(a, b)| b - a).sum();
+            (m.last - m.first - away).max(0) as f64 / MONTH_MS
+        })
+        .sum();
+    let absences: usize = meters.values().map(|m| m.absences.len()).sum();
+    println!(
+        "## Real households (DAIAD, Spain, hourly)\n\n{} readings, {} meters, {months:.1} household-months outside {absences} multi-day absences (≥ 2 days without use).\n",
+        readings.len(),
+        meters.len()
+    );
+    println!(
+        "| detector | false inactivity alerts | per household-month | worst household | alerts inside absences (not counted) | max stored state |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for contender in contenders() {
+        let mut engine = Engine::new(contender.rules.clone());
+        let fired = crate::replay(&mut engine, &readings, Duration::from_secs(60));
+        let mut false_alarms: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut in_absence = 0;
+        for f in fired.iter().filter(|f| f.kind == Kind::Inactivity) {
+            if absent(&f.meter_id, f.at_ms) {
+                in_absence += 1;
+            } else {
+                *false_alarms.entry(f.meter_id.as_str()).or_default() += 1;
+            }
+        }
+        let total: usize = false_alarms.values().sum();
+        let worst =
+            false_alarms
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map_or("—".to_owned(), |(m, n)| {
+                    let span = meters
+                        .get(*m)
+                        .map_or(1.0, |x| (x.last - x.first) as f64 / MONTH_MS);
+                    format!("{n} in {span:.1} months")
+                });
+        let size = engine
+            .meters()
+            .filter_map(|m| engine.meter_state(m))
+            .map(|s| serde_json::to_vec(&s).map_or(0, |v| v.len()))
+            .max()
+            .unwrap_or(0);
+        println!(
+            "| {} | {total} | {:.2} | {worst} | {in_absence} | {size} B |",
+            contender.name,
+            total as f64 / months.max(1e-9),
+        );
+    }
+    println!();
+}

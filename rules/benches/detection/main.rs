@@ -1,0 +1,257 @@
+//! The detection benchmark: `cargo bench -p waterwatch-rules --bench detection`.
+//!
+//! Scores the learned inactivity detector against fixed rules (and, on
+//! simulated households, against a hindsight oracle that knows each
+//! household's true rhythm) on:
+//!
+//! - simulated households (meter-sim), two months at 15-minute and hourly
+//!   readings, with collapses by day and by night, taps left open, burst
+//!   pipes and silent meters;
+//! - the real DAIAD households (nobody had an emergency: every inactivity
+//!   alert outside a multi-day absence is a false alarm), when the file is
+//!   there;
+//!
+//! then measures replay speed on one core and the stored state per household.
+//! Environment: `WW_BENCH_HOUSEHOLDS` (default 300), `WW_BENCH_DAYS` (60),
+//! `WW_BENCH_SEED` (7), `WW_BENCH_DAIAD` (the CSV's path). Results are
+//! printed as Markdown tables for docs/detection.md.
+
+mod daiad;
+mod score;
+mod sim;
+
+use std::time::{Duration, Instant};
+
+use chrono::DateTime;
+use waterwatch_rules::rule::inactivity::InactivityConfig;
+use waterwatch_rules::{AlertEvent, Detector, Engine, Kind, Reading, RuleSet, Transition};
+
+/// A detector under test: a name and the rules it runs.
+pub struct Contender {
+    pub name: String,
+    pub rules: RuleSet,
+}
+
+/// The shipped rules (learned inactivity) and the same rules with a fixed
+/// inactivity limit of 8, 12 and 24 hours.
+pub fn contenders() -> Vec<Contender> {
+    let learned = RuleSet::default_rules();
+    let fixed = |hours: u64| {
+        let mut rules = learned.clone();
+        for rule in &mut rules.rules {
+            if let Detector::Inactivity(config) = &mut rule.detector {
+                *config = InactivityConfig {
+                    after: Duration::from_secs(hours * 3600),
+                    learned: None,
+                };
+            }
+        }
+        Contender {
+            name: format!("fixed {hours} h"),
+            rules,
+        }
+    };
+    let mut all = vec![
+        Contender {
+            name: "learned".into(),
+            rules: learned.clone(),
+        },
+        fixed(8),
+        fixed(12),
+        fixed(24),
+    ];
+    // `WW_BENCH_SWEEP="0.99:1.0,0.999:1.1:30:11"`: learned variants
+    // (quantile:margin[:morning margin in minutes[:max in hours]]).
+    for variant in std::env::var("WW_BENCH_SWEEP")
+        .unwrap_or_default()
+        .split(',')
+    {
+        let parts: Vec<f64> = variant.split(':').filter_map(|p| p.parse().ok()).collect();
+        if parts.len() < 2 {
+            continue;
+        }
+        all.push(Contender {
+            name: format!("learned {}", variant.replace(':', "/")),
+            rules: tuned(
+                &learned,
+                parts[0],
+                parts[1],
+                parts.get(2).copied(),
+                parts.get(3).copied(),
+            ),
+        });
+    }
+    all
+}
+
+/// `rules` with the learned inactivity rule's quantile, margin and (when
+/// given) morning margin in minutes and maximum in hours changed.
+pub fn tuned(
+    rules: &RuleSet,
+    quantile: f64,
+    margin: f64,
+    morning_min: Option<f64>,
+    max_h: Option<f64>,
+) -> RuleSet {
+    let mut rules = rules.clone();
+    for rule in &mut rules.rules {
+        if let Detector::Inactivity(InactivityConfig {
+            learned: Some(l), ..
+        }) = &mut rule.detector
+        {
+            l.quantile = quantile;
+            l.margin = margin;
+            if let Some(m) = morning_min {
+                l.morning_margin = Some(Duration::from_secs((m * 60.0) as u64));
+            }
+            if let Some(h) = max_h {
+                l.max = Duration::from_secs((h * 3600.0) as u64);
+            }
+        }
+    }
+    rules
+}
+
+/// An alert that fired: meter, when (ms), what kind.
+#[derive(Debug, Clone)]
+pub struct Fired {
+    pub meter_id: String,
+    pub at_ms: i64,
+    pub kind: Kind,
+    pub summary: String,
+    /// For inactivity: when the quiet stretch began.
+    pub quiet_since_ms: Option<i64>,
+}
+
+/// Feeds `readings` (sorted by time) in event time, each observed at its own
+/// timestamp, calling `tick` every `tick_every` of simulated time in between.
+pub fn replay(engine: &mut Engine, readings: &[Reading], tick_every: Duration) -> Vec<Fired> {
+    let step = i64::try_from(tick_every.as_millis())
+        .unwrap_or(60_000)
+        .max(1);
+    let mut fired = Vec::new();
+    let keep = |engine: &Engine, fired: &mut Vec<Fired>, events: Vec<AlertEvent>| {
+        for e in events {
+            if e.event == Transition::Fired {
+                let at_ms = e.ts.timestamp_millis();
+                let quiet_since_ms = (e.kind == Kind::Inactivity)
+                    .then(|| engine.meter_state(&e.meter_id)?.quiet_ms())
+                    .flatten()
+                    .map(|q| at_ms - q);
+                fired.push(Fired {
+                    meter_id: e.meter_id,
+                    at_ms,
+                    kind: e.kind,
+                    summary: e.summary,
+                    quiet_since_ms,
+                });
+            }
+        }
+    };
+    let mut next_tick: Option<i64> = None;
+    for r in readings {
+        let now = r.ts.timestamp_millis();
+        let mut t = next_tick.unwrap_or(now);
+        while t <= now {
+            if let Some(ts) = DateTime::from_timestamp_millis(t) {
+                let events = engine.tick(ts.with_timezone(r.ts.offset()));
+                keep(engine, &mut fired, events);
+            }
+            t += step;
+        }
+        next_tick = Some(t);
+        let events = engine.observe(r, r.ts).events;
+        keep(engine, &mut fired, events);
+    }
+    fired
+}
+
+fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing
+    // useful either way: run a small smoke version under test.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let households = env_or("WW_BENCH_HOUSEHOLDS", if smoke { 20 } else { 300 });
+    let days = env_or("WW_BENCH_DAYS", if smoke { 30 } else { 60 });
+    let seed = env_or("WW_BENCH_SEED", 7u64);
+    println!(
+        "# waterwatch detection benchmark\n\n{households} simulated households, {days} days, seed {seed}{}\n",
+        if smoke { " (smoke run)" } else { "" }
+    );
+
+    if std::env::var("WW_BENCH_ONLY").is_ok_and(|o| o == "speed") {
+        speed_and_size(&sim::readings(households, days, seed));
+        return;
+    }
+    let started = Instant::now();
+    let readings = sim::run(households, days, seed);
+    eprintln!("simulation scored in {:.1?}", started.elapsed());
+
+    let started = Instant::now();
+    let daiad_path = std::env::var("WW_BENCH_DAIAD").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/daiad/daiad_swmA_single_and_elderly_hourly.csv"
+        )
+        .to_owned()
+    });
+    daiad::run(&daiad_path);
+    eprintln!("DAIAD scored in {:.1?}", started.elapsed());
+
+    speed_and_size(&readings);
+}
+
+/// Readings per second of `rules` over `readings`, best of three, and the
+/// engine after the last run.
+fn replay_speed(rules: &RuleSet, readings: &[Reading]) -> (f64, f64, Engine) {
+    let mut best = f64::INFINITY;
+    let mut engine = Engine::new(rules.clone());
+    for _ in 0..3 {
+        engine = Engine::new(rules.clone());
+        let started = Instant::now();
+        let mut events = 0usize;
+        for r in readings {
+            events += engine.observe(r, r.ts).events.len();
+        }
+        std::hint::black_box(events);
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    (readings.len() as f64 / best, best, engine)
+}
+
+/// Replay speed of the shipped rules on one core, and stored state sizes.
+fn speed_and_size(readings: &[Reading]) {
+    let (speed, secs, engine) = replay_speed(&RuleSet::default_rules(), readings);
+    let fixed = contenders()
+        .into_iter()
+        .find(|c| c.name == "fixed 12 h")
+        .map(|c| replay_speed(&c.rules, readings).0)
+        .unwrap_or(0.0);
+    let sizes: Vec<usize> = engine
+        .meters()
+        .filter_map(|m| engine.meter_state(m))
+        .map(|s| serde_json::to_vec(&s).map_or(0, |v| v.len()))
+        .collect();
+    let max = sizes.iter().copied().max().unwrap_or(0);
+    let mean = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
+    println!("## Replay speed and state size\n");
+    println!("| measure | value | target |\n|---|---|---|");
+    println!(
+        "| replay, shipped rules (learned), one core, observe only | {:.2} M readings/s ({} readings in {secs:.3} s) | ≥ 5 M/s |",
+        speed / 1e6,
+        readings.len(),
+    );
+    println!(
+        "| replay, same rules with a fixed 12 h inactivity limit | {:.2} M readings/s | — |",
+        fixed / 1e6
+    );
+    println!(
+        "| stored MeterState (JSON) after the run, max / mean | {max} B / {mean:.0} B | ≤ 4096 B |\n"
+    );
+}

@@ -1,0 +1,509 @@
+//! Simulated households: incidents planned per household, readings from
+//! meter-sim, every contender replayed in event time, then scored against the
+//! ground truth. Also the hindsight oracle: the learned detector given each
+//! household's true rhythm, learned beforehand from 180 collapse-free days of
+//! the same household.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Timelike};
+use meter_sim::{Fleet, Scenario, ScenarioKind, SimReading};
+use waterwatch_rules::{Engine, Kind, Reading, RuleSet};
+
+use crate::score::{DAY_MS, HOUR_MS, MINUTE_MS, MONTH_MS, hm, pct, quantile};
+use crate::{Contender, Fired, contenders, replay};
+
+const HISTORY_DAYS: i64 = 180;
+/// Detection within this counts; later is "not reached".
+const HORIZON_MS: i64 = 48 * HOUR_MS;
+/// False alarms are counted from here (after the learning period).
+const AFTER_LEARNING_MS: i64 = 15 * DAY_MS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Incident {
+    DayCollapse,
+    NightCollapse,
+    Silent,
+    Tap,
+    Burst,
+    Toilet,
+}
+
+/// What happens to one household, if anything, and when it is away from
+/// home of its own accord (ground truth: trips, whole days out).
+#[derive(Debug, Clone)]
+struct Plan {
+    incident: Option<(Incident, i64)>,
+    away: Vec<(i64, i64, bool)>,
+}
+
+impl Plan {
+    /// Whether an alert at `t` about quiet since `since` is explained by an
+    /// absence (it falls in one, or its quiet stretch began when the person
+    /// left and they have not used water since coming back), and whether
+    /// that is a trip (multi-day) rather than a day out.
+    fn away_at(&self, t: i64, since: Option<i64>) -> Option<bool> {
+        self.away
+            .iter()
+            .find(|&&(a, b, _)| {
+                (t >= a && t <= b) || since.is_some_and(|s| s <= a + HOUR_MS && t >= a)
+            })
+            .map(|&(_, _, trip)| trip)
+    }
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn uniform(seed: u64, n: usize, which: u64) -> f64 {
+    (splitmix(seed ^ (n as u64) << 20 ^ which) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// 40 % collapse by day (08:00–20:00), 25 % by night (22:00–05:00), 10 %
+/// silent meters, 5 % taps, 5 % bursts, 5 % running toilets, 10 % nothing;
+/// from day 21 on.
+fn plan(households: usize, days: i64, seed: u64, start: DateTime<FixedOffset>) -> Vec<Plan> {
+    (1..=households)
+        .map(|n| {
+            let kind = match n % 20 {
+                0..=7 => Some(Incident::DayCollapse),
+                8..=12 => Some(Incident::NightCollapse),
+                13 | 14 => Some(Incident::Silent),
+                15 => Some(Incident::Tap),
+                16 => Some(Incident::Burst),
+                17 => Some(Incident::Toilet),
+                _ => None,
+            };
+            let last = (days - 3).max(22);
+            let day = 21 + (uniform(seed, n, 1) * (last - 21) as f64) as i64;
+            let u = uniform(seed, n, 2);
+            let offset_h = match kind {
+                Some(Incident::NightCollapse) => 22.0 + 7.0 * u,
+                _ => 8.0 + 12.0 * u,
+            };
+            let at = start.timestamp_millis() + day * DAY_MS + (offset_h * HOUR_MS as f64) as i64;
+            Plan {
+                incident: kind.map(|k| (k, at)),
+                away: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+fn scenarios(plans: &[Plan], offset: FixedOffset) -> Vec<Scenario> {
+    plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let (kind, at) = p.incident?;
+            let at = DateTime::from_timestamp_millis(at)?.with_timezone(&offset);
+            let name = match kind {
+                Incident::DayCollapse | Incident::NightCollapse => "collapse",
+                Incident::Silent => "silent",
+                Incident::Tap => "tap",
+                Incident::Burst => "burst",
+                Incident::Toilet => "toilet",
+            };
+            let text = format!("{name}:{}@{}", i + 1, at.to_rfc3339());
+            Scenario::parse(&text, at).ok()
+        })
+        .collect()
+}
+
+fn to_reading(r: SimReading) -> Reading {
+    Reading {
+        meter_id: r.meter_id,
+        ts: r.ts,
+        total_l: r.total_l,
+        flow_lpm: r.flow_lpm,
+        battery_pct: r.battery_pct,
+        status: r.status,
+    }
+}
+
+fn index_of(meter_id: &str) -> Option<usize> {
+    meter_id
+        .trim_start_matches('h')
+        .parse::<usize>()
+        .ok()?
+        .checked_sub(1)
+}
+
+/// The oracle's rules: learned inactivity with no learning period and no forgetting.
+fn oracle_rules() -> RuleSet {
+    let mut rules = RuleSet::default_rules();
+    rules.baseline.learning_days = 0;
+    rules.baseline.keep_per_day = 1.0;
+    rules
+}
+
+/// Learns every household's rhythm from `HISTORY_DAYS` collapse-free days
+/// before `start`; also each household's usual rising time (median over days
+/// of the first use followed by more use within the hour, after 04:00).
+fn history(
+    households: usize,
+    seed: u64,
+    start: DateTime<FixedOffset>,
+    interval: Duration,
+) -> (Engine, Vec<Option<i64>>) {
+    let from = start - chrono::Duration::days(HISTORY_DAYS);
+    let mut fleet = Fleet::new(households, seed, from, interval, vec![]);
+    let mut engine = Engine::new(oracle_rules());
+    let mut last: HashMap<String, f64> = HashMap::new();
+    // Per household: (local day, minute of day) of intervals with use, 04:00–13:00.
+    let mut uses: Vec<Vec<(i64, i64)>> = vec![Vec::new(); households];
+    for day in 1..=HISTORY_DAYS {
+        let until = from + chrono::Duration::days(day) - chrono::Duration::seconds(1);
+        for r in fleet.advance(until) {
+            let r = to_reading(r);
+            engine.observe(&r, r.ts);
+            let prev = last.insert(r.meter_id.clone(), r.total_l);
+            let minute = i64::from(r.ts.hour() * 60 + r.ts.minute());
+            if prev.is_some_and(|p| r.total_l > p)
+                && (4 * 60..13 * 60).contains(&minute)
+                && let Some(i) = index_of(&r.meter_id)
+            {
+                let local_day = (r.ts.timestamp() + i64::from(r.ts.offset().local_minus_utc()))
+                    .div_euclid(86_400);
+                uses[i].push((local_day, minute));
+            }
+        }
+    }
+    let rising = uses
+        .iter()
+        .map(|u| {
+            let mut per_day: Vec<i64> = Vec::new();
+            let mut i = 0;
+            while i < u.len() {
+                let day = u[i].0;
+                let same: Vec<i64> = u[i..]
+                    .iter()
+                    .take_while(|(d, _)| *d == day)
+                    .map(|(_, m)| *m)
+                    .collect();
+                i += same.len();
+                if let Some(&m) = same
+                    .iter()
+                    .find(|&&m| same.iter().any(|&n| n > m && n <= m + 60))
+                {
+                    per_day.push(m);
+                }
+            }
+            quantile(&per_day, 0.5)
+        })
+        .collect();
+    (engine, rising)
+}
+
+/// What one contender achieved.
+struct Row {
+    name: String,
+    day: Delays,
+    night: Delays,
+    night_past_rising: Vec<i64>,
+    false_alarms: usize,
+    months: f64,
+    false_alarms_all: usize,
+    months_all: f64,
+    during_trips: usize,
+    during_days_out: usize,
+    offline_confusions: usize,
+    silent_detected: Delays,
+    tap: Delays,
+    burst: Delays,
+    toilet: Delays,
+}
+
+#[derive(Default)]
+struct Delays(Vec<i64>);
+
+impl Delays {
+    fn within(&self, ms: i64) -> usize {
+        self.0.iter().filter(|&&d| d <= ms).count()
+    }
+}
+
+fn score(
+    name: &str,
+    plans: &[Plan],
+    fired: &[Fired],
+    start_ms: i64,
+    end_ms: i64,
+    rising: &[Option<i64>],
+    offset_s: i64,
+) -> Row {
+    let mut by_home: Vec<Vec<&Fired>> = vec![Vec::new(); plans.len()];
+    for f in fired {
+        if let Some(i) = index_of(&f.meter_id).filter(|&i| i < plans.len()) {
+            by_home[i].push(f);
+        }
+    }
+    let mut row = Row {
+        name: name.to_owned(),
+        day: Delays::default(),
+        night: Delays::default(),
+        night_past_rising: Vec::new(),
+        false_alarms: 0,
+        months: 0.0,
+        false_alarms_all: 0,
+        months_all: 0.0,
+        during_trips: 0,
+        during_days_out: 0,
+        offline_confusions: 0,
+        silent_detected: Delays::default(),
+        tap: Delays::default(),
+        burst: Delays::default(),
+        toilet: Delays::default(),
+    };
+    for (i, plan) in plans.iter().enumerate() {
+        let alerts = &by_home[i];
+        let normal_until = plan.incident.map_or(end_ms, |(_, at)| at.min(end_ms));
+        let inactive = |from: i64, to: i64| {
+            alerts
+                .iter()
+                .filter(|f| {
+                    f.kind == Kind::Inactivity
+                        && f.at_ms >= from
+                        && f.at_ms < to
+                        && plan.away_at(f.at_ms, f.quiet_since_ms).is_none()
+                })
+                .count()
+        };
+        for f in alerts
+            .iter()
+            .filter(|f| f.kind == Kind::Inactivity && f.at_ms < normal_until)
+        {
+            match plan.away_at(f.at_ms, f.quiet_since_ms) {
+                Some(true) => row.during_trips += 1,
+                Some(false) => row.during_days_out += 1,
+                None => {}
+            }
+        }
+        let away_ms = |from: i64, to: i64| -> i64 {
+            plan.away
+                .iter()
+                .map(|&(a, b, _)| (b.min(to) - a.max(from)).max(0))
+                .sum()
+        };
+        row.false_alarms_all += inactive(start_ms, normal_until);
+        if std::env::var("WW_BENCH_DEBUG").is_ok_and(|d| name.starts_with(&d)) {
+            let false_alarms = alerts.iter().filter(|f| {
+                f.kind == Kind::Inactivity
+                    && f.at_ms >= start_ms
+                    && f.at_ms < normal_until
+                    && plan.away_at(f.at_ms, f.quiet_since_ms).is_none()
+            });
+            for f in false_alarms {
+                eprintln!(
+                    "false alarm: {name} {} {}: {}",
+                    f.meter_id, f.at_ms, f.summary
+                );
+            }
+        }
+        row.months_all +=
+            ((normal_until - start_ms).max(0) - away_ms(start_ms, normal_until)) as f64 / MONTH_MS;
+        row.false_alarms += inactive(start_ms + AFTER_LEARNING_MS, normal_until);
+        let from = start_ms + AFTER_LEARNING_MS;
+        row.months +=
+            ((normal_until - from).max(0) - away_ms(from, normal_until)) as f64 / MONTH_MS;
+        let Some((kind, at)) = plan.incident else {
+            continue;
+        };
+        let first = |kinds: &[Kind]| {
+            alerts
+                .iter()
+                .filter(|f| kinds.contains(&f.kind) && f.at_ms >= at && f.at_ms <= at + HORIZON_MS)
+                .map(|f| f.at_ms - at)
+                .min()
+                .unwrap_or(i64::MAX)
+        };
+        match kind {
+            Incident::DayCollapse => row.day.0.push(first(&[Kind::Inactivity])),
+            Incident::NightCollapse => {
+                let delay = first(&[Kind::Inactivity]);
+                row.night.0.push(delay);
+                if let Some(rise) = rising[i] {
+                    // The first time the person's usual rising time comes round.
+                    let local = at + offset_s * 1000;
+                    let mut rise_at = local - local.rem_euclid(DAY_MS) + rise * MINUTE_MS;
+                    if rise_at < local {
+                        rise_at += DAY_MS;
+                    }
+                    let rise_at = rise_at - offset_s * 1000;
+                    row.night_past_rising.push(if delay == i64::MAX {
+                        i64::MAX
+                    } else {
+                        at + delay - rise_at
+                    });
+                }
+            }
+            Incident::Silent => {
+                row.offline_confusions += inactive(at, i64::MAX);
+                row.silent_detected.0.push(first(&[Kind::MeterOffline]));
+            }
+            Incident::Tap => row.tap.0.push(first(&[Kind::ContinuousFlow, Kind::Spike])),
+            Incident::Burst => row
+                .burst
+                .0
+                .push(first(&[Kind::Spike, Kind::ContinuousFlow])),
+            Incident::Toilet => row.toilet.0.push(first(&[Kind::ContinuousFlow])),
+        }
+    }
+    row
+}
+
+/// The 15-minute readings of the fleet `run` scores (for speed alone).
+pub fn readings(households: usize, days: i64, seed: u64) -> Vec<Reading> {
+    let start = DateTime::parse_from_rfc3339("2026-01-05T00:00:00+08:00").expect("a valid time");
+    let plans = plan(households, days, seed, start);
+    let mut fleet = Fleet::new(
+        households,
+        seed,
+        start,
+        Duration::from_secs(900),
+        scenarios(&plans, *start.offset()),
+    );
+    fleet
+        .advance(start + chrono::Duration::days(days))
+        .into_iter()
+        .map(to_reading)
+        .collect()
+}
+
+/// Runs every contender (and the oracle) over the simulated fleet at 15-minute
+/// and hourly readings, prints the tables, and returns the 15-minute readings
+/// (for the speed measurement).
+pub fn run(households: usize, days: i64, seed: u64) -> Vec<Reading> {
+    let start = DateTime::parse_from_rfc3339("2026-01-05T00:00:00+08:00").expect("a valid time");
+    let offset_s = i64::from(start.offset().local_minus_utc());
+    let mut plans = plan(households, days, seed, start);
+    let end = start + chrono::Duration::days(days);
+    let (start_ms, end_ms) = (start.timestamp_millis(), end.timestamp_millis());
+    let mut rising: Vec<Option<i64>> = Vec::new();
+    let mut fifteen = Vec::new();
+    for (label, interval) in [
+        ("15-minute", Duration::from_secs(900)),
+        ("hourly", Duration::from_secs(3600)),
+    ] {
+        let mut fleet = Fleet::new(
+            households,
+            seed,
+            start,
+            interval,
+            scenarios(&plans, *start.offset()),
+        );
+        let readings: Vec<Reading> = fleet.advance(end).into_iter().map(to_reading).collect();
+        for p in &mut plans {
+            p.away.clear();
+        }
+        for t in fleet.truth() {
+            if t.kind != ScenarioKind::Absence {
+                continue;
+            }
+            if let (Some(i), Some(end)) = (index_of(&t.household), t.end)
+                && let Some(p) = plans.get_mut(i)
+            {
+                let trip = t.cause.as_deref() != Some("day_out");
+                p.away
+                    .push((t.start.timestamp_millis(), end.timestamp_millis(), trip));
+            }
+        }
+        let (trained, rises) = history(households, seed, start, interval);
+        if rising.is_empty() {
+            rising = rises;
+        }
+        let mut rows = Vec::new();
+        let mut all: Vec<Contender> = contenders();
+        all.push(Contender {
+            name: "hindsight oracle".into(),
+            rules: oracle_rules(),
+        });
+        // The oracle's own trade-off between delay and false alarms.
+        for q in [0.99, 0.95] {
+            all.push(Contender {
+                name: format!("hindsight oracle q={q}"),
+                rules: crate::tuned(&oracle_rules(), q, 1.0, None, None),
+            });
+        }
+        for contender in all {
+            let mut engine = Engine::new(contender.rules.clone());
+            if contender.name.starts_with("hindsight oracle") {
+                for meter in trained.meters() {
+                    if let Some(state) = trained.meter_state(meter) {
+                        engine.set_baseline(meter, state.baseline().clone());
+                    }
+                }
+            }
+            let fired = replay(&mut engine, &readings, Duration::from_secs(60));
+            rows.push(score(
+                &contender.name,
+                &plans,
+                &fired,
+                start_ms,
+                end_ms,
+                &rising,
+                offset_s,
+            ));
+        }
+        print_tables(label, &rows, readings.len());
+        if fifteen.is_empty() {
+            fifteen = readings;
+        }
+    }
+    fifteen
+}
+
+fn print_tables(label: &str, rows: &[Row], readings: usize) {
+    let first = &rows[0];
+    println!(
+        "## Simulated households, {label} readings ({readings} readings; {} day and {} night collapses, {} silent meters, {} taps, {} bursts, {} running toilets)\n",
+        first.day.0.len(),
+        first.night.0.len(),
+        first.silent_detected.0.len(),
+        first.tap.0.len(),
+        first.burst.0.len(),
+        first.toilet.0.len()
+    );
+    println!(
+        "| detector | day collapse detected ≤ 12 h | day median delay | day p90 | night collapse ≤ 12 h | night median delay | night median past usual rising | false inactivity / household-month (after day 15) | same, whole run | alerts while away: trips / days out (not counted) | inactivity on a silent meter |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {:.3} ({}) | {:.3} ({}) | {} / {} | {} |",
+            r.name,
+            pct(r.day.within(12 * HOUR_MS), r.day.0.len()),
+            hm(quantile(&r.day.0, 0.5)),
+            hm(quantile(&r.day.0, 0.9)),
+            pct(r.night.within(12 * HOUR_MS), r.night.0.len()),
+            hm(quantile(&r.night.0, 0.5)),
+            hm(quantile(&r.night_past_rising, 0.5)),
+            r.false_alarms as f64 / r.months.max(1e-9),
+            r.false_alarms,
+            r.false_alarms_all as f64 / r.months_all.max(1e-9),
+            r.false_alarms_all,
+            r.during_trips,
+            r.during_days_out,
+            r.offline_confusions,
+        );
+    }
+    println!(
+        "\nOther incidents (same for every detector; shipped rules): tap left open detected {} (median {}), burst {} (median {}), running toilet {} (median {}), silent meter → meter_offline {} (median {}).\n",
+        pct(first.tap.within(HORIZON_MS), first.tap.0.len()),
+        hm(quantile(&first.tap.0, 0.5)),
+        pct(first.burst.within(HORIZON_MS), first.burst.0.len()),
+        hm(quantile(&first.burst.0, 0.5)),
+        pct(first.toilet.within(HORIZON_MS), first.toilet.0.len()),
+        hm(quantile(&first.toilet.0, 0.5)),
+        pct(
+            first.silent_detected.within(HORIZON_MS),
+            first.silent_detected.0.len()
+        ),
+        hm(quantile(&first.silent_detected.0, 0.5)),
+    );
+}

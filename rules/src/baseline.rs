@@ -1,0 +1,452 @@
+//! A household's own rhythm, learned online from its usage intervals: how long
+//! it goes without water depending on when the quiet starts, and when its
+//! mornings begin. [`Baseline`] is pure, serde-serialisable and small (well
+//! under a kilobyte of JSON for a typical household); the learned inactivity
+//! limit asks it [`Baseline::usual_longest_gap`] and [`Baseline::usual_rising`].
+//!
+//! What it keeps:
+//!
+//! - **quiet stretches by starting hour**: for each local hour (24 bins) a
+//!   log-spaced histogram (five buckets per doubling, 30 min to 20 h+) of the
+//!   lengths of stretches without use that *started* in that hour. A stretch
+//!   is learned when use resumes, measured from the end of the last interval
+//!   with use to the start of the interval that shows use again, which is
+//!   exactly the quiet the inactivity rule would have seen.
+//! - **rising time**: per day, the end of the last night-time quiet stretch (one
+//!   that began between 19:00 and 06:00, lasted an hour or more and ended
+//!   between 03:00 and 13:00), in 15-minute buckets.
+//! - **days with use**, both counted (for the learning period) and as a
+//!   decayed weight (the denominator of "how often per day").
+//!
+//! Robustness: a quiet stretch longer than `longest_normal_gap` (default 20 h)
+//! is never learned, so a week away does not teach that a week without water
+//! is normal; a span the register cannot account for (reset, jump) is not
+//! learned either. Forgetting is exponential per day with use (half-life
+//! `half_life_days`), so habits that change are followed within weeks, and days
+//! away do not erode what was learned.
+//!
+// Design: counts are fixed-point integers (`UNIT` per stretch) rather than
+// floats: JSON stays short (a stored state must fit in 4 KiB) and a restored
+// state is bit-identical. Runs of zero buckets are written as one negative
+// number (see `rle`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::rule::EPSILON_L;
+
+const MINUTE_MS: i64 = 60_000;
+const HOUR_MS: i64 = 60 * MINUTE_MS;
+const DAY_MS: i64 = 24 * HOUR_MS;
+
+/// Time-of-day bins for quiet stretches: local hours.
+pub const BINS: usize = 24;
+/// Log-spaced gap buckets per bin.
+pub const BUCKETS: usize = 27;
+/// Buckets per doubling of the gap length.
+const PER_DOUBLING: f64 = 5.0;
+/// The shortest stretch learned; shorter ones never matter to a limit.
+const SHORTEST_MS: i64 = 30 * MINUTE_MS;
+/// One stretch (or one day) in fixed point.
+const UNIT: u32 = 100;
+
+/// Rising-time buckets: 15 minutes each from 03:00 to 13:00 local.
+pub const RISE_BUCKETS: usize = 40;
+const RISE_FROM_MIN: i64 = 3 * 60;
+const RISE_BUCKET_MIN: i64 = 15;
+/// A night stretch starts in [19:00, 06:00) local and lasts at least this long.
+const NIGHT_FROM_H: i64 = 19;
+const NIGHT_UNTIL_H: i64 = 6;
+const NIGHT_GAP_MS: i64 = HOUR_MS;
+
+/// The `[baseline]` section of a rules file: how every household's baseline
+/// is learned (the inactivity rules say how it is used).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineConfig {
+    /// Days with water use a household needs before learned rules replace
+    /// their fixed fallback. Default 14.
+    #[serde(default = "default_learning_days")]
+    pub learning_days: u32,
+    /// What the baseline learned `half_life_days` days (with use) ago counts
+    /// half as much as today. Default 28.
+    #[serde(default = "default_half_life_days")]
+    pub half_life_days: f64,
+    /// A quiet stretch longer than this is an absence (a trip, a hospital
+    /// stay), never learned as normal. Default "20h".
+    #[serde(default = "default_longest_normal_gap")]
+    pub longest_normal_gap: String,
+}
+
+fn default_learning_days() -> u32 {
+    14
+}
+
+fn default_half_life_days() -> f64 {
+    28.0
+}
+
+fn default_longest_normal_gap() -> String {
+    "20h".to_owned()
+}
+
+impl Default for BaselineConfig {
+    fn default() -> Self {
+        BaselineConfig {
+            learning_days: default_learning_days(),
+            half_life_days: default_half_life_days(),
+            longest_normal_gap: default_longest_normal_gap(),
+        }
+    }
+}
+
+/// [`BaselineConfig`] validated, ready for the hot path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Learning {
+    pub learning_days: u32,
+    /// Daily decay factor.
+    pub keep_per_day: f64,
+    pub longest_normal_gap_ms: i64,
+}
+
+impl Default for Learning {
+    fn default() -> Self {
+        Learning::new(14, 28.0, 20 * HOUR_MS)
+    }
+}
+
+impl Learning {
+    pub fn new(learning_days: u32, half_life_days: f64, longest_normal_gap_ms: i64) -> Learning {
+        Learning {
+            learning_days,
+            keep_per_day: 0.5_f64.powf(1.0 / half_life_days.max(0.01)),
+            longest_normal_gap_ms,
+        }
+    }
+}
+
+/// One household's learned rhythm. Times are milliseconds since the Unix
+/// epoch; local time is given by the UTC offset passed with each interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Days with use seen (not decayed): the learning period counts these.
+    #[serde(default)]
+    days: u32,
+    /// Decayed weight of days with use, `UNIT` per day.
+    #[serde(default)]
+    day_weight: u32,
+    /// `gaps[bin * BUCKETS + bucket]`, decayed, `UNIT` per stretch.
+    #[serde(default = "empty_gaps", with = "rle")]
+    gaps: Vec<u32>,
+    /// Decayed weight of days with a rising time.
+    #[serde(default)]
+    rise_weight: u32,
+    #[serde(default = "empty_rises", with = "rle")]
+    rises: Vec<u32>,
+    /// End of the last interval with use, while the stretch after it is learnable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    quiet_from: Option<i64>,
+    /// Local day number of the newest interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    day: Option<i64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    used_today: bool,
+    /// Today's rising time so far, minutes after local midnight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rise_today: Option<i64>,
+}
+
+fn empty_gaps() -> Vec<u32> {
+    vec![0; BINS * BUCKETS]
+}
+
+fn empty_rises() -> Vec<u32> {
+    vec![0; RISE_BUCKETS]
+}
+
+impl Default for Baseline {
+    fn default() -> Self {
+        Baseline {
+            days: 0,
+            day_weight: 0,
+            gaps: empty_gaps(),
+            rise_weight: 0,
+            rises: empty_rises(),
+            quiet_from: None,
+            day: None,
+            used_today: false,
+            rise_today: None,
+        }
+    }
+}
+
+/// Local milliseconds.
+fn local(ms: i64, offset_s: i32) -> i64 {
+    ms + i64::from(offset_s) * 1000
+}
+
+/// Local hour (0..24) of `ms`.
+pub fn hour_of(ms: i64, offset_s: i32) -> usize {
+    (local(ms, offset_s).rem_euclid(DAY_MS) / HOUR_MS) as usize
+}
+
+/// Local minutes after midnight of `ms`.
+pub fn minute_of_day(ms: i64, offset_s: i32) -> i64 {
+    local(ms, offset_s).rem_euclid(DAY_MS) / MINUTE_MS
+}
+
+fn bucket_of(gap_ms: i64) -> usize {
+    let ratio = gap_ms as f64 / SHORTEST_MS as f64;
+    let k = (ratio.log2() * PER_DOUBLING).floor();
+    (k.max(0.0) as usize).min(BUCKETS - 1)
+}
+
+/// The upper edge of gap bucket `k` (the last bucket is open; its "edge" is
+/// one step further, which callers clamp anyway).
+fn bucket_upper_ms(k: usize) -> i64 {
+    (SHORTEST_MS as f64 * 2f64.powf((k as f64 + 1.0) / PER_DOUBLING)).round() as i64
+}
+
+fn is_night_start(ms: i64, offset_s: i32) -> bool {
+    let h = hour_of(ms, offset_s) as i64;
+    !(NIGHT_UNTIL_H..NIGHT_FROM_H).contains(&h)
+}
+
+impl Baseline {
+    /// Days with use seen so far.
+    pub fn days(&self) -> u32 {
+        self.days
+    }
+
+    /// Whether fewer than `learning.learning_days` days with use have been seen.
+    pub fn learning(&self, learning: &Learning) -> bool {
+        self.days < learning.learning_days
+    }
+
+    /// A usage interval from the normaliser, in the household's `offset_s`.
+    pub fn usage(
+        &mut self,
+        start_ms: i64,
+        end_ms: i64,
+        litres: f64,
+        offset_s: i32,
+        learning: &Learning,
+    ) {
+        self.roll_day(end_ms, offset_s, learning);
+        if litres <= EPSILON_L {
+            return;
+        }
+        self.used_today = true;
+        if let Some(from) = self.quiet_from {
+            let gap = start_ms - from;
+            if (SHORTEST_MS..=learning.longest_normal_gap_ms).contains(&gap) {
+                let i = hour_of(from, offset_s) * BUCKETS + bucket_of(gap);
+                if let Some(c) = self.gaps.get_mut(i) {
+                    *c = c.saturating_add(UNIT);
+                }
+            }
+            if gap >= NIGHT_GAP_MS
+                && gap <= learning.longest_normal_gap_ms
+                && is_night_start(from, offset_s)
+            {
+                let minute = minute_of_day(start_ms, offset_s);
+                if (RISE_FROM_MIN..RISE_FROM_MIN + RISE_BUCKET_MIN * RISE_BUCKETS as i64)
+                    .contains(&minute)
+                {
+                    self.rise_today = Some(minute);
+                }
+            }
+        }
+        self.quiet_from = Some(end_ms);
+    }
+
+    /// A span whose use cannot be known: the stretch around it is not learned.
+    pub fn unknown(&mut self) {
+        self.quiet_from = None;
+    }
+
+    /// Closes the previous day when `at_ms` falls on a later local day.
+    fn roll_day(&mut self, at_ms: i64, offset_s: i32, learning: &Learning) {
+        let day = local(at_ms, offset_s).div_euclid(DAY_MS);
+        match self.day {
+            Some(d) if d >= day => return,
+            Some(_) if self.used_today => self.close_day(learning),
+            _ => {}
+        }
+        self.day = Some(day);
+        self.used_today = false;
+        self.rise_today = None;
+    }
+
+    fn close_day(&mut self, learning: &Learning) {
+        let keep = learning.keep_per_day;
+        let decay = |c: &mut u32| *c = (f64::from(*c) * keep + 0.5) as u32;
+        self.gaps.iter_mut().for_each(decay);
+        self.rises.iter_mut().for_each(decay);
+        decay(&mut self.day_weight);
+        decay(&mut self.rise_weight);
+        self.days = self.days.saturating_add(1);
+        self.day_weight = self.day_weight.saturating_add(UNIT);
+        if let Some(minute) = self.rise_today {
+            let i = ((minute - RISE_FROM_MIN) / RISE_BUCKET_MIN) as usize;
+            if let Some(c) = self.rises.get_mut(i) {
+                *c = c.saturating_add(UNIT);
+                self.rise_weight = self.rise_weight.saturating_add(UNIT);
+            }
+        }
+    }
+
+    /// The longest quiet stretch this household usually has when it starts at
+    /// `from_ms`: the length exceeded on at most `1 - quantile` of days by
+    /// stretches starting in that hour or the next or previous one (two
+    /// hours either side when those are thin). Where the history is too short
+    /// to show so rare a stretch, the tail is extrapolated from the longest
+    /// few stretches seen (an exponential tail, whose scale is their mean
+    /// excess). `None` when the household has too little history around
+    /// that time.
+    pub fn usual_longest_gap(&self, from_ms: i64, offset_s: i32, quantile: f64) -> Option<i64> {
+        let bin = hour_of(from_ms, offset_s);
+        let days = f64::from(self.day_weight) / f64::from(UNIT);
+        let rare = (1.0 - quantile).max(1e-9);
+        for reach in [1, 2] {
+            let mut tail = [0u32; BUCKETS];
+            for d in 0..=2 * reach {
+                let b = (bin + BINS + d - reach) % BINS;
+                let row = self.gaps.get(b * BUCKETS..(b + 1) * BUCKETS).unwrap_or(&[]);
+                for (t, c) in tail.iter_mut().zip(row) {
+                    *t += c;
+                }
+            }
+            let total = f64::from(tail.iter().sum::<u32>()) / f64::from(UNIT);
+            if total < 1.0 {
+                continue;
+            }
+            return Some(tail_quantile(&tail, total, days, rare));
+        }
+        None
+    }
+
+    /// The time of day (minutes after local midnight) by which this household
+    /// has begun its morning on all but `1 - quantile` of days; `None` before
+    /// a week of mornings is known.
+    pub fn usual_rising(&self, quantile: f64) -> Option<i64> {
+        if self.rise_weight < 5 * UNIT {
+            return None;
+        }
+        let allowed = (1.0 - quantile) * f64::from(self.rise_weight);
+        let mut above = 0.0;
+        for k in (0..RISE_BUCKETS).rev() {
+            above += f64::from(self.rises.get(k).copied().unwrap_or(0));
+            if above > allowed {
+                return Some(RISE_FROM_MIN + (k as i64 + 1) * RISE_BUCKET_MIN);
+            }
+        }
+        None
+    }
+
+    /// Whether a stretch starting at `from_ms` is a night one, which the
+    /// morning check applies to.
+    pub fn is_night(from_ms: i64, offset_s: i32) -> bool {
+        is_night_start(from_ms, offset_s)
+    }
+}
+
+/// The stretch length exceeded on `rare` of days, from one neighbourhood's
+/// counts (`total` stretches over `days` days): the empirical answer where
+/// the history shows it, else extrapolated from the top stretches.
+fn tail_quantile(tail: &[u32; BUCKETS], total: f64, days: f64, rare: f64) -> i64 {
+    let allowed = rare * days;
+    let mut above = 0.0;
+    let mut empirical = SHORTEST_MS;
+    for k in (0..BUCKETS).rev() {
+        above += f64::from(tail[k]) / f64::from(UNIT);
+        if above > allowed {
+            empirical = bucket_upper_ms(k);
+            break;
+        }
+    }
+    // The top few stretches: their count, mean length and the lowest edge.
+    let top = TOP_STRETCHES.min(total);
+    let (mut left, mut sum, mut floor) = (top, 0.0, SHORTEST_MS as f64);
+    for k in (0..BUCKETS).rev() {
+        if left <= 0.0 {
+            break;
+        }
+        let w = (f64::from(tail[k]) / f64::from(UNIT)).min(left);
+        if w <= 0.0 {
+            continue;
+        }
+        let lower = if k == 0 {
+            SHORTEST_MS
+        } else {
+            bucket_upper_ms(k - 1)
+        } as f64;
+        let mid = (lower * bucket_upper_ms(k) as f64).sqrt();
+        sum += w * mid;
+        left -= w;
+        floor = lower;
+    }
+    let scale = (sum / top - floor).max(MIN_TAIL_SCALE_MS as f64);
+    let rate = top / days.max(1.0);
+    let extrapolated = if rate > rare {
+        floor + scale * (rate / rare).ln()
+    } else {
+        floor
+    };
+    empirical.max(extrapolated as i64)
+}
+
+/// How many of the longest stretches the tail is fitted to.
+const TOP_STRETCHES: f64 = 5.0;
+/// The tail's scale is at least this (a few equal stretches say little).
+const MIN_TAIL_SCALE_MS: i64 = 15 * MINUTE_MS;
+
+/// Serde for the count vectors: zeros written as runs (`-n` = n zeros).
+mod rle {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(counts: &[u32], s: S) -> Result<S::Ok, S::Error> {
+        let mut out: Vec<i64> = Vec::new();
+        for &c in counts {
+            match (c, out.last_mut()) {
+                (0, Some(last)) if *last < 0 => *last -= 1,
+                (0, _) => out.push(-1),
+                (c, _) => out.push(i64::from(c)),
+            }
+        }
+        if let Some(&last) = out.last()
+            && last < 0
+        {
+            out.pop();
+        }
+        out.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
+        let runs = Vec::<i64>::deserialize(d)?;
+        let mut out = Vec::new();
+        for v in runs {
+            if v < 0 {
+                let n = usize::try_from(-v).map_err(D::Error::custom)?;
+                if n > 100_000 {
+                    return Err(D::Error::custom("zero run too long"));
+                }
+                out.extend(std::iter::repeat_n(0, n));
+            } else {
+                out.push(u32::try_from(v).map_err(D::Error::custom)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Baseline {
+    /// Pads vectors restored from an older or hand-written state to size, so
+    /// indexing never fails on outside input.
+    pub(crate) fn normalise_shape(&mut self) {
+        self.gaps.resize(BINS * BUCKETS, 0);
+        self.rises.resize(RISE_BUCKETS, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests;

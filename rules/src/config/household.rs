@@ -1,0 +1,121 @@
+//! `[[household]]` tables: one household's own inactivity limits (e.g. for a
+//! heart condition), validated like the rest of the rules file.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::Check;
+use crate::rule::inactivity::InactivityConfig;
+
+/// A `[[household]]` table: tighter (or looser) inactivity limits for one
+/// household, e.g. for a heart condition. They replace `after`, `min` and
+/// `max` of every inactivity rule for that household.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HouseholdEntry {
+    /// The household id (the meter id for a meter that is its own household).
+    pub id: String,
+    /// Why, for the people reading the file, e.g. "heart condition".
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Replaces the inactivity rules' `after` (the fixed limit and the
+    /// fallback while learning), e.g. "6h".
+    #[serde(default)]
+    pub inactivity_after: Option<String>,
+    /// Replaces learned inactivity rules' `min`.
+    #[serde(default)]
+    pub inactivity_min: Option<String>,
+    /// Replaces learned inactivity rules' `max`.
+    #[serde(default)]
+    pub inactivity_max: Option<String>,
+}
+
+/// One household's validated overrides.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HouseholdLimits {
+    pub after: Option<Duration>,
+    pub min: Option<Duration>,
+    pub max: Option<Duration>,
+}
+
+impl HouseholdLimits {
+    /// `config` with these overrides applied.
+    pub fn apply(&self, config: &InactivityConfig) -> InactivityConfig {
+        let mut out = config.clone();
+        if let Some(after) = self.after {
+            out.after = after;
+        }
+        if let Some(l) = &mut out.learned {
+            l.min = self.min.unwrap_or(l.min);
+            l.max = self.max.or(self.after).unwrap_or(l.max);
+            l.min = l.min.min(l.max);
+        }
+        out
+    }
+}
+
+impl Check<'_> {
+    pub(super) fn households(&mut self) -> HashMap<String, HouseholdLimits> {
+        let mut out: HashMap<String, HouseholdLimits> = HashMap::new();
+        let entries = self
+            .doc
+            .each::<HouseholdEntry>("household")
+            .unwrap_or_else(|p| {
+                self.problems.push(p);
+                Vec::new()
+            });
+        for (i, entry) in entries.into_iter().enumerate() {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(problem) => {
+                    self.problems.push(problem);
+                    continue;
+                }
+            };
+            let path = |key: &str| format!("household[{i}].{key}");
+            let id = entry.id.trim().to_owned();
+            if id.is_empty() {
+                self.at(
+                    path("id"),
+                    "empty; write the household id, e.g. id = \"h0042\"".into(),
+                );
+                continue;
+            }
+            if out.contains_key(&id) {
+                self.at(
+                    path("id"),
+                    format!("household \"{id}\" is listed twice; merge its limits into one [[household]]"),
+                );
+                continue;
+            }
+            let limits = HouseholdLimits {
+                after: self.duration(path("inactivity_after"), entry.inactivity_after.as_deref()),
+                min: self.duration(path("inactivity_min"), entry.inactivity_min.as_deref()),
+                max: self.duration(path("inactivity_max"), entry.inactivity_max.as_deref()),
+            };
+            if limits == HouseholdLimits::default() {
+                self.at(
+                    path("id"),
+                    "no limits given; add inactivity_after, inactivity_min or inactivity_max"
+                        .into(),
+                );
+            }
+            if let (Some(min), Some(max)) = (limits.min, limits.max.or(limits.after))
+                && min > max
+            {
+                self.at(
+                    path("inactivity_min"),
+                    format!(
+                        "the minimum ({}) is longer than the maximum ({}); make it shorter",
+                        crate::text::duration(min),
+                        crate::text::duration(max)
+                    ),
+                );
+            }
+            out.insert(id, limits);
+        }
+        out
+    }
+}

@@ -1,0 +1,89 @@
+use super::*;
+
+#[test]
+fn the_shipped_rules_parse_into_the_documented_rules() {
+    let rules = RuleSet::default_rules();
+    assert_eq!(rules.normalise, NormaliseConfig::default());
+    let summary = rules
+        .rules
+        .iter()
+        .map(|r| (r.name.as_str(), r.detector.kind(), r.severity, r.enabled))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        summary,
+        [
+            ("inactivity", Kind::Inactivity, Severity::Critical, true),
+            (
+                "tap_running",
+                Kind::ContinuousFlow,
+                Severity::Critical,
+                true
+            ),
+            (
+                "leak_trickle",
+                Kind::ContinuousFlow,
+                Severity::Warning,
+                true
+            ),
+            ("burst", Kind::Spike, Severity::Critical, true),
+            ("meter_offline", Kind::MeterOffline, Severity::Warning, true),
+            ("meter_fault", Kind::MeterFault, Severity::Warning, true),
+        ]
+    );
+    let hours = |h: u64| Duration::from_secs(h * 3600);
+    assert_eq!(
+        rules.rule("tap_running").map(|r| &r.detector),
+        Some(&Detector::ContinuousFlow(ContinuousFlowConfig {
+            after: hours(2),
+            window: Duration::from_secs(15 * 60),
+            min_rate_lpm: 2.0,
+        }))
+    );
+    assert_eq!(
+        rules.rule("inactivity").map(|r| &r.detector),
+        Some(&Detector::Inactivity(InactivityConfig {
+            after: hours(12),
+            learned: Some(LearnedConfig {
+                quantile: 0.999,
+                margin: 1.0,
+                min: hours(3),
+                max: hours(12),
+                morning_margin: Some(hours(1)),
+            })
+        }))
+    );
+}
+
+#[test]
+fn an_empty_file_is_valid_and_uses_default_normalisation() {
+    let rules = RuleSet::parse("empty.toml", "# nothing yet\n");
+    assert_eq!(
+        rules,
+        Ok(RuleSet {
+            normalise: NormaliseConfig::default(),
+            baseline: Learning::default(),
+            rules: vec![],
+            households: HashMap::new(),
+        })
+    );
+}
+
+#[test]
+fn optional_fields_take_their_defaults_and_flags_are_upper_cased() {
+    let text = "[[rule]]\nname = \"f\"\nkind = \"meter_fault\"\nseverity = \"info\"\nflags = [\" leak \"]\nroute = \"grid\"\n\
+                [[rule]]\nname = \"c\"\nkind = \"continuous_flow\"\nseverity = \"info\"\nafter = \"1h\"\nwindow = \"1h\"\nenabled = false\n";
+    let rules = match RuleSet::parse("x.toml", text) {
+        Ok(rules) => rules.rules,
+        Err(problems) => panic!("{problems:?}"),
+    };
+    assert_eq!(
+        rules[0].detector,
+        Detector::MeterFault(MeterFaultConfig {
+            flags: vec!["LEAK".into()]
+        })
+    );
+    assert_eq!(rules[0].route.as_deref(), Some("grid"));
+    assert!(rules[0].enabled);
+    assert!(!rules[1].enabled);
+    assert!(matches!(&rules[1].detector, Detector::ContinuousFlow(c) if c.min_rate_lpm == 0.0));
+}
