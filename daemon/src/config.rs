@@ -53,6 +53,9 @@ pub struct Config {
     /// grid worker and family are told at once and reminded every 30 minutes.
     #[serde(default, rename = "route")]
     pub routes: Vec<crate::case::Route>,
+    /// People told about cases: grid workers, supervisors, family, residents.
+    #[serde(default, rename = "contact")]
+    pub contacts: Vec<crate::notify::contacts::ContactConfig>,
     /// Webhook endpoints that receive every case notification.
     #[serde(default, rename = "webhook")]
     pub webhooks: Vec<WebhookConfig>,
@@ -320,6 +323,7 @@ impl Config {
             households: each(&doc, "household", &mut problems),
             adapters: each(&doc, "adapter", &mut problems),
             routes: each(&doc, "route", &mut problems),
+            contacts: each(&doc, "contact", &mut problems),
             webhooks: each(&doc, "webhook", &mut problems),
             outbox: section(&doc, "outbox", &mut problems),
         };
@@ -463,6 +467,25 @@ impl Config {
                     out.push((
                         key("meters"),
                         format!("meter `{meter}` already belongs to household `{other}`"),
+                    ));
+                }
+            }
+        }
+        let channel_names: std::collections::BTreeSet<&str> =
+            self.webhooks.iter().map(|w| w.name.as_str()).collect();
+        for (i, contact) in self.contacts.iter().enumerate() {
+            for (field, message) in contact.problems() {
+                out.push((format!("contact[{i}].{field}"), message));
+            }
+            for (j, reach) in contact.reach.iter().enumerate() {
+                if !channel_names.contains(reach.channel.as_str()) {
+                    out.push((
+                        format!("contact[{i}].reach[{j}].channel"),
+                        format!(
+                            "no channel is named `{}`; configured: {}",
+                            reach.channel,
+                            channel_names.iter().copied().collect::<Vec<_>>().join(", ")
+                        ),
                     ));
                 }
             }

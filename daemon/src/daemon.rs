@@ -162,6 +162,12 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         max_payload_bytes: config.ingest.max_payload_bytes,
         dead_letters_kept: config.store.dead_letters_kept,
         channels: webhooks.iter().map(|w| w.name.clone()).collect(),
+        contacts: config.contacts.clone(),
+        grids: config
+            .households
+            .iter()
+            .filter_map(|h| h.grid.clone().map(|g| (h.id.clone(), g)))
+            .collect(),
         display_offset: *chrono::Local::now().offset(),
         routes: config.routes.clone(),
     };

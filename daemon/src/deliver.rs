@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 use crate::notify::webhook::Webhook;
-use crate::notify::{Outcome, backoff};
+use crate::notify::{Message, Outcome, backoff};
 use crate::store::{Store, outbox};
 
 pub struct Worker {
@@ -60,9 +60,14 @@ impl Worker {
             let webhook = self.webhook.clone();
             let sent_at = now.timestamp();
             attempts.spawn(async move {
-                let outcome = webhook
-                    .send(&entry.idempotency_key, &entry.payload, sent_at)
-                    .await;
+                let outcome = match serde_json::from_str::<Message>(&entry.payload) {
+                    Ok(message) => {
+                        webhook
+                            .send(&entry.idempotency_key, &message.body.to_string(), sent_at)
+                            .await
+                    }
+                    Err(e) => Outcome::Permanent(format!("unreadable outbox entry: {e}")),
+                };
                 (entry, outcome)
             });
         }

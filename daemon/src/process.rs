@@ -23,7 +23,8 @@ use crate::ingest::adapter::Router;
 use crate::ingest::mqtt::{Acker, Delivery};
 use crate::ingest::native::TimeWindow;
 use crate::metrics::Metrics;
-use crate::notify::payload;
+use crate::notify::contacts::{self, ContactConfig};
+use crate::notify::{Message, payload};
 use crate::store::{self, Store, StoreError};
 
 /// What the processor needs to know beyond its collaborators.
@@ -35,8 +36,12 @@ pub struct Settings {
     pub window: TimeWindow,
     pub max_payload_bytes: usize,
     pub dead_letters_kept: i64,
-    /// Notification channels every case notification is queued for.
+    /// Channels every case notification is queued for (webhooks).
     pub channels: Vec<String>,
+    /// People, their roles and how to reach them.
+    pub contacts: Vec<ContactConfig>,
+    /// Household id → grid, for finding its grid worker and supervisor.
+    pub grids: HashMap<String, String>,
     /// Offset used for events raised by the clock alone (meter_offline).
     pub display_offset: FixedOffset,
     /// Escalation routes for cases.
@@ -372,50 +377,119 @@ impl Processor {
                     store::cases::audit(conn, case_id, now, kind, &detail).await?;
                 }
                 Effect::Notify { reason, roles } => {
-                    let body =
-                        payload::case_notification(case_id, &next, reason, &roles, cause, now);
-                    // What makes this notification unique within its case.
-                    let nth = match reason {
-                        NotifyReason::CaseOpened | NotifyReason::Escalated => {
-                            next.progress.steps_done.to_string()
-                        }
-                        NotifyReason::Reminder => next.progress.reminders.to_string(),
-                        NotifyReason::SeverityRaised => cause
-                            .map(|c| format!("{}-{}", c.rule, c.ts.timestamp_millis()))
-                            .unwrap_or_default(),
-                        _ => String::new(),
-                    };
-                    for channel in &self.settings.channels {
-                        let key = format!("case-{case_id}-{}-{nth}-{channel}", reason.as_str());
-                        if store::outbox::enqueue(
-                            conn,
-                            &key,
-                            channel,
-                            Some(case_id),
-                            &body,
-                            now.timestamp_millis(),
-                        )
-                        .await?
-                        {
-                            queued += 1;
-                            store::cases::audit(
-                                conn,
-                                case_id,
-                                now,
-                                "notification_queued",
-                                &format!(
-                                    "{} for {} via {channel}",
-                                    reason.as_str(),
-                                    roles_text(&roles)
-                                ),
-                            )
-                            .await?;
-                        }
-                    }
+                    queued += self
+                        .queue_notices(conn, &next, case_id, reason, &roles, cause, now)
+                        .await?;
                 }
             }
         }
         Ok((queued, Some(next)))
+    }
+
+    /// Queue one notification: to every broadcast channel, and to every
+    /// contact of the household with one of `roles` over each of their
+    /// channels (held until the end of their quiet hours unless critical).
+    #[allow(clippy::too_many_arguments)]
+    async fn queue_notices(
+        &self,
+        conn: &mut AnyConnection,
+        case: &Case,
+        case_id: i64,
+        reason: NotifyReason,
+        roles: &[Role],
+        cause: Option<&AlertEvent>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let body: serde_json::Value = serde_json::from_str(&payload::case_notification(
+            case_id, case, reason, roles, cause, now,
+        ))
+        .unwrap_or_default();
+        // What makes this notification unique within its case.
+        let nth = match reason {
+            NotifyReason::CaseOpened | NotifyReason::Escalated => {
+                case.progress.steps_done.to_string()
+            }
+            NotifyReason::Reminder => case.progress.reminders.to_string(),
+            NotifyReason::SeverityRaised => cause
+                .map(|c| format!("{}-{}", c.rule, c.ts.timestamp_millis()))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        let subject = format!("waterwatch: {} {}", case.household, reason.as_str());
+        let text = payload::text(case, reason);
+        let now_ms = now.timestamp_millis();
+        let mut outgoing: Vec<(String, String, Message, i64)> = Vec::new();
+        for channel in &self.settings.channels {
+            let message = Message {
+                to: None,
+                subject: subject.clone(),
+                text: text.clone(),
+                body: body.clone(),
+            };
+            outgoing.push((
+                format!("case-{case_id}-{}-{nth}-{channel}", reason.as_str()),
+                channel.clone(),
+                message,
+                now_ms,
+            ));
+        }
+        let grid = self.settings.grids.get(&case.household).map(String::as_str);
+        for contact in
+            contacts::for_household(&self.settings.contacts, &case.household, grid, roles)
+        {
+            let not_before = contact.not_before(case.severity(), now).timestamp_millis();
+            for reach in &contact.reach {
+                let message = Message {
+                    to: reach.to.clone(),
+                    subject: subject.clone(),
+                    text: text.clone(),
+                    body: body.clone(),
+                };
+                let key = format!(
+                    "case-{case_id}-{}-{nth}-{}-{}-{}",
+                    reason.as_str(),
+                    reach.channel,
+                    contact.name,
+                    reach.to.as_deref().unwrap_or("")
+                );
+                outgoing.push((key, reach.channel.clone(), message, not_before));
+            }
+        }
+        let mut queued = 0;
+        for (key, channel, message, not_before) in outgoing {
+            let payload = serde_json::to_string(&message).unwrap_or_default();
+            if store::outbox::enqueue(
+                conn,
+                &key,
+                &channel,
+                Some(case_id),
+                &payload,
+                now_ms,
+                not_before,
+            )
+            .await?
+            {
+                queued += 1;
+                let to = message
+                    .to
+                    .as_deref()
+                    .map(crate::notify::mask)
+                    .unwrap_or_default();
+                store::cases::audit(
+                    conn,
+                    case_id,
+                    now,
+                    "notification_queued",
+                    &format!(
+                        "{} for {} via {channel} {to}",
+                        reason.as_str(),
+                        roles_text(roles)
+                    ),
+                )
+                .await?;
+            }
+        }
+        Ok(queued)
     }
 
     /// Escalation that is due: steps, reminders, visit deadlines.

@@ -51,6 +51,8 @@ async fn a_looser_inactivity_limit_shows_the_alerts_it_would_remove() {
             max_payload_bytes: 1 << 20,
             dead_letters_kept: 10,
             channels: vec![],
+            contacts: vec![],
+            grids: Default::default(),
             display_offset: FixedOffset::east_opt(0).expect("utc"),
             routes: vec![],
         };

@@ -63,16 +63,16 @@ async fn enqueue(store: &Store, key: &str, channel: &str, clock: &ManualClock) {
     use waterwatch::clock::Clock;
     let mut conn = store.pool().acquire().await.expect("connection");
     let now_ms = clock.now().timestamp_millis();
-    outbox::enqueue(
-        &mut conn,
-        key,
-        channel,
-        None,
-        "{\"type\":\"case_opened\"}",
-        now_ms,
-    )
-    .await
-    .expect("enqueue");
+    let message = waterwatch::notify::Message {
+        to: None,
+        subject: "s".into(),
+        text: "t".into(),
+        body: serde_json::json!({"type": "case_opened"}),
+    };
+    let payload = serde_json::to_string(&message).expect("json");
+    outbox::enqueue(&mut conn, key, channel, None, &payload, now_ms, now_ms)
+        .await
+        .expect("enqueue");
 }
 
 fn worker(store: &Store, url: &str, clock: Arc<ManualClock>, max_attempts: i64) -> Worker {

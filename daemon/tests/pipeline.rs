@@ -37,6 +37,8 @@ fn settings(unknown_meters: UnknownMeters) -> Settings {
         max_payload_bytes: 256 * 1024,
         dead_letters_kept: 100,
         channels: vec!["grid".into(), "family".into()],
+        contacts: vec![],
+        grids: Default::default(),
         display_offset: FixedOffset::east_opt(8 * 3600).expect("+08:00"),
         routes: vec![],
     }
@@ -350,5 +352,96 @@ async fn an_unacknowledged_case_escalates_on_time_and_stops_when_acknowledged() 
         assert!(matches!(again, ActionOutcome::AlreadyClosed(_)));
         let listed = &store::cases::list(store.pool(), 1).await.expect("cases")[0];
         assert_eq!(listed.resolution.as_deref(), Some("late_riser"));
+    }
+}
+
+#[tokio::test]
+async fn notifications_reach_the_households_contacts_by_role_with_numbers_kept_out_of_the_audit() {
+    use waterwatch::notify::contacts::ContactConfig;
+    let contacts: Vec<ContactConfig> = toml::from_str::<std::collections::BTreeMap<String, Vec<ContactConfig>>>(
+        r#"
+        [[contact]]
+        name = "Li Wei"
+        role = "grid_worker"
+        grids = ["grid-7"]
+        reach = [{ channel = "sms", to = "+8613800001234" }]
+
+        [[contact]]
+        name = "Wang Fang"
+        role = "grid_worker"
+        grids = ["grid-9"]
+        reach = [{ channel = "sms", to = "+8613900005678" }]
+
+        [[contact]]
+        name = "Zhang Jun"
+        role = "family"
+        households = ["h1"]
+        reach = [{ channel = "email", to = "jun@example.org" }, { channel = "sms", to = "+8613700009999" }]
+        "#,
+    )
+    .expect("contacts")
+    .remove("contact")
+    .expect("list");
+    for (backend, store, _dir) in common::stores().await {
+        let now = start() + Duration::hours(15);
+        let clock = Arc::new(ManualClock::new(now));
+        let mut settings = settings(UnknownMeters::Register);
+        settings.channels = vec![];
+        settings.contacts = contacts.clone();
+        settings.grids = [("h1".to_string(), "grid-7".to_string())].into();
+        let mut p = Processor::load(
+            store.clone(),
+            RuleSet::default_rules(),
+            Arc::new(Metrics::new()),
+            clock,
+            settings,
+            Arc::new(Notify::new()),
+        )
+        .await
+        .expect("processor");
+        p.handle(&[quiet_day("h1", start(), now)])
+            .await
+            .expect("stored");
+        use sqlx::Row;
+        let rows = sqlx::query("SELECT channel, idempotency_key, payload FROM outbox ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .expect("outbox");
+        let sent: Vec<(String, String)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<String, _>("channel"),
+                    r.get::<String, _>("idempotency_key"),
+                )
+            })
+            .collect();
+        assert_eq!(sent.len(), 3, "{backend}: {sent:#?}");
+        assert!(sent.iter().any(|(c, k)| c == "sms" && k.contains("Li Wei")));
+        assert!(
+            !sent.iter().any(|(_, k)| k.contains("Wang Fang")),
+            "another grid's worker is not told"
+        );
+        assert!(
+            sent.iter()
+                .any(|(c, k)| c == "email" && k.contains("Zhang Jun"))
+        );
+        let payload: serde_json::Value =
+            serde_json::from_str(&rows[0].get::<String, _>("payload")).expect("a message");
+        assert!(payload["to"].as_str().is_some_and(|to| to.starts_with('+')));
+        assert!(payload["text"].as_str().is_some_and(|t| t.contains("h1")));
+        let audit = sqlx::query("SELECT detail FROM case_events")
+            .fetch_all(store.pool())
+            .await
+            .expect("audit");
+        let trail: Vec<String> = audit.iter().map(|r| r.get::<String, _>("detail")).collect();
+        assert!(
+            trail.iter().any(|d| d.contains("+86*******1234")),
+            "{trail:#?}"
+        );
+        assert!(
+            !trail.iter().any(|d| d.contains("13800001234")),
+            "{trail:#?}"
+        );
     }
 }

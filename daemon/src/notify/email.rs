@@ -120,7 +120,10 @@ impl EmailConfig {
             ));
         }
         if self.username.is_none() && has_password {
-            out.push(("username", "a password needs a user name: set username".into()));
+            out.push((
+                "username",
+                "a password needs a user name: set username".into(),
+            ));
         }
         if let Err(e) = self.from.parse::<Mailbox>() {
             out.push((
@@ -176,9 +179,15 @@ impl std::fmt::Debug for Email {
 
 impl Email {
     /// Build from a config whose `problems()` are empty, with the password
-    /// read by [`EmailConfig::read_password`].
+    /// read by [`EmailConfig::read_password`]. Call it inside the Tokio
+    /// runtime: the connection pool starts a task.
     pub fn new(config: &EmailConfig, password: Option<Vec<u8>>) -> Result<Self, String> {
         let name = &config.name;
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(format!(
+                "email `{name}`: build the channel inside the Tokio runtime (its connection pool runs a task)"
+            ));
+        }
         let problems = config.problems();
         if !problems.is_empty() {
             let lines: Vec<_> = problems.iter().map(|(k, v)| format!("{k}: {v}")).collect();
@@ -194,7 +203,10 @@ impl Email {
             Security::None => Tls::None,
             Security::Starttls | Security::Tls => {
                 let parameters = TlsParameters::new(config.host.clone()).map_err(|e| {
-                    format!("email `{name}`: cannot set up TLS for `{}`: {e}", config.host)
+                    format!(
+                        "email `{name}`: cannot set up TLS for `{}`: {e}",
+                        config.host
+                    )
                 })?;
                 if config.security == Security::Tls {
                     Tls::Wrapper(parameters)
@@ -214,9 +226,8 @@ impl Email {
             );
         match (&config.username, password) {
             (Some(user), Some(password)) => {
-                let password = String::from_utf8(password).map_err(|_| {
-                    format!("email `{name}`: the SMTP password is not UTF-8 text")
-                })?;
+                let password = String::from_utf8(password)
+                    .map_err(|_| format!("email `{name}`: the SMTP password is not UTF-8 text"))?;
                 builder = builder.credentials(Credentials::new(user.clone(), password));
             }
             (Some(_), None) => {
@@ -238,7 +249,12 @@ impl Email {
     }
 
     /// Send `message.text` to `message.to` with `message.subject`.
-    pub async fn send(&self, idempotency_key: &str, message: &Message, now: DateTime<Utc>) -> Outcome {
+    pub async fn send(
+        &self,
+        idempotency_key: &str,
+        message: &Message,
+        now: DateTime<Utc>,
+    ) -> Outcome {
         let email = match self.compose(idempotency_key, message, now) {
             Ok(email) => email,
             Err(why) => return Outcome::Permanent(why),
@@ -357,7 +373,11 @@ mod tests {
         assert!(problems[0].1.contains("use `starttls` or `tls`"));
         for host in ["127.0.0.1", "localhost", "::1", "[::1]"] {
             let local = config(&format!("{base}host = \"{host}\"\n"));
-            assert!(local.problems().is_empty(), "{host}: {:?}", local.problems());
+            assert!(
+                local.problems().is_empty(),
+                "{host}: {:?}",
+                local.problems()
+            );
         }
     }
 
@@ -375,8 +395,8 @@ mod tests {
         assert!(unknown.is_err(), "inline passwords must be refused");
     }
 
-    #[test]
-    fn debug_output_never_shows_the_password() {
+    #[tokio::test]
+    async fn debug_output_never_shows_the_password() {
         let c = config(
             "name = \"mail\"\nhost = \"smtp.example.org\"\nfrom = \"a@example.org\"\n\
              username = \"u\"\npassword_env = \"X\"\n",

@@ -2,10 +2,20 @@
 //! and says whether a failure is worth retrying.
 //!
 //! # Layout
+//! - `contacts.rs`: who a household's notifications reach, how, and when (quiet hours).
 //! - `payload.rs`: the JSON body and the one-line text of a case notification.
 //! - `webhook.rs`: JSON POST signed with HMAC-SHA256.
+//! - `email.rs`: email over SMTP (lettre), pooled, with a whole-send timeout.
+//! - `sms.rs`: SMS over HTTP: a generic templated request, Twilio, Aliyun.
+//! - `robot.rs`: WeCom and DingTalk group robots.
+//! - `template.rs`: the subject and text of each notification, per language.
 
+pub mod contacts;
+pub mod email;
 pub mod payload;
+pub mod robot;
+pub mod sms;
+pub mod template;
 pub mod webhook;
 
 use std::time::Duration;
@@ -33,6 +43,26 @@ pub struct Message {
     pub body: serde_json::Value,
 }
 
+/// An address fit for logs and audit trails: `+86******1234`, `l***@example.org`.
+pub fn mask(address: &str) -> String {
+    if let Some((user, domain)) = address.split_once('@') {
+        let first: String = user.chars().take(1).collect();
+        return format!("{first}***@{domain}");
+    }
+    let chars: Vec<char> = address.chars().collect();
+    if chars.len() <= 4 {
+        return "*".repeat(chars.len());
+    }
+    let keep_front = if address.starts_with('+') {
+        3.min(chars.len() - 4)
+    } else {
+        0
+    };
+    let front: String = chars[..keep_front].iter().collect();
+    let back: String = chars[chars.len() - 4..].iter().collect();
+    format!("{front}{}{back}", "*".repeat(chars.len() - keep_front - 4))
+}
+
 /// The result of one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -54,6 +84,13 @@ pub fn backoff(attempts: i64, jitter: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_masked_for_logs() {
+        assert_eq!(mask("+8613800001234"), "+86*******1234");
+        assert_eq!(mask("li.wei@example.org"), "l***@example.org");
+        assert_eq!(mask("123"), "***");
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped_at_half_an_hour() {

@@ -33,10 +33,14 @@ pub enum Reason {
     Acknowledged,
     /// To the resident: "Are you OK? Tap to confirm".
     ResidentCheck,
+    /// Acknowledged, but not closed within the visit deadline.
+    VisitOverdue,
+    /// Closed by a person, with a reason (in `{summary}`).
+    Closed,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 7] = [
+    pub const ALL: [Reason; 9] = [
         Reason::CaseOpened,
         Reason::SeverityRaised,
         Reason::Reminder,
@@ -44,6 +48,8 @@ impl Reason {
         Reason::AllClear,
         Reason::Acknowledged,
         Reason::ResidentCheck,
+        Reason::VisitOverdue,
+        Reason::Closed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +61,8 @@ impl Reason {
             Reason::AllClear => "all_clear",
             Reason::Acknowledged => "acknowledged",
             Reason::ResidentCheck => "resident_check",
+            Reason::VisitOverdue => "visit_overdue",
+            Reason::Closed => "closed",
         }
     }
 
@@ -145,7 +153,10 @@ impl TemplatesConfig {
                     let Some(text) = text else { continue };
                     let path = format!("{tag}.{reason}.{part}");
                     if text.trim().is_empty() {
-                        out.push((path.clone(), "is empty: remove it to keep the default".into()));
+                        out.push((
+                            path.clone(),
+                            "is empty: remove it to keep the default".into(),
+                        ));
                     }
                     for name in unknown_placeholders(text, &PLACEHOLDERS) {
                         out.push((
@@ -268,6 +279,22 @@ fn default_pair(reason: Reason, language: Language) -> (&'static str, &'static s
             "您好，请确认您一切平安",
             "{name}您好，您家自{since}起未用水。如一切安好，请点击确认：{link}",
         ),
+        (Language::ZhCn, Reason::VisitOverdue) => (
+            "上门超时：{name}（{household}）",
+            "{by}已确认{name}（{household}）的警报，但尚未结案，请跟进：{link}",
+        ),
+        (Language::ZhCn, Reason::Closed) => (
+            "已结案：{name}（{household}）",
+            "{name}（{household}）的警报已由{by}结案：{summary}详情：{link}",
+        ),
+        (Language::En, Reason::VisitOverdue) => (
+            "Visit overdue: {name} ({household})",
+            "{by} acknowledged the alert for {name} ({household}) but the case is still open. Please follow up: {link}",
+        ),
+        (Language::En, Reason::Closed) => (
+            "Closed: {name} ({household})",
+            "The case for {name} ({household}) was closed by {by}: {summary} {link}",
+        ),
         (Language::En, Reason::CaseOpened) => (
             "Check needed: {name} ({household})",
             "{name} ({household}): {summary} Please check on them: {link}",
@@ -360,7 +387,7 @@ fn fit_one_sms(template: &str, values: &Values) -> String {
         other => values.get(other).map(str::to_owned),
     });
     let gsm = is_gsm7(&full);
-    let (limit, ellipsis) = if gsm { (160, "...") } else { (70, "…") };
+    let (limit, ellipsis): (usize, &str) = if gsm { (160, "...") } else { (70, "…") };
     let used = sms_units(&without) + sms_units(ellipsis);
     let Some(mut budget) = limit.checked_sub(used) else {
         return without;
@@ -475,7 +502,10 @@ mod tests {
         let templates = Templates::default();
         let mut values = realistic(Language::ZhCn);
         let (_, text) = templates.render(Reason::CaseOpened, Language::ZhCn, &values);
-        assert!(text.starts_with("王秀英（h0317）自09:40起未用水（5小时"), "{text}");
+        assert!(
+            text.starts_with("王秀英（h0317）自09:40起未用水（5小时"),
+            "{text}"
+        );
         assert!(text.contains('…'), "{text}");
         assert!(text.ends_with("请尽快上门查看：https://ww.example.cn/c/7Kx2Qp"));
         assert!(sms_units(&text) <= 70 && sms_units(&text) >= 65, "{text}");
@@ -489,7 +519,10 @@ mod tests {
 
         let values = realistic(Language::En);
         let (_, text) = templates.render(Reason::CaseOpened, Language::En, &values);
-        assert!(is_gsm7(&text) && text.contains("...") && text.len() <= 160, "{text}");
+        assert!(
+            is_gsm7(&text) && text.contains("...") && text.len() <= 160,
+            "{text}"
+        );
     }
 
     #[test]

@@ -16,7 +16,8 @@ pub struct Entry {
     pub attempts: i64,
 }
 
-/// Queue a notification. A second entry with the same idempotency key is a
+/// Queue a notification (a serialized `notify::Message`), to be sent no
+/// earlier than `not_before_ms`. A second entry with the same idempotency key is a
 /// no-op, so re-running the same decision never sends twice.
 pub async fn enqueue(
     conn: &mut AnyConnection,
@@ -25,16 +26,18 @@ pub async fn enqueue(
     case_id: Option<i64>,
     payload: &str,
     now_ms: i64,
+    not_before_ms: i64,
 ) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO outbox (idempotency_key, channel, case_id, payload, created_ms, \
-         next_attempt_ms) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (idempotency_key) DO NOTHING",
+         next_attempt_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
     )
     .bind(idempotency_key)
     .bind(channel)
     .bind(case_id)
     .bind(payload)
     .bind(now_ms)
+    .bind(not_before_ms.max(now_ms))
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -1,0 +1,242 @@
+//! Contacts: who a household's notifications reach, over which channels,
+//! in which language, and when (quiet hours hold non-critical messages until
+//! morning; critical ones go at once).
+//!
+//! ```toml
+//! [[contact]]
+//! name = "Li Wei"
+//! role = "grid_worker"
+//! grids = ["grid-7"]
+//! language = "zh-CN"
+//! quiet_hours = "22:00-07:00"
+//! utc_offset = "+08:00"
+//! reach = [{ channel = "sms", to = "+8613800001234" }, { channel = "email", to = "li.wei@example.org" }]
+//! ```
+
+use chrono::{DateTime, FixedOffset, NaiveTime, Utc};
+use serde::Deserialize;
+use waterwatch_rules::Severity;
+use waterwatch_rules::text::Language;
+
+use crate::case::Role;
+
+/// One way to reach a contact.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reach {
+    /// The name of a configured channel (`[[webhook]]`, `[[email]]`, `[[sms]]`, …).
+    pub channel: String,
+    /// The address on that channel: email address or phone number in E.164
+    /// (`+8613800001234`); none for webhooks and group robots.
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// One `[[contact]]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactConfig {
+    /// The person's name, as the audit trail and "X is going" show it.
+    pub name: String,
+    /// `grid_worker`, `supervisor`, `family` or `resident`.
+    pub role: Role,
+    /// Grids a grid worker or supervisor covers.
+    #[serde(default)]
+    pub grids: Vec<String>,
+    /// Households a family member or resident belongs to.
+    #[serde(default)]
+    pub households: Vec<String>,
+    /// `en` or `zh-CN`.
+    #[serde(default)]
+    pub language: Language,
+    /// Local hours when only critical notifications go out, e.g. `22:00-07:00`;
+    /// others wait until the end of the quiet hours.
+    #[serde(default)]
+    pub quiet_hours: Option<String>,
+    /// The contact's UTC offset for quiet hours (default `+00:00`).
+    #[serde(default)]
+    pub utc_offset: Option<String>,
+    /// How to reach the person, each tried independently.
+    pub reach: Vec<Reach>,
+}
+
+impl ContactConfig {
+    /// Problems with this contact: (field, message).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        match self.role {
+            Role::GridWorker | Role::Supervisor if self.grids.is_empty() => {
+                out.push((
+                    "grids",
+                    format!("a {} needs the grids they cover", self.role.as_str()),
+                ));
+            }
+            Role::Family | Role::Resident if self.households.is_empty() => {
+                out.push((
+                    "households",
+                    format!("a {} needs their household(s)", self.role.as_str()),
+                ));
+            }
+            _ => {}
+        }
+        if self.reach.is_empty() {
+            out.push((
+                "reach",
+                "list at least one channel to reach this person".into(),
+            ));
+        }
+        if let Some(hours) = &self.quiet_hours
+            && parse_quiet_hours(hours).is_none()
+        {
+            out.push(("quiet_hours", format!("`{hours}` is not like 22:00-07:00")));
+        }
+        if let Some(offset) = &self.utc_offset
+            && parse_offset(offset).is_none()
+        {
+            out.push((
+                "utc_offset",
+                format!("`{offset}` is not an offset like +08:00"),
+            ));
+        }
+        out
+    }
+
+    fn covers(&self, household: &str, grid: Option<&str>) -> bool {
+        match self.role {
+            Role::GridWorker | Role::Supervisor => {
+                grid.is_some_and(|g| self.grids.iter().any(|c| c == g))
+            }
+            Role::Family | Role::Resident => self.households.iter().any(|h| h == household),
+        }
+    }
+
+    /// When a message of this severity may go out to this contact: now, or
+    /// at the end of their quiet hours.
+    pub fn not_before(&self, severity: Severity, now: DateTime<Utc>) -> DateTime<Utc> {
+        if severity == Severity::Critical {
+            return now;
+        }
+        let Some((from, until)) = self.quiet_hours.as_deref().and_then(parse_quiet_hours) else {
+            return now;
+        };
+        let offset = self
+            .utc_offset
+            .as_deref()
+            .and_then(parse_offset)
+            .unwrap_or(FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
+        let local = now.with_timezone(&offset);
+        let time = local.time();
+        let quiet = if from <= until {
+            time >= from && time < until
+        } else {
+            time >= from || time < until
+        };
+        if !quiet {
+            return now;
+        }
+        let mut end = local.date_naive().and_time(until);
+        if end <= local.naive_local() {
+            end += chrono::Duration::days(1);
+        }
+        end.and_local_timezone(offset)
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now)
+    }
+}
+
+fn parse_quiet_hours(text: &str) -> Option<(NaiveTime, NaiveTime)> {
+    let (from, until) = text.split_once('-')?;
+    let from = NaiveTime::parse_from_str(from.trim(), "%H:%M").ok()?;
+    let until = NaiveTime::parse_from_str(until.trim(), "%H:%M").ok()?;
+    (from != until).then_some((from, until))
+}
+
+fn parse_offset(text: &str) -> Option<FixedOffset> {
+    DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{text}"))
+        .ok()
+        .map(|t| *t.offset())
+}
+
+/// The contacts of a household with one of `roles`.
+pub fn for_household<'c>(
+    contacts: &'c [ContactConfig],
+    household: &str,
+    grid: Option<&str>,
+    roles: &[Role],
+) -> Vec<&'c ContactConfig> {
+    contacts
+        .iter()
+        .filter(|c| roles.contains(&c.role) && c.covers(household, grid))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn contact(role: Role) -> ContactConfig {
+        ContactConfig {
+            name: "Li Wei".into(),
+            role,
+            grids: vec!["grid-7".into()],
+            households: vec!["h1".into()],
+            language: Language::ZhCn,
+            quiet_hours: Some("22:00-07:00".into()),
+            utc_offset: Some("+08:00".into()),
+            reach: vec![Reach {
+                channel: "sms".into(),
+                to: Some("+8613800001234".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn grid_workers_cover_their_grid_and_family_their_household() {
+        let contacts = vec![contact(Role::GridWorker), contact(Role::Family)];
+        let both = [Role::GridWorker, Role::Family];
+        assert_eq!(
+            for_household(&contacts, "h1", Some("grid-7"), &both).len(),
+            2
+        );
+        assert_eq!(
+            for_household(&contacts, "h2", Some("grid-7"), &both).len(),
+            1
+        );
+        assert_eq!(
+            for_household(&contacts, "h2", Some("grid-9"), &both).len(),
+            0
+        );
+        assert_eq!(
+            for_household(&contacts, "h1", None, &[Role::Supervisor]).len(),
+            0
+        );
+    }
+
+    #[test]
+    fn quiet_hours_hold_all_but_critical_messages_until_morning() {
+        let c = contact(Role::GridWorker);
+        // 23:30 local (+08:00) = 15:30 UTC.
+        let night = Utc.with_ymd_and_hms(2026, 11, 24, 15, 30, 0).unwrap();
+        let morning = Utc.with_ymd_and_hms(2026, 11, 24, 23, 0, 0).unwrap(); // 07:00 local
+        assert_eq!(c.not_before(Severity::Warning, night), morning);
+        assert_eq!(c.not_before(Severity::Critical, night), night);
+        // 06:00 local: still quiet, until 07:00 the same morning.
+        let early = Utc.with_ymd_and_hms(2026, 11, 24, 22, 0, 0).unwrap();
+        assert_eq!(c.not_before(Severity::Info, early), morning);
+        // Midday: at once.
+        let noon = Utc.with_ymd_and_hms(2026, 11, 24, 4, 0, 0).unwrap();
+        assert_eq!(c.not_before(Severity::Warning, noon), noon);
+    }
+
+    #[test]
+    fn a_contact_without_reach_or_coverage_is_a_problem() {
+        let mut c = contact(Role::Supervisor);
+        c.grids.clear();
+        c.reach.clear();
+        c.quiet_hours = Some("late".into());
+        let fields: Vec<_> = c.problems().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, vec!["grids", "reach", "quiet_hours"]);
+    }
+}
