@@ -59,6 +59,18 @@ pub struct Config {
     /// Webhook endpoints that receive every case notification.
     #[serde(default, rename = "webhook")]
     pub webhooks: Vec<WebhookConfig>,
+    /// Email channels (SMTP).
+    #[serde(default, rename = "email")]
+    pub emails: Vec<crate::notify::email::EmailConfig>,
+    /// SMS channels over HTTP providers (generic, Twilio, Aliyun).
+    #[serde(default)]
+    pub sms: Vec<crate::notify::sms::SmsConfig>,
+    /// WeCom and DingTalk group robots.
+    #[serde(default, rename = "robot")]
+    pub robots: Vec<crate::notify::robot::RobotConfig>,
+    /// Overrides of the message texts, by language and reason.
+    #[serde(default)]
+    pub templates: crate::notify::template::TemplatesConfig,
     /// Delivery of notifications from the durable outbox.
     #[serde(default)]
     pub outbox: OutboxConfig,
@@ -275,6 +287,26 @@ mod humantime_serde_compat {
     }
 }
 
+/// Every top-level section of the config file.
+const SECTIONS: &[&str] = &[
+    "mqtt",
+    "broker",
+    "store",
+    "http",
+    "ingest",
+    "rules",
+    "household",
+    "adapter",
+    "route",
+    "contact",
+    "webhook",
+    "email",
+    "sms",
+    "robot",
+    "templates",
+    "outbox",
+];
+
 /// Where a config came from: the file (if any) and its text.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -324,21 +356,14 @@ impl Config {
             adapters: each(&doc, "adapter", &mut problems),
             routes: each(&doc, "route", &mut problems),
             contacts: each(&doc, "contact", &mut problems),
+            emails: each(&doc, "email", &mut problems),
+            sms: each(&doc, "sms", &mut problems),
+            robots: each(&doc, "robot", &mut problems),
+            templates: section(&doc, "templates", &mut problems),
             webhooks: each(&doc, "webhook", &mut problems),
             outbox: section(&doc, "outbox", &mut problems),
         };
-        problems.extend(doc.unknown_sections(&[
-            "mqtt",
-            "broker",
-            "store",
-            "http",
-            "ingest",
-            "rules",
-            "household",
-            "adapter",
-            "webhook",
-            "outbox",
-        ]));
+        problems.extend(doc.unknown_sections(SECTIONS));
         for (key, message) in config.validate() {
             problems.push(doc.problem(&key, message));
         }
@@ -471,8 +496,43 @@ impl Config {
                 }
             }
         }
-        let channel_names: std::collections::BTreeSet<&str> =
-            self.webhooks.iter().map(|w| w.name.as_str()).collect();
+        let mut channel_names = std::collections::BTreeSet::new();
+        let named = self
+            .webhooks
+            .iter()
+            .map(|w| ("webhook", w.name.as_str()))
+            .chain(self.emails.iter().map(|c| ("email", c.name.as_str())))
+            .chain(self.sms.iter().map(|c| ("sms", c.name.as_str())))
+            .chain(self.robots.iter().map(|c| ("robot", c.name.as_str())));
+        let mut index: std::collections::BTreeMap<&str, usize> = Default::default();
+        for (section, name) in named {
+            let i = index.entry(section).or_default();
+            if !channel_names.insert(name) {
+                out.push((
+                    format!("{section}[{i}].name"),
+                    format!("`{name}` names another channel already; channel names are unique"),
+                ));
+            }
+            *i += 1;
+        }
+        for (i, c) in self.emails.iter().enumerate() {
+            for (field, message) in c.problems() {
+                out.push((format!("email[{i}].{field}"), message));
+            }
+        }
+        for (i, c) in self.sms.iter().enumerate() {
+            for (field, message) in c.problems() {
+                out.push((format!("sms[{i}].{field}"), message));
+            }
+        }
+        for (i, c) in self.robots.iter().enumerate() {
+            for (field, message) in c.problems() {
+                out.push((format!("robot[{i}].{field}"), message));
+            }
+        }
+        for (path, message) in self.templates.problems() {
+            out.push((format!("templates.{path}"), message));
+        }
         for (i, contact) in self.contacts.iter().enumerate() {
             for (field, message) in contact.problems() {
                 out.push((format!("contact[{i}].{field}"), message));
@@ -507,12 +567,8 @@ impl Config {
                 out.push((format!("adapter[{i}].{field}"), message));
             }
         }
-        let mut names = std::collections::BTreeSet::new();
         for (i, hook) in self.webhooks.iter().enumerate() {
             let key = |field: &str| format!("webhook[{i}].{field}");
-            if !names.insert(hook.name.as_str()) {
-                out.push((key("name"), format!("`{}` is used twice", hook.name)));
-            }
             if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {
                 out.push((key("url"), "must start with http:// or https://".into()));
             }
@@ -701,6 +757,53 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert!(problems[0].contains("ingest.max_age"), "{problems:#?}");
         assert!(problems[0].contains("not a duration"), "{problems:#?}");
+    }
+
+    #[test]
+    fn every_section_of_the_config_is_known_to_the_checker() {
+        // A full example with one of everything, as the README shows it.
+        let text = r#"
+            [[household]]
+            id = "h1"
+            grid = "g1"
+            meters = ["m1"]
+
+            [[route]]
+            name = "urgent"
+            steps = [{ after = "0m", notify = ["grid_worker"] }]
+
+            [[contact]]
+            name = "Li"
+            role = "grid_worker"
+            grids = ["g1"]
+            reach = [{ channel = "mail", to = "li@example.org" }]
+
+            [[email]]
+            name = "mail"
+            host = "127.0.0.1"
+            port = 2525
+            security = "none"
+            from = "ww@example.org"
+
+            [templates."en".case_opened]
+            text = "{household}: {summary} {link}"
+        "#;
+        let config = check(text).unwrap_or_else(|p| panic!("{p:#?}"));
+        assert_eq!(config.routes.len(), 1);
+        assert_eq!(config.contacts.len(), 1);
+        assert_eq!(config.emails.len(), 1);
+    }
+
+    #[test]
+    fn a_contact_reached_over_an_unknown_channel_is_refused() {
+        let problems = check(
+            "[[contact]]\nname = \"Li\"\nrole = \"family\"\nhouseholds = [\"h1\"]\nreach = [{ channel = \"pager\" }]\n",
+        )
+        .unwrap_err();
+        assert!(
+            problems[0].contains("contact[0].reach[0].channel: no channel is named `pager`"),
+            "{problems:#?}"
+        );
     }
 
     #[test]

@@ -26,6 +26,11 @@ use crate::ingest::adapter::Router;
 use crate::ingest::mqtt;
 use crate::ingest::native::TimeWindow;
 use crate::metrics::Metrics;
+use crate::notify::channel::Channel;
+use crate::notify::email::Email;
+use crate::notify::robot::Robot;
+use crate::notify::sms::Sms;
+use crate::notify::template::Templates;
 use crate::notify::webhook::Webhook;
 use crate::process::{self, Processor};
 use crate::store::{self, Store, StoreError};
@@ -136,16 +141,13 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         tracing::info!(households = registry.len(), "household registry loaded");
     }
 
-    let mut webhooks = Vec::new();
-    for hook in &config.webhooks {
-        let secret = config::read_secret(hook.secret_env.as_deref(), hook.secret_file.as_deref())
-            .map_err(|e| StartError::Config(format!("webhook `{}`: {e}", hook.name)))?
-            .ok_or_else(|| StartError::Config(format!("webhook `{}` has no secret", hook.name)))?;
-        webhooks.push(
-            Webhook::new(&hook.name, &hook.url, secret, hook.timeout)
-                .map_err(StartError::Config)?,
-        );
-    }
+    let webhooks = config
+        .webhooks
+        .iter()
+        .map(|w| w.name.clone())
+        .collect::<Vec<_>>();
+    let channels = build_channels(&config)?;
+    let templates = Templates::from_config(&config.templates).map_err(StartError::Config)?;
 
     let outbox_wake = Arc::new(Notify::new());
     let router = Router::new(&config.mqtt.topic_prefix, &config.adapters);
@@ -161,7 +163,8 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         },
         max_payload_bytes: config.ingest.max_payload_bytes,
         dead_letters_kept: config.store.dead_letters_kept,
-        channels: webhooks.iter().map(|w| w.name.clone()).collect(),
+        channels: webhooks,
+        templates,
         contacts: config.contacts.clone(),
         grids: config
             .households
@@ -234,10 +237,10 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         },
         shutdown.clone(),
     ));
-    for webhook in webhooks {
+    for channel in channels {
         let worker = deliver::Worker {
             store: store.clone(),
-            webhook,
+            channel,
             metrics: metrics.clone(),
             clock: clock.clone(),
             max_attempts: config.outbox.max_attempts,
@@ -291,6 +294,40 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         shutdown,
         tracker,
     })
+}
+
+/// Every configured channel, with its secrets read.
+fn build_channels(config: &Config) -> Result<Vec<Channel>, StartError> {
+    let fail =
+        |kind: &str, name: &str, e: String| StartError::Config(format!("{kind} `{name}`: {e}"));
+    let mut channels = Vec::new();
+    for hook in &config.webhooks {
+        let secret = config::read_secret(hook.secret_env.as_deref(), hook.secret_file.as_deref())
+            .map_err(|e| fail("webhook", &hook.name, e))?
+            .ok_or_else(|| fail("webhook", &hook.name, "no secret".into()))?;
+        let webhook = Webhook::new(&hook.name, &hook.url, secret, hook.timeout)
+            .map_err(StartError::Config)?;
+        channels.push(Channel::Webhook(webhook));
+    }
+    for c in &config.emails {
+        let password = c.read_password().map_err(|e| fail("email", &c.name, e))?;
+        channels.push(Channel::Email(
+            Email::new(c, password).map_err(|e| fail("email", &c.name, e))?,
+        ));
+    }
+    for c in &config.sms {
+        let secret = c.read_secret().map_err(|e| fail("sms", &c.name, e))?;
+        channels.push(Channel::Sms(
+            Sms::new(c, secret).map_err(|e| fail("sms", &c.name, e))?,
+        ));
+    }
+    for c in &config.robots {
+        let (key, secret) = c.read_secrets().map_err(|e| fail("robot", &c.name, e))?;
+        channels.push(Channel::Robot(
+            Robot::new(c, key, secret).map_err(|e| fail("robot", &c.name, e))?,
+        ));
+    }
+    Ok(channels)
 }
 
 /// Where the rules come from: the configured file, or the shipped default.

@@ -13,13 +13,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::metrics::Metrics;
-use crate::notify::webhook::Webhook;
+use crate::notify::channel::Channel;
 use crate::notify::{Message, Outcome, backoff};
 use crate::store::{Store, outbox};
 
 pub struct Worker {
     pub store: Store,
-    pub webhook: Webhook,
+    pub channel: Channel,
     pub metrics: Arc<Metrics>,
     pub clock: Arc<dyn Clock>,
     pub max_attempts: i64,
@@ -29,7 +29,7 @@ pub struct Worker {
 
 impl Worker {
     pub async fn run(self, shutdown: CancellationToken) {
-        let channel = self.webhook.name.clone();
+        let channel = self.channel.name().to_owned();
         loop {
             match self.deliver_due().await {
                 Ok(0) => {}
@@ -49,7 +49,7 @@ impl Worker {
         let now = self.clock.now();
         let due = outbox::due_for(
             self.store.pool(),
-            &self.webhook.name,
+            self.channel.name(),
             now.timestamp_millis(),
             self.concurrency as i64,
         )
@@ -57,15 +57,10 @@ impl Worker {
         let count = due.len();
         let mut attempts = tokio::task::JoinSet::new();
         for entry in due {
-            let webhook = self.webhook.clone();
-            let sent_at = now.timestamp();
+            let channel = self.channel.clone();
             attempts.spawn(async move {
                 let outcome = match serde_json::from_str::<Message>(&entry.payload) {
-                    Ok(message) => {
-                        webhook
-                            .send(&entry.idempotency_key, &message.body.to_string(), sent_at)
-                            .await
-                    }
+                    Ok(message) => channel.send(&entry.idempotency_key, &message, now).await,
                     Err(e) => Outcome::Permanent(format!("unreadable outbox entry: {e}")),
                 };
                 (entry, outcome)
@@ -89,7 +84,7 @@ impl Worker {
         outcome: Outcome,
     ) -> Result<(), crate::store::StoreError> {
         let now = self.clock.now();
-        let channel = &self.webhook.name;
+        let channel = self.channel.name();
         match outcome {
             Outcome::Delivered => {
                 outbox::delivered(self.store.pool(), entry.id, now.timestamp_millis()).await?;

@@ -24,6 +24,7 @@ use crate::ingest::mqtt::{Acker, Delivery};
 use crate::ingest::native::TimeWindow;
 use crate::metrics::Metrics;
 use crate::notify::contacts::{self, ContactConfig};
+use crate::notify::template::{self, Templates};
 use crate::notify::{Message, payload};
 use crate::store::{self, Store, StoreError};
 
@@ -42,6 +43,8 @@ pub struct Settings {
     pub contacts: Vec<ContactConfig>,
     /// Household id → grid, for finding its grid worker and supervisor.
     pub grids: HashMap<String, String>,
+    /// What people read, per language.
+    pub templates: Templates,
     /// Offset used for events raised by the clock alone (meter_offline).
     pub display_offset: FixedOffset,
     /// Escalation routes for cases.
@@ -76,6 +79,51 @@ pub struct Command {
     pub case_id: i64,
     pub action: Action,
     pub reply: tokio::sync::oneshot::Sender<Result<ActionOutcome, String>>,
+}
+
+/// The template for each reason a case notifies.
+fn template_reason(reason: NotifyReason) -> template::Reason {
+    match reason {
+        NotifyReason::ResidentCheck => template::Reason::ResidentCheck,
+        NotifyReason::CaseOpened => template::Reason::CaseOpened,
+        NotifyReason::Escalated => template::Reason::Escalated,
+        NotifyReason::Reminder => template::Reason::Reminder,
+        NotifyReason::SeverityRaised => template::Reason::SeverityRaised,
+        NotifyReason::Acknowledged => template::Reason::Acknowledged,
+        NotifyReason::VisitOverdue => template::Reason::VisitOverdue,
+        NotifyReason::AllClear => template::Reason::AllClear,
+        NotifyReason::Closed => template::Reason::Closed,
+    }
+}
+
+/// What fills a template for this case.
+fn template_values(case: &Case, case_id: i64) -> template::Values {
+    let summary = match &case.closed {
+        Some(closure) => closure.reason.as_str().replace('_', " "),
+        None => case
+            .alerts
+            .iter()
+            .rev()
+            .find(|a| a.resolved.is_none())
+            .or(case.alerts.last())
+            .map(|a| a.summary.clone())
+            .unwrap_or_default(),
+    };
+    template::Values {
+        household: case.household.clone(),
+        name: case.household.clone(),
+        summary,
+        since: case.opened.format("%H:%M UTC").to_string(),
+        // Signed acknowledgement links come with the dashboard; until then
+        // the case number is what a person quotes.
+        link: format!("case #{case_id}"),
+        by: case
+            .acknowledged
+            .as_ref()
+            .map(|a| a.by.clone())
+            .or_else(|| case.closed.as_ref().and_then(|c| c.by.clone()))
+            .unwrap_or_default(),
+    }
 }
 
 fn roles_text(roles: &[Role]) -> String {
@@ -434,10 +482,21 @@ impl Processor {
             ));
         }
         let grid = self.settings.grids.get(&case.household).map(String::as_str);
+        let values = template_values(case, case_id);
         for contact in
             contacts::for_household(&self.settings.contacts, &case.household, grid, roles)
         {
             let not_before = contact.not_before(case.severity(), now).timestamp_millis();
+            let mut values = values.clone();
+            values.since = case
+                .opened
+                .with_timezone(&contact.offset())
+                .format("%H:%M")
+                .to_string();
+            let (subject, text) =
+                self.settings
+                    .templates
+                    .render(template_reason(reason), contact.language, &values);
             for reach in &contact.reach {
                 let message = Message {
                     to: reach.to.clone(),
@@ -505,7 +564,7 @@ impl Processor {
         }
         tx.commit().await?;
         if queued > 0 {
-            self.outbox_wake.notify_one();
+            self.outbox_wake.notify_waiters();
         }
         Ok(())
     }
@@ -538,14 +597,14 @@ impl Processor {
             .await?;
         tx.commit().await?;
         if queued > 0 {
-            self.outbox_wake.notify_one();
+            self.outbox_wake.notify_waiters();
         }
         Ok(ActionOutcome::Done(after.unwrap_or(case)))
     }
 
     fn after_commit(&self, events: Vec<AlertEvent>, notified: usize) {
         if notified > 0 {
-            self.outbox_wake.notify_one();
+            self.outbox_wake.notify_waiters();
         }
         for event in events {
             self.metrics

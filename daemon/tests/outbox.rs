@@ -78,8 +78,9 @@ async fn enqueue(store: &Store, key: &str, channel: &str, clock: &ManualClock) {
 fn worker(store: &Store, url: &str, clock: Arc<ManualClock>, max_attempts: i64) -> Worker {
     Worker {
         store: store.clone(),
-        webhook: Webhook::new("grid", url, b"secret".to_vec(), Duration::from_secs(2))
-            .expect("client"),
+        channel: waterwatch::notify::channel::Channel::Webhook(
+            Webhook::new("grid", url, b"secret".to_vec(), Duration::from_secs(2)).expect("client"),
+        ),
         metrics: Arc::new(Metrics::new()),
         clock,
         max_attempts,

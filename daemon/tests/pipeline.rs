@@ -39,6 +39,7 @@ fn settings(unknown_meters: UnknownMeters) -> Settings {
         channels: vec!["grid".into(), "family".into()],
         contacts: vec![],
         grids: Default::default(),
+        templates: Default::default(),
         display_offset: FixedOffset::east_opt(8 * 3600).expect("+08:00"),
         routes: vec![],
     }

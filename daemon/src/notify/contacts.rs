@@ -101,6 +101,14 @@ impl ContactConfig {
         out
     }
 
+    /// The contact's UTC offset (for quiet hours and local times in texts).
+    pub fn offset(&self) -> FixedOffset {
+        self.utc_offset
+            .as_deref()
+            .and_then(parse_offset)
+            .unwrap_or(FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()))
+    }
+
     fn covers(&self, household: &str, grid: Option<&str>) -> bool {
         match self.role {
             Role::GridWorker | Role::Supervisor => {
@@ -119,11 +127,7 @@ impl ContactConfig {
         let Some((from, until)) = self.quiet_hours.as_deref().and_then(parse_quiet_hours) else {
             return now;
         };
-        let offset = self
-            .utc_offset
-            .as_deref()
-            .and_then(parse_offset)
-            .unwrap_or(FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
+        let offset = self.offset();
         let local = now.with_timezone(&offset);
         let time = local.time();
         let quiet = if from <= until {

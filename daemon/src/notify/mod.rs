@@ -2,6 +2,7 @@
 //! and says whether a failure is worth retrying.
 //!
 //! # Layout
+//! - `channel.rs`: every configured channel behind one type.
 //! - `contacts.rs`: who a household's notifications reach, how, and when (quiet hours).
 //! - `payload.rs`: the JSON body and the one-line text of a case notification.
 //! - `webhook.rs`: JSON POST signed with HMAC-SHA256.
@@ -10,6 +11,7 @@
 //! - `robot.rs`: WeCom and DingTalk group robots.
 //! - `template.rs`: the subject and text of each notification, per language.
 
+pub mod channel;
 pub mod contacts;
 pub mod email;
 pub mod payload;

@@ -1,0 +1,119 @@
+//! A case reaches a grid worker by email, in their language, through the
+//! daemon's outbox: real broker, daemon process and SMTP server process.
+
+#[path = "../../daemon/tests/support_channels/mod.rs"]
+mod support_channels;
+
+use std::time::Duration;
+
+use chrono::{FixedOffset, Utc};
+use serde_json::json;
+use support_channels::{SmtpSink, aiosmtpd_missing};
+use waterwatch_e2e::broker::TestBroker;
+use waterwatch_e2e::daemon::{DaemonProcess, config};
+use waterwatch_e2e::publish::Publisher;
+use waterwatch_e2e::{eventually, free_port};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_home_reaches_its_grid_worker_by_email_in_chinese() {
+    if let Some(why) = aiosmtpd_missing() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let broker = TestBroker::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let smtp = SmtpSink::start(free_port(), &dir.path().join("mail"));
+    let http_port = free_port();
+    let mut text = config(&broker.url(), http_port, &dir.path().join("ww.db"), None);
+    text.push_str(&format!(
+        r#"
+[[household]]
+id = "zhang"
+name = "Zhang Mei"
+grid = "grid-1"
+meters = ["quiet-9"]
+
+[[email]]
+name = "mail"
+host = "127.0.0.1"
+port = {}
+security = "none"
+from = "waterwatch@example.org"
+
+[[contact]]
+name = "Li Wei"
+role = "grid_worker"
+grids = ["grid-1"]
+language = "zh-CN"
+utc_offset = "+08:00"
+reach = [{{ channel = "mail", to = "li.wei@example.org" }}]
+
+[[contact]]
+name = "Wang Fang"
+role = "grid_worker"
+grids = ["grid-2"]
+reach = [{{ channel = "mail", to = "wang@example.org" }}]
+"#,
+        smtp.port
+    ));
+    let mut daemon = DaemonProcess::start(
+        waterwatch_e2e::daemon_binary!(),
+        dir.path(),
+        http_port,
+        &text,
+        &[],
+    );
+    daemon.wait_ready().await;
+
+    let offset = FixedOffset::east_opt(8 * 3600).expect("+08:00");
+    let now = Utc::now();
+    let start = now - chrono::Duration::hours(15);
+    let mut readings = Vec::new();
+    let mut total = 7_000;
+    let mut t = start;
+    while t <= now {
+        if t < start + chrono::Duration::hours(1) {
+            total += 5;
+        }
+        readings.push(json!({
+            "ts": t.with_timezone(&offset).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+            "total_l": total,
+        }));
+        t += chrono::Duration::minutes(15);
+    }
+    let mut meters = Publisher::connect(broker.port, "contacts-meters").await;
+    meters
+        .reading(
+            "quiet-9",
+            json!({"meter_id": "quiet-9", "readings": readings}).to_string(),
+        )
+        .await;
+    meters.flush().await;
+
+    let mail = eventually(
+        Duration::from_secs(30),
+        "the email to the grid worker",
+        async || smtp.messages().into_iter().next(),
+    )
+    .await;
+    assert_eq!(mail["to"], "li.wei@example.org", "{mail:#?}");
+    let subject = mail["subject"].as_str().unwrap_or_default();
+    assert!(
+        subject.contains("需要查看") && subject.contains("zhang"),
+        "{mail:#?}"
+    );
+    let body = mail["body"].as_str().unwrap_or_default();
+    assert!(body.contains("zhang"), "{mail:#?}");
+    assert!(
+        mail["key"].as_str().is_some_and(|k| k.contains("Li Wei")),
+        "{mail:#?}"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        smtp.messages().len(),
+        1,
+        "only the grid's own worker is told: {:#?}",
+        smtp.messages()
+    );
+    daemon.terminate();
+}
