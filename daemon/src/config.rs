@@ -71,6 +71,9 @@ pub struct Config {
     /// Overrides of the message texts, by language and reason.
     #[serde(default)]
     pub templates: crate::notify::template::TemplatesConfig,
+    /// Signed acknowledgement links in SMS and email.
+    #[serde(default)]
+    pub links: Option<LinksConfig>,
     /// Delivery of notifications from the durable outbox.
     #[serde(default)]
     pub outbox: OutboxConfig,
@@ -253,6 +256,28 @@ fn default_webhook_timeout() -> Duration {
     Duration::from_secs(10)
 }
 
+/// `[links]`: acknowledgement links people can tap in an SMS or email.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinksConfig {
+    /// The public address of this daemon as phones reach it (through a
+    /// reverse proxy), e.g. `https://ww.example.org`; links are `{base_url}/l/…`.
+    pub base_url: String,
+    /// Environment variable holding the secret links are signed with.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// File holding the secret links are signed with.
+    #[serde(default)]
+    pub secret_file: Option<PathBuf>,
+    /// How long a link works.
+    #[serde(default = "default_link_lifetime", with = "humantime_serde_compat")]
+    pub valid_for: Duration,
+}
+
+fn default_link_lifetime() -> Duration {
+    Duration::from_secs(24 * 3600)
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutboxConfig {
@@ -304,6 +329,7 @@ const SECTIONS: &[&str] = &[
     "sms",
     "robot",
     "templates",
+    "links",
     "outbox",
 ];
 
@@ -360,6 +386,13 @@ impl Config {
             sms: each(&doc, "sms", &mut problems),
             robots: each(&doc, "robot", &mut problems),
             templates: section(&doc, "templates", &mut problems),
+            links: match doc.get::<LinksConfig>("links") {
+                Ok(links) => links,
+                Err(problem) => {
+                    problems.push(problem);
+                    None
+                }
+            },
             webhooks: each(&doc, "webhook", &mut problems),
             outbox: section(&doc, "outbox", &mut problems),
         };
@@ -578,6 +611,20 @@ impl Config {
                     "set exactly one of secret_env or secret_file: receivers need the \
                      signature to trust a notification"
                         .into(),
+                ));
+            }
+        }
+        if let Some(links) = &self.links {
+            if !(links.base_url.starts_with("http://") || links.base_url.starts_with("https://")) {
+                out.push((
+                    "links.base_url".into(),
+                    "must start with https:// (or http://)".into(),
+                ));
+            }
+            if links.secret_env.is_none() == links.secret_file.is_none() {
+                out.push((
+                    "links.secret_env".into(),
+                    "set exactly one of secret_env or secret_file: links are signed with it".into(),
                 ));
             }
         }

@@ -25,6 +25,7 @@ use crate::http::{self, AppState};
 use crate::ingest::adapter::Router;
 use crate::ingest::mqtt;
 use crate::ingest::native::TimeWindow;
+use crate::links::Signer;
 use crate::metrics::Metrics;
 use crate::notify::channel::Channel;
 use crate::notify::email::Email;
@@ -148,6 +149,16 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         .collect::<Vec<_>>();
     let channels = build_channels(&config)?;
     let templates = Templates::from_config(&config.templates).map_err(StartError::Config)?;
+    let links = match &config.links {
+        Some(links) => {
+            let secret =
+                config::read_secret(links.secret_env.as_deref(), links.secret_file.as_deref())
+                    .map_err(|e| StartError::Config(format!("links: {e}")))?
+                    .ok_or_else(|| StartError::Config("links: no secret".into()))?;
+            Some((Signer::new(secret, &links.base_url), links.valid_for))
+        }
+        None => None,
+    };
 
     let outbox_wake = Arc::new(Notify::new());
     let router = Router::new(&config.mqtt.topic_prefix, &config.adapters);
@@ -165,6 +176,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         dead_letters_kept: config.store.dead_letters_kept,
         channels: webhooks,
         templates,
+        links: links.clone(),
         contacts: config.contacts.clone(),
         grids: config
             .households
@@ -234,6 +246,8 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
             metrics: metrics.clone(),
             mqtt_connected: connected.clone(),
             commands: commands_tx,
+            links: links.map(|(signer, _)| signer),
+            clock: clock.clone(),
         },
         shutdown.clone(),
     ));

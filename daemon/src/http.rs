@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::extract::Path;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -16,6 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::case::Reason;
+use crate::clock::Clock;
+use crate::links::{Claim, LinkAction, Signer};
 use crate::process::{Action, ActionOutcome, Command};
 
 use crate::metrics::Metrics;
@@ -28,6 +30,9 @@ pub struct AppState {
     pub mqtt_connected: Arc<AtomicBool>,
     /// Actions on cases go to the processor, the single writer.
     pub commands: mpsc::Sender<Command>,
+    /// Checks signed links (none when `[links]` is not configured).
+    pub links: Option<Signer>,
+    pub clock: Arc<dyn Clock>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -39,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases/{id}/ack", post(acknowledge))
         .route("/api/v1/cases/{id}/close", post(close))
         .route("/api/v1/cases/{id}/resident-ok", post(resident_ok))
+        .route("/l/{token}", get(link_page).post(link_use))
         .with_state(state)
 }
 
@@ -209,7 +215,7 @@ async fn act(state: &AppState, case_id: i64, action: Action) -> Response {
         );
     }
     match answer.await {
-        Ok(Ok(ActionOutcome::Done(case))) => {
+        Ok(Ok(ActionOutcome::Done(case) | ActionOutcome::Unchanged(case))) => {
             Json(serde_json::json!({ "case": case })).into_response()
         }
         Ok(Ok(ActionOutcome::AlreadyClosed(case))) => (
@@ -230,4 +236,143 @@ async fn act(state: &AppState, case_id: i64, action: Action) -> Response {
             "the daemon is shutting down",
         ),
     }
+}
+
+/// Check a link's token, or the page that says why it cannot be used.
+fn claim(state: &AppState, token: &str) -> Result<Claim, Box<Response>> {
+    let Some(signer) = &state.links else {
+        return Err(Box::new(page(
+            StatusCode::NOT_FOUND,
+            "Not available",
+            "Links are not enabled here.",
+        )));
+    };
+    signer.verify(token, state.clock.now()).map_err(|e| {
+        let status = match e {
+            crate::links::LinkError::Expired => StatusCode::GONE,
+            crate::links::LinkError::Invalid => StatusCode::FORBIDDEN,
+        };
+        Box::new(page(status, "This link cannot be used", &e.to_string()))
+    })
+}
+
+/// Opening a link only shows what it will do: link previewers fetch URLs.
+async fn link_page(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let claim = match claim(&state, &token) {
+        Ok(claim) => claim,
+        Err(page) => return *page,
+    };
+    let (title, button) = match claim.action {
+        LinkAction::Acknowledge => (
+            format!("Case {}: are you going to check?", claim.case_id),
+            format!("I'm going ({})", claim.who),
+        ),
+        LinkAction::ResidentOk => ("Are you OK?".to_string(), "Yes, I'm OK".to_string()),
+    };
+    let body = format!(
+        "<form method=\"post\"><button type=\"submit\">{}</button></form>",
+        escape(&button)
+    );
+    Html(layout(&title, &body)).into_response()
+}
+
+async fn link_use(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    let claim = match claim(&state, &token) {
+        Ok(claim) => claim,
+        Err(page) => return *page,
+    };
+    let action = match claim.action {
+        LinkAction::Acknowledge => Action::Acknowledge {
+            by: claim.who.clone(),
+        },
+        LinkAction::ResidentOk => Action::ResidentOk,
+    };
+    let (reply, answer) = oneshot::channel();
+    if state
+        .commands
+        .send(Command {
+            case_id: claim.case_id,
+            action,
+            reply,
+        })
+        .await
+        .is_err()
+    {
+        return page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again",
+            "The service is restarting.",
+        );
+    }
+    match answer.await {
+        Ok(Ok(ActionOutcome::Done(case))) => {
+            let by = case
+                .acknowledged
+                .as_ref()
+                .map(|a| a.by.as_str())
+                .unwrap_or_default();
+            let text = match claim.action {
+                LinkAction::Acknowledge if by == claim.who => {
+                    format!(
+                        "Thank you, {}. Everyone told knows you are going.",
+                        claim.who
+                    )
+                }
+                LinkAction::Acknowledge => {
+                    format!("{by} had already said they are going; nothing changed.")
+                }
+                LinkAction::ResidentOk => "Thank you. Nobody else will be called.".to_string(),
+            };
+            page(StatusCode::OK, &format!("Case {}", claim.case_id), &text)
+        }
+        Ok(Ok(ActionOutcome::Unchanged(case))) => {
+            let text = match &case.acknowledged {
+                Some(ack) => format!(
+                    "{} already said they are going at {} UTC; nothing changed.",
+                    ack.by,
+                    ack.at.format("%H:%M")
+                ),
+                None => "Nothing changed.".to_string(),
+            };
+            page(StatusCode::OK, &format!("Case {}", claim.case_id), &text)
+        }
+        Ok(Ok(ActionOutcome::AlreadyClosed(_))) => page(
+            StatusCode::OK,
+            &format!("Case {}", claim.case_id),
+            "This case is already closed; nothing changed.",
+        ),
+        Ok(Ok(ActionOutcome::NoSuchCase)) => {
+            page(StatusCode::NOT_FOUND, "Not found", "No such case.")
+        }
+        _ => page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again",
+            "The service could not record it.",
+        ),
+    }
+}
+
+fn page(status: StatusCode, title: &str, text: &str) -> Response {
+    (
+        status,
+        Html(layout(title, &format!("<p>{}</p>", escape(text)))),
+    )
+        .into_response()
+}
+
+fn layout(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
+         content=\"width=device-width,initial-scale=1\"><title>{t}</title></head>\
+         <body style=\"font-family:sans-serif;max-width:30em;margin:2em auto;padding:0 1em\">\
+         <h1 style=\"font-size:1.3em\">{t}</h1>{body}</body></html>",
+        t = escape(title)
+    )
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }

@@ -13,7 +13,8 @@
 //! - `store`: SQLite/PostgreSQL through sqlx `Any`: readings, meters, cases, outbox, dead letters.
 //! - `deliver`: outbox workers, one per channel, with backoff and jitter.
 //! - `notify`: channels (webhook) and the notification payload.
-//! - `http`: health, readiness, metrics and the JSON API.
+//! - `http`: health, readiness, metrics, the JSON API and the pages behind signed links.
+//! - `links`: signed, expiring, single-case links ("I'm going", "I'm OK").
 //! - `metrics`: the Prometheus registry.
 //! - `clock`: wall clock or accelerated clock.
 //! - `reload`: hot reload of the rules file (SIGHUP or a change); a broken file keeps the old rules.
@@ -33,6 +34,7 @@ pub mod deliver;
 pub mod demo;
 pub mod http;
 pub mod ingest;
+pub mod links;
 pub mod metrics;
 pub mod notify;
 pub mod process;

@@ -22,6 +22,7 @@ use crate::ingest::Reject;
 use crate::ingest::adapter::Router;
 use crate::ingest::mqtt::{Acker, Delivery};
 use crate::ingest::native::TimeWindow;
+use crate::links::{Claim, LinkAction, Signer};
 use crate::metrics::Metrics;
 use crate::notify::contacts::{self, ContactConfig};
 use crate::notify::template::{self, Templates};
@@ -45,6 +46,8 @@ pub struct Settings {
     pub grids: HashMap<String, String>,
     /// What people read, per language.
     pub templates: Templates,
+    /// Signs the links in messages, and how long they work (none: no links).
+    pub links: Option<(Signer, std::time::Duration)>,
     /// Offset used for events raised by the clock alone (meter_offline).
     pub display_offset: FixedOffset,
     /// Escalation routes for cases.
@@ -69,6 +72,8 @@ pub enum Action {
 #[derive(Debug, Clone)]
 pub enum ActionOutcome {
     Done(Case),
+    /// Nothing changed (e.g. a second acknowledgement).
+    Unchanged(Case),
     AlreadyClosed(Case),
     NoSuchCase,
 }
@@ -493,6 +498,20 @@ impl Processor {
                 .with_timezone(&contact.offset())
                 .format("%H:%M")
                 .to_string();
+            if let Some((signer, valid_for)) = &self.settings.links {
+                let action = if contact.role == Role::Resident {
+                    LinkAction::ResidentOk
+                } else {
+                    LinkAction::Acknowledge
+                };
+                let expires = now + chrono::Duration::from_std(*valid_for).unwrap_or_default();
+                values.link = signer.link(&Claim {
+                    case_id,
+                    action,
+                    who: contact.name.clone(),
+                    expires: expires.timestamp(),
+                });
+            }
             let (subject, text) =
                 self.settings
                     .templates
@@ -592,6 +611,10 @@ impl Processor {
             },
             Action::ResidentOk => Input::ResidentOk,
         };
+        let (next, _) = case::step(Some(&case), input.clone(), &self.settings.routes, now);
+        if next.is_none() {
+            return Ok(ActionOutcome::Unchanged(case));
+        }
         let (queued, after) = self
             .apply(&mut tx, Some(case.clone()), input, None, now)
             .await?;

@@ -54,6 +54,7 @@ async fn a_looser_inactivity_limit_shows_the_alerts_it_would_remove() {
             contacts: vec![],
             grids: Default::default(),
             templates: Default::default(),
+            links: None,
             display_offset: FixedOffset::east_opt(0).expect("utc"),
             routes: vec![],
         };

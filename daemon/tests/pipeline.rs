@@ -40,6 +40,7 @@ fn settings(unknown_meters: UnknownMeters) -> Settings {
         contacts: vec![],
         grids: Default::default(),
         templates: Default::default(),
+        links: None,
         display_offset: FixedOffset::east_opt(8 * 3600).expect("+08:00"),
         routes: vec![],
     }

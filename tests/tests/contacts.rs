@@ -27,6 +27,11 @@ async fn a_quiet_home_reaches_its_grid_worker_by_email_in_chinese() {
     let mut text = config(&broker.url(), http_port, &dir.path().join("ww.db"), None);
     text.push_str(&format!(
         r#"
+[links]
+base_url = "http://127.0.0.1:{http_port}"
+secret_env = "WW_TEST_LINK_SECRET"
+valid_for = "2h"
+
 [[household]]
 id = "zhang"
 name = "Zhang Mei"
@@ -54,14 +59,15 @@ role = "grid_worker"
 grids = ["grid-2"]
 reach = [{{ channel = "mail", to = "wang@example.org" }}]
 "#,
-        smtp.port
+        smtp.port,
+        http_port = http_port
     ));
     let mut daemon = DaemonProcess::start(
         waterwatch_e2e::daemon_binary!(),
         dir.path(),
         http_port,
         &text,
-        &[],
+        &[("WW_TEST_LINK_SECRET", "link-secret")],
     );
     daemon.wait_ready().await;
 
@@ -115,5 +121,57 @@ reach = [{{ channel = "mail", to = "wang@example.org" }}]
         "only the grid's own worker is told: {:#?}",
         smtp.messages()
     );
+
+    // The link in the message: opening it only asks; the button acknowledges.
+    let link = body
+        .split_whitespace()
+        .find_map(|word| {
+            word.find("http://")
+                .map(|i| word[i..].trim_end_matches(['.', '。', '，']).to_string())
+        })
+        .unwrap_or_else(|| panic!("no link in {body}"));
+    let http = waterwatch_e2e::http();
+    let page = http.get(&link).send().await.expect("GET the link");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .expect("page")
+            .contains("I'm going (Li Wei)")
+    );
+    let cases = || async {
+        let listed: serde_json::Value = http
+            .get(format!("{}/api/v1/cases", daemon.base_url()))
+            .send()
+            .await
+            .expect("GET cases")
+            .json()
+            .await
+            .expect("JSON");
+        listed["cases"][0].clone()
+    };
+    assert!(
+        cases().await["acknowledged_by"].is_null(),
+        "opening the link changes nothing"
+    );
+    let used = http.post(&link).send().await.expect("POST the link");
+    assert_eq!(used.status(), 200);
+    assert!(
+        used.text()
+            .await
+            .expect("page")
+            .contains("Thank you, Li Wei")
+    );
+    assert_eq!(cases().await["acknowledged_by"], "Li Wei");
+    let again = http.post(&link).send().await.expect("POST the link again");
+    assert!(
+        again
+            .text()
+            .await
+            .expect("page")
+            .contains("nothing changed")
+    );
+    let forged = format!("{}x", link);
+    assert_eq!(http.post(&forged).send().await.expect("POST").status(), 403);
     daemon.terminate();
 }
