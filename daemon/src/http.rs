@@ -19,6 +19,7 @@ use crate::case::Reason;
 use crate::clock::Clock;
 use crate::links::{Claim, LinkAction, Signer};
 use crate::process::{Action, ActionOutcome, Command};
+use crate::suppress::Suppression;
 
 use crate::metrics::Metrics;
 use crate::store::{self, Store};
@@ -45,6 +46,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases/{id}/close", post(close))
         .route("/api/v1/cases/{id}/resident-ok", post(resident_ok))
         .route("/l/{token}", get(link_page).post(link_use))
+        .route(
+            "/api/v1/households/{id}/away",
+            post(away_start).delete(away_end),
+        )
+        .route("/api/v1/silences", get(silences).post(silence_start))
         .with_state(state)
 }
 
@@ -375,4 +381,157 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AwayBody {
+    /// When the household is expected back (RFC 3339).
+    until: String,
+    reason: String,
+    /// Who says so.
+    by: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SilenceBody {
+    #[serde(default)]
+    household: Option<String>,
+    #[serde(default)]
+    grid: Option<String>,
+    #[serde(default)]
+    kind: Option<waterwatch_rules::Kind>,
+    until: String,
+    reason: String,
+    by: String,
+}
+
+async fn away_start(
+    State(state): State<AppState>,
+    Path(household): Path<String>,
+    body: JsonBody<AwayBody>,
+) -> Response {
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
+    };
+    let suppression = Suppression {
+        id: None,
+        away: true,
+        household: Some(household),
+        grid: None,
+        kind: None,
+        starts: state.clock.now(),
+        ends: match parse_until(&body.until) {
+            Ok(t) => t,
+            Err(response) => return *response,
+        },
+        reason: body.reason,
+        created_by: body.by,
+    };
+    store_suppression(&state, suppression).await
+}
+
+async fn silence_start(State(state): State<AppState>, body: JsonBody<SilenceBody>) -> Response {
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
+    };
+    let suppression = Suppression {
+        id: None,
+        away: false,
+        household: body.household,
+        grid: body.grid,
+        kind: body.kind,
+        starts: state.clock.now(),
+        ends: match parse_until(&body.until) {
+            Ok(t) => t,
+            Err(response) => return *response,
+        },
+        reason: body.reason,
+        created_by: body.by,
+    };
+    store_suppression(&state, suppression).await
+}
+
+fn parse_until(text: &str) -> Result<chrono::DateTime<chrono::Utc>, Box<Response>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .map_err(|e| {
+            Box::new(api_error(
+                StatusCode::BAD_REQUEST,
+                &format!("until: `{text}` is not an RFC 3339 time with an offset: {e}"),
+            ))
+        })
+}
+
+async fn store_suppression(state: &AppState, suppression: Suppression) -> Response {
+    let now = state.clock.now();
+    let problems = suppression.problems(now);
+    if !problems.is_empty() {
+        let text: Vec<_> = problems.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+        return api_error(StatusCode::BAD_REQUEST, &text.join("; "));
+    }
+    let result = async {
+        let mut conn = state.store.pool().acquire().await?;
+        store::suppressions::insert(&mut conn, &suppression, now).await
+    }
+    .await;
+    match result {
+        Ok(id) => {
+            tracing::info!(suppression = id, away = suppression.away, until = %suppression.ends, "suppression set: {}", suppression.reason);
+            (
+                StatusCode::CREATED,
+                Json(serde_json::json!({ "id": id, "suppression": suppression })),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a suppression");
+            api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is not answering; try again",
+            )
+        }
+    }
+}
+
+async fn away_end(State(state): State<AppState>, Path(household): Path<String>) -> Response {
+    let now = state.clock.now();
+    let result = async {
+        let mut conn = state.store.pool().acquire().await?;
+        store::suppressions::end_away(&mut conn, &household, now).await
+    }
+    .await;
+    match result {
+        Ok(0) => api_error(StatusCode::NOT_FOUND, "the household is not away"),
+        Ok(_) => Json(serde_json::json!({ "household": household, "away": false })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot end away mode");
+            api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is not answering; try again",
+            )
+        }
+    }
+}
+
+async fn silences(State(state): State<AppState>) -> Response {
+    let now = state.clock.now();
+    let result = async {
+        let mut conn = state.store.pool().acquire().await?;
+        store::suppressions::current(&mut conn, now).await
+    }
+    .await;
+    match result {
+        Ok(list) => Json(serde_json::json!({ "suppressions": list })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot list suppressions");
+            api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is not answering; try again",
+            )
+        }
+    }
 }

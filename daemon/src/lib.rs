@@ -11,6 +11,7 @@
 //! - `process`: the single writer — one transaction per batch, then acknowledgements.
 //! - `case`: the pure case lifecycle (`step`) and escalation routes; one open case per household.
 //! - `store`: SQLite/PostgreSQL through sqlx `Any`: readings, meters, cases, outbox, dead letters.
+//! - `suppress`: away mode and silences (pure): which alerts they hold back.
 //! - `deliver`: outbox workers, one per channel, with backoff and jitter.
 //! - `notify`: channels (webhook) and the notification payload.
 //! - `http`: health, readiness, metrics, the JSON API and the pages behind signed links.
@@ -42,3 +43,4 @@ pub mod reload;
 pub mod replay;
 pub mod ruletest;
 pub mod store;
+pub mod suppress;

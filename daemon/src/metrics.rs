@@ -40,6 +40,7 @@ pub struct Metrics {
     pub mqtt_connected: Gauge,
     pub outbox_pending: Gauge,
     pub rules_reloads: Family<OutcomeLabel, Counter>,
+    pub alerts_suppressed: Family<ReasonLabel, Counter>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -74,6 +75,12 @@ impl Metrics {
         let mqtt_connected = Gauge::default();
         let outbox_pending = Gauge::default();
         let rules_reloads = Family::<OutcomeLabel, Counter>::default();
+        let alerts_suppressed = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "alerts_suppressed",
+            "Alerts held back by away mode or a silence",
+            alerts_suppressed.clone(),
+        );
         registry.register(
             "rules_reloads",
             "Rules file reloads by outcome (failed: the running rules stay)",
@@ -144,6 +151,7 @@ impl Metrics {
             mqtt_connected,
             outbox_pending,
             rules_reloads,
+            alerts_suppressed,
         }
     }
 
@@ -177,6 +185,14 @@ impl Metrics {
             .get_or_create(&DeliveryLabels {
                 channel: channel.to_owned(),
                 outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn suppressed(&self, reason: &str) {
+        self.alerts_suppressed
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_owned(),
             })
             .inc();
     }

@@ -13,7 +13,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use sqlx::AnyConnection;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use waterwatch_rules::{AlertEvent, Engine, MeterState, Reading, RuleSet};
+use waterwatch_rules::{AlertEvent, Engine, MeterState, Reading, RuleSet, Transition};
 
 use crate::case::{self, Case, Effect, Input, NotifyReason, Reason, Role, Route};
 use crate::clock::Clock;
@@ -28,6 +28,7 @@ use crate::notify::contacts::{self, ContactConfig};
 use crate::notify::template::{self, Templates};
 use crate::notify::{Message, payload};
 use crate::store::{self, Store, StoreError};
+use crate::suppress;
 
 /// What the processor needs to know beyond its collaborators.
 #[derive(Debug, Clone)]
@@ -397,10 +398,75 @@ impl Processor {
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
         let mut queued = 0;
+        let mut suppressions = None;
         for event in events {
+            if event.event == Transition::Fired {
+                // Read only when something fires: firing is rare.
+                if suppressions.is_none() {
+                    suppressions = Some(store::suppressions::current(conn, now).await?);
+                }
+                let grid = self
+                    .settings
+                    .grids
+                    .get(&event.household)
+                    .map(String::as_str);
+                let active = suppressions.as_deref().unwrap_or_default();
+                if let Some(by) =
+                    suppress::covering(active, &event.household, grid, event.kind, now)
+                {
+                    store::suppressions::hold(conn, event, now).await?;
+                    self.metrics
+                        .suppressed(if by.away { "away" } else { "silence" });
+                    tracing::info!(
+                        household = %event.household,
+                        rule = %event.rule,
+                        "held back ({}: {}) until {}",
+                        if by.away { "away" } else { "silenced" },
+                        by.reason,
+                        by.ends
+                    );
+                    continue;
+                }
+            } else if store::suppressions::release(conn, event).await? {
+                // It fired and ended while suppressed: nobody needs to hear of it.
+                continue;
+            }
             let open = store::cases::open_case(conn, &event.household).await?;
             queued += self
                 .apply(conn, open, Input::Alert(event), Some(event), now)
+                .await?
+                .0;
+        }
+        Ok(queued)
+    }
+
+    /// Alerts held back by a suppression that has ended and still active:
+    /// they open (or join) a case now.
+    async fn release_held(
+        &self,
+        conn: &mut AnyConnection,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let held = store::suppressions::held(conn).await?;
+        if held.is_empty() {
+            return Ok(0);
+        }
+        let suppressions = store::suppressions::current(conn, now).await?;
+        let mut queued = 0;
+        for event in held {
+            let grid = self
+                .settings
+                .grids
+                .get(&event.household)
+                .map(String::as_str);
+            if suppress::covering(&suppressions, &event.household, grid, event.kind, now).is_some()
+            {
+                continue;
+            }
+            store::suppressions::release(conn, &event).await?;
+            let open = store::cases::open_case(conn, &event.household).await?;
+            queued += self
+                .apply(conn, open, Input::Alert(&event), Some(&event), now)
                 .await?
                 .0;
         }
@@ -574,7 +640,7 @@ impl Processor {
     pub async fn escalate(&mut self) -> Result<(), StoreError> {
         let now = self.clock.now();
         let mut tx = self.store.pool().begin().await?;
-        let mut queued = 0;
+        let mut queued = self.release_held(&mut tx, now).await?;
         for case in store::cases::open_cases(&mut tx).await? {
             queued += self
                 .apply(&mut tx, Some(case), Input::Tick, None, now)

@@ -285,5 +285,46 @@ async fn bad_input_is_counted_by_reason_dead_lettered_and_changes_nothing_else()
         },
     )
     .await;
+    // Away mode over the API: bad requests are refused with a reason.
+    let http = waterwatch_e2e::http();
+    let away = format!("{}/api/v1/households/home-1/away", daemon.base_url());
+    let until = (Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let past = http
+        .post(&away)
+        .json(&json!({"until": "2020-01-01T00:00:00Z", "reason": "trip", "by": "Zhang Jun"}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(past.status(), 400);
+    assert!(
+        past.text()
+            .await
+            .expect("body")
+            .contains("until: must be in the future")
+    );
+    let set = http
+        .post(&away)
+        .json(&json!({"until": until, "reason": "visiting family", "by": "Zhang Jun"}))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(set.status(), 201);
+    let listed: serde_json::Value = http
+        .get(format!("{}/api/v1/silences", daemon.base_url()))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(listed["suppressions"][0]["household"], "home-1");
+    assert_eq!(
+        http.delete(&away).send().await.expect("DELETE").status(),
+        200
+    );
+    assert_eq!(
+        http.delete(&away).send().await.expect("DELETE").status(),
+        404
+    );
     daemon.terminate();
 }

@@ -7,10 +7,12 @@
 //! - `ingest.rs`: readings, meters, engine state, dead letters (the hot path).
 //! - `cases.rs`: cases, their alerts and audit events.
 //! - `outbox.rs`: the durable notification queue.
+//! - `suppressions.rs`: away mode, silences and the alerts they hold back.
 
 pub mod cases;
 pub mod ingest;
 pub mod outbox;
+pub mod suppressions;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Daemon ingest throughput: a private Mosquitto, the daemon (release build,
+# SQLite) and `meter-sim load` on this machine, all on loopback. Prints how
+# many readings the daemon stored per second while the load ran and until it
+# had caught up. Usage: scripts/bench-ingest.sh [METERS] [RATE] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+meters=${1:-10000}
+rate=${2:-20000}
+seconds=${3:-20}
+bin=${BIN:-target/release}
+[ -x "$bin/waterwatch" ] && [ -x "$bin/meter-sim" ] || cargo build --release -p waterwatch -p meter-sim
+
+dir=$(mktemp -d)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mqtt=$(free_port)
+http=$(free_port)
+cat > "$dir/mosquitto.conf" <<CONF
+listener $mqtt 127.0.0.1
+allow_anonymous true
+persistence false
+max_queued_messages 0
+max_inflight_messages 1000
+CONF
+cat > "$dir/ww.toml" <<CONF
+[broker]
+enabled = false
+[mqtt]
+url = "mqtt://127.0.0.1:$mqtt"
+client_id = "waterwatch-bench"
+[store]
+url = "sqlite://$dir/ww.db"
+[http]
+listen = "127.0.0.1:$http"
+[ingest]
+batch_size = 2000
+CONF
+mosquitto -c "$dir/mosquitto.conf" >/dev/null 2>&1 &
+broker_pid=$!
+RUST_LOG=warn "$bin/waterwatch" run --config "$dir/ww.toml" 2> "$dir/daemon.log" &
+daemon_pid=$!
+trap 'kill $daemon_pid $broker_pid 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$http/readyz" >/dev/null && break; sleep 0.1; done
+
+stored() { curl -s "http://127.0.0.1:$http/metrics" | awk '/^waterwatch_readings_ingested_total/ {print $2}'; }
+t0=$(date +%s.%N); s0=$(stored)
+"$bin/meter-sim" load --broker "mqtt://127.0.0.1:$mqtt" --meters "$meters" --rate "$rate" --duration "${seconds}s"
+t1=$(date +%s.%N); s1=$(stored)
+# Let the daemon catch up with what the broker queued.
+prev=-1
+while [ "$(stored)" != "$prev" ]; do prev=$(stored); sleep 1; done
+t2=$(date +%s.%N); s2=$(stored)
+python3 - "$t0" "$t1" "$t2" "$s0" "$s1" "$s2" <<'PY'
+import sys
+t0, t1, t2, s0, s1, s2 = map(float, sys.argv[1:])
+print(f"during the load: {(s1 - s0) / (t1 - t0):,.0f} readings/s stored")
+print(f"until caught up: {(s2 - s0) / (t2 - t0 - 1):,.0f} readings/s stored ({s2 - s0:,.0f} readings)")
+PY
