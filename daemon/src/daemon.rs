@@ -228,6 +228,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         }
         None => None,
     };
+    let delivery_queue = config.ingest.batch_size * 4;
     let source_settings = mqtt::Settings {
         host: mqtt_addr.0.clone(),
         port: mqtt_addr.1,
@@ -235,9 +236,10 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         credentials,
         keep_alive: config.mqtt.keep_alive,
         max_packet_bytes: config.ingest.max_payload_bytes.max(64 * 1024) + 1024,
+        max_unacked: delivery_queue + config.ingest.batch_size,
     };
     let (acker, client, eventloop) = mqtt::client(&source_settings);
-    let (tx, rx) = mpsc::channel(config.ingest.batch_size * 4);
+    let (tx, rx) = mpsc::channel(delivery_queue);
 
     tracker.spawn(http::serve(
         listener,

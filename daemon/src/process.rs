@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::config::UnknownMeters;
 use crate::ingest::Reject;
 use crate::ingest::adapter::Router;
-use crate::ingest::mqtt::{Acker, Delivery};
+use crate::ingest::mqtt::{AckQueue, Acker, Delivery};
 use crate::ingest::native::TimeWindow;
 use crate::links::{Claim, LinkAction, Signer};
 use crate::metrics::Metrics;
@@ -751,13 +751,18 @@ pub async fn run(
     } = inlets;
     let mut ticker = tokio::time::interval(tick_every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut acks = AckQueue::new(acker);
     loop {
+        acks.offer();
         tokio::select! {
             _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(Duration::from_millis(10)), if !acks.is_empty() => {}
             first = rx.recv() => {
                 let Some(first) = first else { break };
                 let batch = fill(first, &mut rx, batch_size);
-                commit_with_retry(&mut processor, &batch, acker.as_ref(), &shutdown).await;
+                if commit_with_retry(&mut processor, &batch, &shutdown).await {
+                    acks.stored(&batch);
+                }
             }
             changed = rules.changed() => {
                 if changed.is_ok() {
@@ -785,14 +790,11 @@ pub async fn run(
     rx.close();
     while let Ok(first) = rx.try_recv() {
         let batch = fill(first, &mut rx, batch_size);
-        if processor.handle(&batch).await.is_ok()
-            && let Some(acker) = &acker
-        {
-            for delivery in &batch {
-                acker.ack(delivery).await;
-            }
+        if processor.handle(&batch).await.is_ok() {
+            acks.stored(&batch);
         }
     }
+    acks.finish(Duration::from_secs(2)).await;
 }
 
 fn fill(first: Delivery, rx: &mut mpsc::Receiver<Delivery>, batch_size: usize) -> Vec<Delivery> {
@@ -806,27 +808,20 @@ fn fill(first: Delivery, rx: &mut mpsc::Receiver<Delivery>, batch_size: usize) -
     batch
 }
 
+/// Store a batch, retrying with backoff; false if shut down before it was stored.
 async fn commit_with_retry(
     processor: &mut Processor,
     batch: &[Delivery],
-    acker: Option<&Acker>,
     shutdown: &CancellationToken,
-) {
+) -> bool {
     let mut wait = Duration::from_millis(100);
     loop {
         match processor.handle(batch).await {
-            Ok(()) => {
-                if let Some(acker) = acker {
-                    for delivery in batch {
-                        acker.ack(delivery).await;
-                    }
-                }
-                return;
-            }
+            Ok(()) => return true,
             Err(e) => {
                 tracing::error!(error = %e, retry_in = ?wait, "could not store a batch; it stays unacknowledged");
                 tokio::select! {
-                    _ = shutdown.cancelled() => return,
+                    _ = shutdown.cancelled() => return false,
                     _ = tokio::time::sleep(wait) => {}
                 }
                 wait = (wait * 2).min(Duration::from_secs(10));

@@ -42,14 +42,68 @@ pub struct Acker {
     client: AsyncClient,
 }
 
-impl Acker {
-    pub async fn ack(&self, delivery: &Delivery) {
-        if delivery.publish.qos == QoS::AtMostOnce {
-            return;
+/// Acknowledgements of stored messages, waiting for room in the client's
+/// request channel.
+///
+/// Design: the event loop takes one request per poll and may itself be
+/// waiting to hand the processor its next message; an ack that *waited* for
+/// room could therefore wait forever (and did, under load). Acks are queued
+/// here and offered without waiting; whatever does not fit is offered again
+/// moments later, while the processor goes on draining messages.
+pub struct AckQueue {
+    acker: Option<Acker>,
+    pending: std::collections::VecDeque<Publish>,
+}
+
+impl AckQueue {
+    pub fn new(acker: Option<Acker>) -> Self {
+        Self {
+            acker,
+            pending: std::collections::VecDeque::new(),
         }
-        if let Err(e) = self.client.ack(&delivery.publish).await {
-            // The broker will redeliver; the reading is stored idempotently.
-            tracing::warn!(error = %e, "could not acknowledge a stored message");
+    }
+
+    /// Queue the acks of a stored batch and offer what fits.
+    pub fn stored(&mut self, batch: &[Delivery]) {
+        if self.acker.is_some() {
+            self.pending.extend(
+                batch
+                    .iter()
+                    .filter(|d| d.publish.qos != QoS::AtMostOnce)
+                    .map(|d| d.publish.clone()),
+            );
+        }
+        self.offer();
+    }
+
+    /// Hand over as many queued acks as the client takes now.
+    pub fn offer(&mut self) {
+        let Some(acker) = &self.acker else { return };
+        while let Some(publish) = self.pending.front() {
+            match acker.client.try_ack(publish) {
+                Ok(()) => {
+                    self.pending.pop_front();
+                }
+                Err(rumqttc::ClientError::TryRequest(_)) => return,
+                Err(e) => {
+                    // The broker will redeliver; the reading is stored idempotently.
+                    tracing::warn!(error = %e, "could not acknowledge a stored message");
+                    self.pending.pop_front();
+                }
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// At shutdown: wait (a bounded time) until every ack is handed over.
+    pub async fn finish(&mut self, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while !self.is_empty() && tokio::time::Instant::now() < deadline {
+            self.offer();
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 }
@@ -61,6 +115,9 @@ pub struct Settings {
     pub credentials: Option<(String, String)>,
     pub keep_alive: Duration,
     pub max_packet_bytes: usize,
+    /// Messages that can be taken from the broker and not yet acknowledged
+    /// (the delivery channel plus one batch being stored).
+    pub max_unacked: usize,
 }
 
 /// Connect (lazily: the first poll connects) and return the acker and the
@@ -76,7 +133,11 @@ pub fn client(settings: &Settings) -> (Acker, AsyncClient, EventLoop) {
     if let Some((user, password)) = &settings.credentials {
         options.set_credentials(user, password);
     }
-    let (client, eventloop) = AsyncClient::new(options, 1024);
+    // Design: the processor acknowledges through this request channel while
+    // the event loop may be blocked handing it the next message; if the
+    // channel could fill with acks, each would wait for the other. Room for
+    // every message that can be unacknowledged at once rules that out.
+    let (client, eventloop) = AsyncClient::new(options, settings.max_unacked + 1024);
     (
         Acker {
             client: client.clone(),
@@ -177,5 +238,47 @@ impl Source {
         .await;
         metrics.mqtt_connected.set(0);
         connected.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stored_qos1(n: u16) -> Vec<Delivery> {
+        (1..=n)
+            .map(|pkid| {
+                let mut publish =
+                    Publish::new("waterwatch/meters/m/reading", QoS::AtLeastOnce, "{}");
+                publish.pkid = pkid;
+                Delivery {
+                    topic: publish.topic.clone(),
+                    payload: publish.payload.clone(),
+                    publish,
+                }
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn acks_that_do_not_fit_wait_in_the_queue_instead_of_blocking_the_processor() {
+        // A client whose event loop is never polled: its request channel holds 3.
+        let options = MqttOptions::new("t", "127.0.0.1", 9);
+        let (client, _eventloop) = AsyncClient::new(options, 3);
+        let mut acks = AckQueue::new(Some(Acker { client }));
+        acks.stored(&stored_qos1(5));
+        assert!(!acks.is_empty(), "two acks wait for room");
+        assert_eq!(acks.pending.len(), 2);
+        acks.offer();
+        assert_eq!(acks.pending.len(), 2, "still no room, still no blocking");
+    }
+
+    #[tokio::test]
+    async fn qos0_messages_need_no_ack() {
+        let options = MqttOptions::new("t", "127.0.0.1", 9);
+        let (client, _eventloop) = AsyncClient::new(options, 3);
+        let mut acks = AckQueue::new(Some(Acker { client }));
+        acks.stored(&[Delivery::unacked("t", "x")]);
+        assert!(acks.is_empty());
     }
 }
