@@ -35,7 +35,15 @@ pub async fn run(mut config: Config, shutdown: CancellationToken) -> Result<(), 
 
     let offset = FixedOffset::east_opt(8 * 3600)
         .unwrap_or(FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
-    let start_utc = Utc::now();
+    // The simulated day starts at the most recent 06:30 (+08:00), when people are up.
+    let now_local = Utc::now().with_timezone(&offset);
+    let morning = now_local.date_naive().and_time(chrono::NaiveTime::MIN)
+        + chrono::Duration::minutes(6 * 60 + 30);
+    let mut start_utc =
+        (morning - chrono::Duration::seconds(i64::from(offset.local_minus_utc()))).and_utc();
+    if start_utc > Utc::now() {
+        start_utc -= chrono::Duration::days(1);
+    }
     let clock = Arc::new(ScaledClock::new(start_utc, SPEED));
     let running = daemon::start(Options {
         config,
@@ -51,7 +59,7 @@ pub async fn run(mut config: Config, shutdown: CancellationToken) -> Result<(), 
     let scenarios = vec![
         Scenario::Collapse {
             household: 3,
-            at: minutes(20),
+            at: minutes(150),
         },
         Scenario::Burst {
             household: 5,
