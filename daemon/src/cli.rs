@@ -117,19 +117,9 @@ fn run_daemon(config_path: Option<&Path>, demo_mode: bool) -> ExitCode {
     } else {
         "info,rumqttd=warn,sqlx=warn"
     });
-    let source = match config_path {
-        Some(path) => match Source::read(path) {
-            Ok(source) => source,
-            Err(problems) => return report_problems(&problems),
-        },
-        None => Source {
-            path: None,
-            text: String::new(),
-        },
-    };
-    let config = match Config::load(&source) {
-        Ok(config) => config,
-        Err(problems) => return report_problems(&problems),
+    let (source, config) = match load_config(config_path) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -199,6 +189,20 @@ async fn stop_on_signal(shutdown: CancellationToken) {
         let _ = tokio::signal::ctrl_c().await;
     }
     shutdown.cancel();
+}
+
+/// The config file (or the embedded defaults) with the environment on top;
+/// every problem printed when it is not usable.
+fn load_config(config_path: Option<&Path>) -> Result<(Source, Config), ExitCode> {
+    let source = match config_path {
+        Some(path) => Source::read(path).map_err(|problems| report_problems(&problems))?,
+        None => Source {
+            path: None,
+            text: String::new(),
+        },
+    };
+    let config = Config::load(&source).map_err(|problems| report_problems(&problems))?;
+    Ok((source, config))
 }
 
 fn report_problems(problems: &[waterwatch_rules::tomlcheck::Problem]) -> ExitCode {
@@ -310,19 +314,9 @@ fn run_backtest(config_path: Option<&Path>, candidate: &Path, since: &str) -> Ex
             return ExitCode::FAILURE;
         }
     };
-    let source = match config_path {
-        Some(path) => match Source::read(path) {
-            Ok(source) => source,
-            Err(problems) => return report_problems(&problems),
-        },
-        None => Source {
-            path: None,
-            text: String::new(),
-        },
-    };
-    let config = match Config::load(&source) {
-        Ok(config) => config,
-        Err(problems) => return report_problems(&problems),
+    let (source, config) = match load_config(config_path) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     let running = match daemon::load_rules(&config, source.path.as_deref()) {
         Ok(rules) => rules,
