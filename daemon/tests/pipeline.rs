@@ -450,27 +450,17 @@ async fn notifications_reach_the_households_contacts_by_role_with_numbers_kept_o
 
 #[tokio::test]
 async fn away_mode_holds_inactivity_back_and_opens_the_case_if_still_quiet_when_it_ends() {
-    use waterwatch::suppress::Suppression;
     for (backend, store, _dir) in common::stores().await {
         let now = start() + Duration::hours(15);
         let clock = Arc::new(ManualClock::new(now));
         let mut p = processor(&store, clock.clone(), UnknownMeters::Register).await;
-        let away = Suppression {
-            id: None,
-            away: true,
-            household: Some("h1".into()),
-            grid: None,
-            kind: None,
-            starts: start(),
-            ends: now + Duration::hours(2),
-            reason: "visiting her daughter".into(),
-            created_by: "Zhang Jun".into(),
-        };
-        let mut conn = store.pool().acquire().await.expect("connection");
-        store::suppressions::insert(&mut conn, &away, start())
-            .await
-            .expect("stored");
-        drop(conn);
+        set_away(
+            &store,
+            "h1",
+            now + Duration::hours(2),
+            "visiting her daughter",
+        )
+        .await;
 
         p.handle(&[quiet_day("h1", start(), now)])
             .await
@@ -536,27 +526,11 @@ async fn away_mode_holds_inactivity_back_and_opens_the_case_if_still_quiet_when_
 
 #[tokio::test]
 async fn an_alert_that_fires_and_ends_while_away_never_reaches_anyone() {
-    use waterwatch::suppress::Suppression;
     for (backend, store, _dir) in common::stores().await {
         let now = start() + Duration::hours(15);
         let clock = Arc::new(ManualClock::new(now));
         let mut p = processor(&store, clock.clone(), UnknownMeters::Register).await;
-        let away = Suppression {
-            id: None,
-            away: true,
-            household: Some("h1".into()),
-            grid: None,
-            kind: None,
-            starts: start(),
-            ends: now + Duration::hours(2),
-            reason: "hospital stay".into(),
-            created_by: "Li Wei".into(),
-        };
-        let mut conn = store.pool().acquire().await.expect("connection");
-        store::suppressions::insert(&mut conn, &away, start())
-            .await
-            .expect("stored");
-        drop(conn);
+        set_away(&store, "h1", now + Duration::hours(2), "hospital stay").await;
         p.handle(&[quiet_day("h1", start(), now)])
             .await
             .expect("stored");
@@ -580,4 +554,23 @@ async fn an_alert_that_fires_and_ends_while_away_never_reaches_anyone() {
             0
         );
     }
+}
+
+/// Mark a household away from `start()` until `ends`.
+async fn set_away(store: &Store, household: &str, ends: DateTime<Utc>, reason: &str) {
+    let away = waterwatch::suppress::Suppression {
+        id: None,
+        away: true,
+        household: Some(household.into()),
+        grid: None,
+        kind: None,
+        starts: start(),
+        ends,
+        reason: reason.into(),
+        created_by: "family".into(),
+    };
+    let mut conn = store.pool().acquire().await.expect("connection");
+    store::suppressions::insert(&mut conn, &away, start())
+        .await
+        .expect("stored");
 }
