@@ -82,16 +82,6 @@ impl Daemon {
         self.events.subscribe()
     }
 
-    /// A token that stops the daemon when cancelled.
-    pub fn shutdown_token(&self) -> CancellationToken {
-        self.shutdown.clone()
-    }
-
-    /// Wait until every task has stopped (after the shutdown token is cancelled).
-    pub async fn stopped(&self) {
-        self.tracker.wait().await;
-    }
-
     /// Stop and wait, giving up after `grace`.
     pub async fn stop(self, grace: Duration) {
         self.shutdown.cancel();

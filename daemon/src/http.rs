@@ -111,14 +111,17 @@ async fn cases(
     }
     match store::cases::list(state.store.pool(), limit).await {
         Ok(list) => Json(serde_json::json!({ "cases": list })).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot list cases");
-            api_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is not answering",
-            )
-        }
+        Err(e) => database_unavailable("cannot list cases", &e),
     }
+}
+
+/// The store failed: log what was being done, tell the caller to retry.
+fn database_unavailable(doing: &str, error: &crate::store::StoreError) -> Response {
+    tracing::error!(error = %error, "{doing}");
+    api_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the database is not answering; try again",
+    )
 }
 
 fn api_error(status: StatusCode, message: &str) -> Response {
@@ -487,13 +490,7 @@ async fn store_suppression(state: &AppState, suppression: Suppression) -> Respon
             )
                 .into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot store a suppression");
-            api_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is not answering; try again",
-            )
-        }
+        Err(e) => database_unavailable("cannot store a suppression", &e),
     }
 }
 
@@ -507,13 +504,7 @@ async fn away_end(State(state): State<AppState>, Path(household): Path<String>) 
     match result {
         Ok(0) => api_error(StatusCode::NOT_FOUND, "the household is not away"),
         Ok(_) => Json(serde_json::json!({ "household": household, "away": false })).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot end away mode");
-            api_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is not answering; try again",
-            )
-        }
+        Err(e) => database_unavailable("cannot end away mode", &e),
     }
 }
 
@@ -526,12 +517,6 @@ async fn silences(State(state): State<AppState>) -> Response {
     .await;
     match result {
         Ok(list) => Json(serde_json::json!({ "suppressions": list })).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot list suppressions");
-            api_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is not answering; try again",
-            )
-        }
+        Err(e) => database_unavailable("cannot list suppressions", &e),
     }
 }

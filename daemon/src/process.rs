@@ -519,10 +519,7 @@ impl Processor {
         cause: Option<&AlertEvent>,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        let body: serde_json::Value = serde_json::from_str(&payload::case_notification(
-            case_id, case, reason, roles, cause, now,
-        ))
-        .unwrap_or_default();
+        let body = payload::case_notification(case_id, case, reason, roles, cause, now);
         // What makes this notification unique within its case.
         let nth = match reason {
             NotifyReason::CaseOpened | NotifyReason::Escalated => {

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use waterwatch_rules::Reading;
 
-use super::native::{Parsed, TimeWindow, check_total, type_name};
+use super::native::{Parsed, TimeWindow, check_total, json_object, type_name};
 use super::reject::Reject;
 use super::units::Unit;
 
@@ -24,11 +24,7 @@ pub fn parse(
     window: TimeWindow,
     unit: Unit,
 ) -> Result<Parsed, Reject> {
-    let value: Value =
-        serde_json::from_slice(payload).map_err(|e| Reject::Malformed(e.to_string()))?;
-    let Value::Object(fields) = value else {
-        return Err(Reject::Malformed("expected a JSON object".into()));
-    };
+    let fields = json_object(payload)?;
     let error = text(&fields, "error").unwrap_or_default();
     let value = match number_or_text(&fields, "value")? {
         Some(v) => v,

@@ -60,6 +60,15 @@ impl Default for TimeWindow {
     }
 }
 
+/// The payload as a JSON object, or why it is not one.
+pub(crate) fn json_object(payload: &[u8]) -> Result<Map<String, Value>, Reject> {
+    match serde_json::from_slice(payload) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(Reject::Malformed("expected a JSON object".into())),
+        Err(e) => Err(Reject::Malformed(e.to_string())),
+    }
+}
+
 /// Refuse a register below zero or beyond any meter's range.
 pub fn check_total(total_l: f64) -> Result<(), Reject> {
     if total_l.is_finite() && (0.0..=MAX_TOTAL_L).contains(&total_l) {
@@ -85,11 +94,7 @@ pub fn parse(
     now: DateTime<Utc>,
     window: TimeWindow,
 ) -> Result<Parsed, Reject> {
-    let value: Value =
-        serde_json::from_slice(payload).map_err(|e| Reject::Malformed(e.to_string()))?;
-    let Value::Object(object) = value else {
-        return Err(Reject::Malformed("expected a JSON object".into()));
-    };
+    let object = json_object(payload)?;
     let meter_id = match object.get("meter_id") {
         Some(Value::String(id)) if !id.trim().is_empty() => id.trim().to_owned(),
         Some(Value::String(_)) => {

@@ -13,7 +13,7 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use serde_json::Value;
 use waterwatch_rules::Reading;
 
-use super::native::{Parsed, TimeWindow, check_total, number, type_name};
+use super::native::{Parsed, TimeWindow, check_total, json_object, number, type_name};
 use super::reject::Reject;
 
 pub fn parse(
@@ -23,11 +23,7 @@ pub fn parse(
     window: TimeWindow,
     offset: FixedOffset,
 ) -> Result<Parsed, Reject> {
-    let value: Value =
-        serde_json::from_slice(payload).map_err(|e| Reject::Malformed(e.to_string()))?;
-    let Value::Object(fields) = value else {
-        return Err(Reject::Malformed("expected a JSON object".into()));
-    };
+    let fields = json_object(payload)?;
     let id = match fields.get("id") {
         Some(Value::String(id)) if !id.trim().is_empty() => id.trim().to_owned(),
         Some(Value::Number(n)) => n.to_string(),

@@ -22,7 +22,7 @@ pub fn case_notification(
     roles: &[Role],
     cause: Option<&AlertEvent>,
     now: DateTime<Utc>,
-) -> String {
+) -> serde_json::Value {
     let alerts: Vec<_> = case
         .alerts
         .iter()
@@ -51,7 +51,6 @@ pub fn case_notification(
         "alert": cause,
         "alerts": alerts,
     })
-    .to_string()
 }
 
 /// One short line a person can act on (fits an SMS).

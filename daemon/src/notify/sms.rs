@@ -16,7 +16,7 @@ use serde::Deserialize;
 use sha1::Sha1;
 
 use super::template::{substitute, unknown_placeholders};
-use super::{Message, Outcome};
+use super::{Message, Outcome, mask};
 
 /// Which API the channel speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -278,17 +278,6 @@ impl SmsConfig {
     }
 }
 
-/// `+8613812341234` → `+86******1234`: enough to tell numbers apart in logs.
-pub fn mask_phone(number: &str) -> String {
-    let chars: Vec<char> = number.chars().collect();
-    if chars.len() < 8 {
-        return "******".into();
-    }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}******{tail}")
-}
-
 fn valid_phone(number: &str) -> bool {
     let digits = number.strip_prefix('+').unwrap_or(number);
     (5..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
@@ -476,7 +465,7 @@ impl Sms {
         if !valid_phone(to) {
             return Outcome::Permanent(format!(
                 "`{}` is not a phone number in E.164 (+ country code, up to 15 digits)",
-                mask_phone(to)
+                mask(to)
             ));
         }
         let attempt = self.attempt(idempotency_key, to, &message.text, now);
@@ -485,7 +474,7 @@ impl Sms {
             Err(_) => Outcome::Retry(format!("no answer within {:?}", self.timeout)),
         };
         let outcome = scrub(outcome, to);
-        tracing::debug!(channel = %self.name, to = %mask_phone(to), ?outcome, "sms attempt");
+        tracing::debug!(channel = %self.name, to = %mask(to), ?outcome, "sms attempt");
         outcome
     }
 
@@ -770,7 +759,7 @@ fn aliyun_outcome(status: reqwest::StatusCode, body: &str) -> Outcome {
 /// Providers echo numbers in their errors; keep them out of outcomes (which
 /// are stored and logged).
 fn scrub(outcome: Outcome, to: &str) -> Outcome {
-    let masked = mask_phone(to);
+    let masked = mask(to);
     let bare = to.trim_start_matches('+');
     let clean = |why: String| why.replace(to, &masked).replace(bare, &masked);
     match outcome {
@@ -823,8 +812,8 @@ mod tests {
 
     #[test]
     fn phone_numbers_are_masked_in_logs_and_outcomes() {
-        assert_eq!(mask_phone("+8613812341234"), "+86******1234");
-        assert_eq!(mask_phone("123"), "******");
+        assert_eq!(mask("+8613812341234"), "+86******1234");
+        assert_eq!(mask("123"), "******");
         let scrubbed = scrub(
             Outcome::Permanent("The 'To' number 8613812341234 is not valid".into()),
             "+8613812341234",
