@@ -71,6 +71,11 @@ enum Command {
         #[arg(long)]
         until: Option<String>,
     },
+    /// Dashboard users: add, passwd, list, disable, token.
+    User {
+        #[command(subcommand)]
+        action: crate::users::UserCommand,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -98,6 +103,10 @@ pub fn main() -> ExitCode {
             input,
             until,
         }) => run_replay(&rules, &input, until.as_deref()),
+        Some(Command::User { action }) => match load_config(cli.config.as_deref()) {
+            Ok((_, config)) => crate::users::run(&config, action),
+            Err(code) => code,
+        },
         Some(Command::Run) | None => run_daemon(cli.config.as_deref(), cli.demo),
     }
 }

@@ -157,16 +157,57 @@ impl Default for StoreConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
-    /// Address of the HTTP server. Loopback only until login exists:
-    /// residents' data is private by default.
+    /// Address of the HTTP server. Beyond loopback, every page and API call
+    /// needs a login: residents' data is private by default.
     pub listen: SocketAddr,
+    /// `auto`: login is required when `listen` is beyond loopback or a request
+    /// came through a reverse proxy; a local browser on this machine needs
+    /// none. `always`: every request needs a login.
+    pub login: LoginMode,
+    /// Mark the session cookie `Secure` (HTTPS only). Default: on when
+    /// `listen` is beyond loopback (put a TLS-terminating proxy in front).
+    pub secure_cookies: Option<bool>,
+    /// A session ends after this long without a request.
+    #[serde(with = "humantime_serde_compat")]
+    pub session_idle: Duration,
+    /// A session ends this long after login, used or not.
+    #[serde(with = "humantime_serde_compat")]
+    pub session_max: Duration,
+    /// Language of the pages for the local user without a login (`en`, `zh-CN`).
+    pub language: waterwatch_rules::Language,
+}
+
+/// When the dashboard and API ask for a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginMode {
+    #[default]
+    Auto,
+    Always,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            login: LoginMode::Auto,
+            secure_cookies: None,
+            session_idle: Duration::from_secs(12 * 3600),
+            session_max: Duration::from_secs(7 * 24 * 3600),
+            language: waterwatch_rules::Language::En,
         }
+    }
+}
+
+impl HttpConfig {
+    /// Whether a request that did not come through a proxy needs a login.
+    pub fn login_required(&self) -> bool {
+        self.login == LoginMode::Always || !self.listen.ip().is_loopback()
+    }
+
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies
+            .unwrap_or(!self.listen.ip().is_loopback())
     }
 }
 
@@ -489,14 +530,13 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
-        if !self.http.listen.ip().is_loopback() {
+        if self.http.session_idle < Duration::from_secs(60) {
+            out.push(("http.session_idle".into(), "must be at least 1m".into()));
+        }
+        if self.http.session_max < self.http.session_idle {
             out.push((
-                "http.listen".into(),
-                format!(
-                    "{} is beyond loopback; login is required there and is not available \
-                     yet, so bind 127.0.0.1 and put a reverse proxy with authentication in front",
-                    self.http.listen
-                ),
+                "http.session_max".into(),
+                "must be at least http.session_idle".into(),
             ));
         }
         if self.ingest.max_payload_bytes < 256 {
@@ -753,7 +793,7 @@ mod tests {
     #[test]
     fn every_problem_is_reported_with_its_line() {
         let problems = check(
-            "[http]\nlisten = \"0.0.0.0:8080\"\n\n[store]\nurl = \"mysql://x\"\n\n[mqtt]\ncolour = \"blue\"\n",
+            "[http]\nsession_idle = \"10s\"\n\n[store]\nurl = \"mysql://x\"\n\n[mqtt]\ncolour = \"blue\"\n",
         )
         .unwrap_err();
         assert_eq!(problems.len(), 3, "{problems:#?}");
@@ -767,9 +807,21 @@ mod tests {
         assert!(
             problems
                 .iter()
-                .any(|p| p.starts_with("ww.toml:2: http.listen: 0.0.0.0:8080 is beyond loopback")),
+                .any(|p| p.starts_with("ww.toml:2: http.session_idle: must be at least 1m")),
             "{problems:#?}"
         );
+    }
+
+    #[test]
+    fn beyond_loopback_the_dashboard_needs_a_login_and_secure_cookies() {
+        let local = check("").unwrap();
+        assert!(!local.http.login_required());
+        assert!(!local.http.cookies_secure());
+        let open = check("[http]\nlisten = \"0.0.0.0:8080\"\n").unwrap();
+        assert!(open.http.login_required());
+        assert!(open.http.cookies_secure());
+        let always = check("[http]\nlogin = \"always\"\n").unwrap();
+        assert!(always.http.login_required());
     }
 
     #[test]

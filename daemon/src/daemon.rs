@@ -231,6 +231,17 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
     let (acker, client, eventloop) = mqtt::client(&source_settings);
     let (tx, rx) = mpsc::channel(delivery_queue);
 
+    let rules_status = Arc::new(crate::web::RulesStatus::new(
+        rules_path.clone(),
+        clock.now().timestamp_millis(),
+    ));
+    let web = crate::web::Web::new(
+        &config.http,
+        config.contacts.clone(),
+        rules_rx.clone(),
+        rules_status.clone(),
+        crate::web::live::spawn(store.clone(), shutdown.clone()),
+    );
     tracker.spawn(http::serve(
         listener,
         AppState {
@@ -240,6 +251,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
             commands: commands_tx,
             links: links.map(|(signer, _)| signer),
             clock: clock.clone(),
+            web: Arc::new(web),
         },
         shutdown.clone(),
     ));
@@ -271,6 +283,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
             path,
             rules_tx,
             metrics.clone(),
+            rules_status,
             shutdown.clone(),
         ));
     }

@@ -1,5 +1,7 @@
-//! The HTTP server: health, readiness, Prometheus metrics and a first JSON API.
-//! Bound to loopback unless configured (and then only once login exists).
+//! The HTTP server: health, readiness, Prometheus metrics, the dashboard
+//! (`web`), the JSON API and the pages behind signed links. Every page and API
+//! route asks who is calling ([`Identity`]) and what they may see; beyond
+//! loopback that always means a login.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +25,8 @@ use crate::suppress::Suppression;
 
 use crate::metrics::Metrics;
 use crate::store::{self, Store};
+use crate::web::Web;
+use crate::web::auth::Identity;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -34,6 +38,8 @@ pub struct AppState {
     /// Checks signed links (none when `[links]` is not configured).
     pub links: Option<Signer>,
     pub clock: Arc<dyn Clock>,
+    /// The dashboard: access, rules status, live updates.
+    pub web: Arc<Web>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -51,12 +57,16 @@ pub fn router(state: AppState) -> Router {
             post(away_start).delete(away_end),
         )
         .route("/api/v1/silences", get(silences).post(silence_start))
+        .merge(crate::web::pages::routes())
+        .merge(crate::web::api::routes())
+        .layer(axum::middleware::from_fn(crate::web::auth::same_origin))
         .with_state(state)
 }
 
 /// Serve until `shutdown` is cancelled.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: CancellationToken) {
     let app = router(state);
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await;
@@ -82,6 +92,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    let week_ago = state.clock.now().timestamp_millis() - 7 * 86_400_000;
+    match store::dashboard::case_counts(state.store.pool(), week_ago).await {
+        Ok(counts) => state.metrics.set_cases(&counts),
+        Err(e) => tracing::debug!(error = %e, "cases by state not counted for /metrics"),
+    }
     (
         [(
             header::CONTENT_TYPE,
@@ -100,6 +115,7 @@ struct ListQuery {
 
 async fn cases(
     State(state): State<AppState>,
+    who: Identity,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let limit = match query {
@@ -109,14 +125,30 @@ async fn cases(
     if !(1..=1000).contains(&limit) {
         return api_error(StatusCode::BAD_REQUEST, "limit must be between 1 and 1000");
     }
-    match store::cases::list(state.store.pool(), limit).await {
-        Ok(list) => Json(serde_json::json!({ "cases": list })).into_response(),
+    let listed = async {
+        let households = store::dashboard::households(state.store.pool()).await?;
+        let list = store::cases::list(state.store.pool(), limit).await?;
+        Ok::<_, store::StoreError>((households, list))
+    }
+    .await;
+    match listed {
+        Ok((households, list)) => {
+            let visible: Vec<_> = list
+                .into_iter()
+                .filter(|c| {
+                    households
+                        .iter()
+                        .any(|h| h.id == c.household && who.sees(h))
+                })
+                .collect();
+            Json(serde_json::json!({ "cases": visible })).into_response()
+        }
         Err(e) => database_unavailable("cannot list cases", &e),
     }
 }
 
 /// The store failed: log what was being done, tell the caller to retry.
-fn database_unavailable(doing: &str, error: &crate::store::StoreError) -> Response {
+pub fn database_unavailable(doing: &str, error: &crate::store::StoreError) -> Response {
     tracing::error!(error = %error, "{doing}");
     api_error(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -124,55 +156,88 @@ fn database_unavailable(doing: &str, error: &crate::store::StoreError) -> Respon
     )
 }
 
-fn api_error(status: StatusCode, message: &str) -> Response {
+pub fn api_error(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AckBody {
-    /// Who is going.
-    by: String,
+    /// Who is going (default: the caller).
+    #[serde(default)]
+    by: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CloseBody {
-    by: String,
+    #[serde(default)]
+    by: Option<String>,
     reason: Reason,
     #[serde(default)]
     note: Option<String>,
 }
 
-type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+pub type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+/// `by` as given, else the caller; never blank.
+fn who_is(by: Option<String>, who: &Identity) -> Result<String, Box<Response>> {
+    match by {
+        Some(by) if by.trim().is_empty() => Err(Box::new(api_error(
+            StatusCode::BAD_REQUEST,
+            "`by` must name a person",
+        ))),
+        Some(by) => Ok(by.trim().to_owned()),
+        None => Ok(who.name.clone()),
+    }
+}
+
+/// The checks every case write makes: CSRF for sessions, and the case's
+/// household within the caller's reach.
+async fn may_act(
+    state: &AppState,
+    who: &Identity,
+    headers: &axum::http::HeaderMap,
+    id: i64,
+) -> Result<(), Box<Response>> {
+    who.check_api_csrf(headers)?;
+    crate::web::api::visible_case(state, who, id)
+        .await
+        .map(|_| ())
+}
 
 async fn acknowledge(
     State(state): State<AppState>,
+    who: Identity,
+    headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
     body: JsonBody<AckBody>,
 ) -> Response {
+    if let Err(r) = may_act(&state, &who, &headers, id).await {
+        return *r;
+    }
     let body = match body {
         Ok(Json(body)) => body,
         Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
     };
-    if body.by.trim().is_empty() {
-        return api_error(StatusCode::BAD_REQUEST, "`by` must name who is going");
-    }
-    act(
-        &state,
-        id,
-        Action::Acknowledge {
-            by: body.by.trim().to_owned(),
-        },
-    )
-    .await
+    let by = match who_is(body.by, &who) {
+        Ok(by) => by,
+        Err(r) => return *r,
+    };
+    crate::web::audit(&state, &who, "acknowledge", &format!("case/{id}"), &by).await;
+    act(&state, id, Action::Acknowledge { by }).await
 }
 
 async fn close(
     State(state): State<AppState>,
+    who: Identity,
+    headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
     body: JsonBody<CloseBody>,
 ) -> Response {
+    if let Err(r) = may_act(&state, &who, &headers, id).await {
+        return *r;
+    }
     let body = match body {
         Ok(Json(body)) => body,
         Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
@@ -184,17 +249,23 @@ async fn close(
              late_riser, leak, emergency, false_alarm or other",
         );
     }
-    if body.by.trim().is_empty() {
-        return api_error(
-            StatusCode::BAD_REQUEST,
-            "`by` must name who closes the case",
-        );
-    }
+    let by = match who_is(body.by, &who) {
+        Ok(by) => by,
+        Err(r) => return *r,
+    };
+    crate::web::audit(
+        &state,
+        &who,
+        "close",
+        &format!("case/{id}"),
+        body.reason.as_str(),
+    )
+    .await;
     act(
         &state,
         id,
         Action::Close {
-            by: body.by.trim().to_owned(),
+            by,
             reason: body.reason,
             note: body.note,
         },
@@ -202,13 +273,36 @@ async fn close(
     .await
 }
 
-async fn resident_ok(State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+async fn resident_ok(
+    State(state): State<AppState>,
+    who: Identity,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    if let Err(r) = may_act(&state, &who, &headers, id).await {
+        return *r;
+    }
+    crate::web::audit(&state, &who, "resident_ok", &format!("case/{id}"), "").await;
     act(&state, id, Action::ResidentOk).await
 }
 
-async fn act(state: &AppState, case_id: i64, action: Action) -> Response {
+/// Why an action could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("the daemon is shutting down; try again")]
+    ShuttingDown,
+    #[error("the database is not answering; try again")]
+    Store(String),
+}
+
+/// Hand an action to the processor (the single writer) and wait for it.
+pub async fn send_action(
+    state: &AppState,
+    case_id: i64,
+    action: Action,
+) -> Result<ActionOutcome, ActionError> {
     let (reply, answer) = oneshot::channel();
-    if state
+    state
         .commands
         .send(Command {
             case_id,
@@ -216,34 +310,29 @@ async fn act(state: &AppState, case_id: i64, action: Action) -> Response {
             reply,
         })
         .await
-        .is_err()
-    {
-        return api_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the daemon is shutting down",
-        );
-    }
+        .map_err(|_| ActionError::ShuttingDown)?;
     match answer.await {
-        Ok(Ok(ActionOutcome::Done(case) | ActionOutcome::Unchanged(case))) => {
+        Ok(Ok(outcome)) => Ok(outcome),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, case = case_id, "a case action could not be stored");
+            Err(ActionError::Store(e))
+        }
+        Err(_) => Err(ActionError::ShuttingDown),
+    }
+}
+
+async fn act(state: &AppState, case_id: i64, action: Action) -> Response {
+    match send_action(state, case_id, action).await {
+        Ok(ActionOutcome::Done(case) | ActionOutcome::Unchanged(case)) => {
             Json(serde_json::json!({ "case": case })).into_response()
         }
-        Ok(Ok(ActionOutcome::AlreadyClosed(case))) => (
+        Ok(ActionOutcome::AlreadyClosed(case)) => (
             StatusCode::CONFLICT,
             Json(serde_json::json!({ "error": "the case is already closed", "case": case })),
         )
             .into_response(),
-        Ok(Ok(ActionOutcome::NoSuchCase)) => api_error(StatusCode::NOT_FOUND, "no such case"),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, case = case_id, "a case action could not be stored");
-            api_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database is not answering; try again",
-            )
-        }
-        Err(_) => api_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the daemon is shutting down",
-        ),
+        Ok(ActionOutcome::NoSuchCase) => api_error(StatusCode::NOT_FOUND, "no such case"),
+        Err(e) => api_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     }
 }
 
@@ -392,8 +481,9 @@ struct AwayBody {
     /// When the household is expected back (RFC 3339).
     until: String,
     reason: String,
-    /// Who says so.
-    by: String,
+    /// Who says so (default: the caller).
+    #[serde(default)]
+    by: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -407,18 +497,54 @@ struct SilenceBody {
     kind: Option<waterwatch_rules::Kind>,
     until: String,
     reason: String,
-    by: String,
+    #[serde(default)]
+    by: Option<String>,
+}
+
+/// Away mode is for those who look after the household, not its family.
+async fn may_set_away(
+    state: &AppState,
+    who: &Identity,
+    headers: &axum::http::HeaderMap,
+    household: &str,
+) -> Result<(), Box<Response>> {
+    who.check_api_csrf(headers)?;
+    crate::web::api::visible(state, who, household).await?;
+    if who.role == crate::web::auth::Role::Family {
+        return Err(Box::new(api_error(
+            StatusCode::FORBIDDEN,
+            "not permitted for this user",
+        )));
+    }
+    Ok(())
 }
 
 async fn away_start(
     State(state): State<AppState>,
+    who: Identity,
+    headers: axum::http::HeaderMap,
     Path(household): Path<String>,
     body: JsonBody<AwayBody>,
 ) -> Response {
+    if let Err(r) = may_set_away(&state, &who, &headers, &household).await {
+        return *r;
+    }
     let body = match body {
         Ok(Json(body)) => body,
         Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
     };
+    let created_by = match who_is(body.by, &who) {
+        Ok(by) => by,
+        Err(r) => return *r,
+    };
+    crate::web::audit(
+        &state,
+        &who,
+        "away",
+        &format!("household/{household}"),
+        &body.until,
+    )
+    .await;
     let suppression = Suppression {
         id: None,
         away: true,
@@ -431,16 +557,32 @@ async fn away_start(
             Err(response) => return *response,
         },
         reason: body.reason,
-        created_by: body.by,
+        created_by,
     };
     store_suppression(&state, suppression).await
 }
 
-async fn silence_start(State(state): State<AppState>, body: JsonBody<SilenceBody>) -> Response {
+async fn silence_start(
+    State(state): State<AppState>,
+    who: Identity,
+    headers: axum::http::HeaderMap,
+    body: JsonBody<SilenceBody>,
+) -> Response {
+    if let Err(r) = who.check_api_csrf(&headers) {
+        return *r;
+    }
+    if !who.is_ops() {
+        return api_error(StatusCode::FORBIDDEN, "silences are for ops and admins");
+    }
     let body = match body {
         Ok(Json(body)) => body,
         Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
     };
+    let created_by = match who_is(body.by, &who) {
+        Ok(by) => by,
+        Err(r) => return *r,
+    };
+    crate::web::audit(&state, &who, "silence", "silences", &body.until).await;
     let suppression = Suppression {
         id: None,
         away: false,
@@ -453,7 +595,7 @@ async fn silence_start(State(state): State<AppState>, body: JsonBody<SilenceBody
             Err(response) => return *response,
         },
         reason: body.reason,
-        created_by: body.by,
+        created_by,
     };
     store_suppression(&state, suppression).await
 }
@@ -494,7 +636,23 @@ async fn store_suppression(state: &AppState, suppression: Suppression) -> Respon
     }
 }
 
-async fn away_end(State(state): State<AppState>, Path(household): Path<String>) -> Response {
+async fn away_end(
+    State(state): State<AppState>,
+    who: Identity,
+    headers: axum::http::HeaderMap,
+    Path(household): Path<String>,
+) -> Response {
+    if let Err(r) = may_set_away(&state, &who, &headers, &household).await {
+        return *r;
+    }
+    crate::web::audit(
+        &state,
+        &who,
+        "back_home",
+        &format!("household/{household}"),
+        "",
+    )
+    .await;
     let now = state.clock.now();
     let result = async {
         let mut conn = state.store.pool().acquire().await?;
@@ -508,7 +666,7 @@ async fn away_end(State(state): State<AppState>, Path(household): Path<String>) 
     }
 }
 
-async fn silences(State(state): State<AppState>) -> Response {
+async fn silences(State(state): State<AppState>, who: Identity) -> Response {
     let now = state.clock.now();
     let result = async {
         let mut conn = state.store.pool().acquire().await?;
@@ -516,7 +674,21 @@ async fn silences(State(state): State<AppState>) -> Response {
     }
     .await;
     match result {
-        Ok(list) => Json(serde_json::json!({ "suppressions": list })).into_response(),
+        Ok(list) => {
+            let households = match store::dashboard::households(state.store.pool()).await {
+                Ok(h) => h,
+                Err(e) => return database_unavailable("cannot list households", &e),
+            };
+            // Away modes of households beyond the caller's reach stay hidden.
+            let visible: Vec<_> = list
+                .into_iter()
+                .filter(|s| match &s.household {
+                    Some(id) => households.iter().any(|h| &h.id == id && who.sees(h)),
+                    None => true,
+                })
+                .collect();
+            Json(serde_json::json!({ "suppressions": visible })).into_response()
+        }
         Err(e) => database_unavailable("cannot list suppressions", &e),
     }
 }

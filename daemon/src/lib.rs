@@ -15,6 +15,7 @@
 //! - `deliver`: outbox workers, one per channel, with backoff and jitter.
 //! - `notify`: channels (webhook) and the notification payload.
 //! - `http`: health, readiness, metrics, the JSON API and the pages behind signed links.
+//! - `web`: the dashboard (pages, live updates, SVG charts), access (users, sessions, CSRF, roles), the rest of `/api/v1` and its OpenAPI document.
 //! - `links`: signed, expiring, single-case links ("I'm going", "I'm OK").
 //! - `metrics`: the Prometheus registry.
 //! - `clock`: wall clock or accelerated clock.
@@ -44,3 +45,5 @@ pub mod replay;
 pub mod ruletest;
 pub mod store;
 pub mod suppress;
+pub mod users;
+pub mod web;

@@ -41,6 +41,13 @@ pub struct Metrics {
     pub outbox_pending: Gauge,
     pub rules_reloads: Family<OutcomeLabel, Counter>,
     pub alerts_suppressed: Family<ReasonLabel, Counter>,
+    /// Cases by state, counted from the store at each scrape.
+    pub cases: Family<StateLabel, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabel {
+    pub state: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -76,6 +83,12 @@ impl Metrics {
         let outbox_pending = Gauge::default();
         let rules_reloads = Family::<OutcomeLabel, Counter>::default();
         let alerts_suppressed = Family::<ReasonLabel, Counter>::default();
+        let cases = Family::<StateLabel, Gauge>::default();
+        registry.register(
+            "cases",
+            "Cases by state: open (nobody going yet), acknowledged, closed in the last 7 days",
+            cases.clone(),
+        );
         registry.register(
             "alerts_suppressed",
             "Alerts held back by away mode or a silence",
@@ -152,6 +165,18 @@ impl Metrics {
             outbox_pending,
             rules_reloads,
             alerts_suppressed,
+            cases,
+        }
+    }
+
+    /// Set the cases gauge: (state, count).
+    pub fn set_cases(&self, counts: &[(&str, i64)]) {
+        for (state, n) in counts {
+            self.cases
+                .get_or_create(&StateLabel {
+                    state: (*state).to_owned(),
+                })
+                .set(*n);
         }
     }
 

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use waterwatch_rules::RuleSet;
 
 use crate::metrics::Metrics;
+use crate::web::RulesStatus;
 
 /// How often the file's modification time is looked at.
 const POLL: Duration = Duration::from_secs(2);
@@ -37,6 +38,7 @@ pub async fn run(
     path: PathBuf,
     tx: watch::Sender<RuleSet>,
     metrics: Arc<Metrics>,
+    status: Arc<RulesStatus>,
     shutdown: CancellationToken,
 ) {
     let mut seen = modified(&path);
@@ -55,17 +57,23 @@ pub async fn run(
         match load(&path) {
             Ok(rules) => {
                 metrics.rules_reload("ok");
+                status.loaded(now_ms());
                 tracing::info!(file = %path.display(), rules = rules.rules.len(), "rules reloaded");
                 let _ = tx.send(rules);
             }
             Err(problems) => {
                 metrics.rules_reload("failed");
+                status.refused(now_ms(), problems.clone());
                 for problem in &problems {
                     tracing::error!("rules not reloaded, the running rules stay: {problem}");
                 }
             }
         }
     }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 #[cfg(unix)]
@@ -107,7 +115,14 @@ mod tests {
         let (tx, mut rx) = watch::channel(load(&path).unwrap());
         let metrics = Arc::new(Metrics::new());
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(run(path.clone(), tx, metrics.clone(), shutdown.clone()));
+        let status = Arc::new(RulesStatus::new(Some(path.clone()), 0));
+        let task = tokio::spawn(run(
+            path.clone(),
+            tx,
+            metrics.clone(),
+            status.clone(),
+            shutdown.clone(),
+        ));
 
         // Make sure the modification time moves on coarse file systems.
         tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -122,6 +137,7 @@ mod tests {
                 .render()
                 .contains("waterwatch_rules_reloads_total{outcome=\"failed\"} 1")
         );
+        assert_eq!(status.report().refused.len(), 1, "{:?}", status.report());
 
         let fewer = original.replace("after = \"12h\"", "after = \"10h\"");
         std::fs::write(&path, fewer).unwrap();
@@ -130,6 +146,8 @@ mod tests {
             .unwrap()
             .unwrap();
         let rules = rx.borrow().clone();
+        assert!(status.report().refused.is_empty());
+        assert!(status.report().loaded_ms > 0);
         assert!(
             format!("{:?}", rules.rule("inactivity")).contains("36000"),
             "{rules:?}"

@@ -9,7 +9,9 @@
 //! - `outbox.rs`: the durable notification queue.
 //! - `suppressions.rs`: away mode, silences and the alerts they hold back.
 
+pub mod access;
 pub mod cases;
+pub mod dashboard;
 pub mod ingest;
 pub mod outbox;
 pub mod suppressions;

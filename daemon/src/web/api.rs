@@ -1,0 +1,523 @@
+//! The `/api/v1` JSON beyond cases: households with their state, usage and
+//! consent, meters, one case with its trail, rules with their weekly record,
+//! the audit log, the caller, and the OpenAPI document describing it all.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Datelike;
+use serde::Deserialize;
+
+use super::auth::{Identity, Role};
+use super::pages::visible_statuses;
+use super::{audit, view};
+use crate::http::{AppState, JsonBody, api_error, database_unavailable};
+use crate::store::access::{self, Consent};
+use crate::store::dashboard::{self, Household};
+use crate::store::{self, StoreError};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/households", get(households))
+        .route("/api/v1/households/{id}", get(household))
+        .route("/api/v1/households/{id}/usage", get(usage))
+        .route(
+            "/api/v1/households/{id}/consent",
+            get(consent).put(set_consent),
+        )
+        .route("/api/v1/meters", get(meters))
+        .route("/api/v1/cases/{id}", get(case))
+        .route("/api/v1/cases/{id}/notes", post(add_note))
+        .route("/api/v1/rules", get(rules))
+        .route("/api/v1/audit", get(audit_log))
+        .route("/api/v1/openapi.json", get(openapi))
+}
+
+fn forbidden() -> Response {
+    api_error(StatusCode::FORBIDDEN, "not permitted for this user")
+}
+
+/// The household if the caller may see it; else 404 or 403.
+pub async fn visible(
+    state: &AppState,
+    who: &Identity,
+    id: &str,
+) -> Result<Household, Box<Response>> {
+    match dashboard::household(state.store.pool(), id).await {
+        Ok(Some(h)) if who.sees(&h) => Ok(h),
+        Ok(Some(_)) => Err(Box::new(forbidden())),
+        Ok(None) => Err(Box::new(api_error(
+            StatusCode::NOT_FOUND,
+            "no such household",
+        ))),
+        Err(e) => Err(Box::new(database_unavailable(
+            "cannot read a household",
+            &e,
+        ))),
+    }
+}
+
+/// The case's household if the caller may see it; else 404 or 403.
+pub async fn visible_case(
+    state: &AppState,
+    who: &Identity,
+    id: i64,
+) -> Result<Household, Box<Response>> {
+    match dashboard::case_household(state.store.pool(), id).await {
+        Ok(Some(h)) => visible(state, who, &h).await,
+        Ok(None) => Err(Box::new(api_error(StatusCode::NOT_FOUND, "no such case"))),
+        Err(e) => Err(Box::new(database_unavailable("cannot read a case", &e))),
+    }
+}
+
+async fn me(who: Identity) -> Response {
+    Json(serde_json::json!({
+        "name": who.name,
+        "role": who.role,
+        "scope": who.scope,
+        "language": who.language,
+        "csrf_token": who.csrf,
+    }))
+    .into_response()
+}
+
+async fn households(State(state): State<AppState>, who: Identity) -> Response {
+    match visible_statuses(&state, &who).await {
+        Ok(list) => Json(serde_json::json!({ "households": list })).into_response(),
+        Err(e) => database_unavailable("cannot list households", &e),
+    }
+}
+
+async fn household(
+    State(state): State<AppState>,
+    who: Identity,
+    Path(id): Path<String>,
+) -> Response {
+    let h = match visible(&state, &who, &id).await {
+        Ok(h) => h,
+        Err(r) => return *r,
+    };
+    let result = async {
+        let pool = state.store.pool();
+        let status = visible_statuses(&state, &who)
+            .await?
+            .into_iter()
+            .find(|s| s.household.id == h.id);
+        let meters: Vec<_> = dashboard::meters(pool)
+            .await?
+            .into_iter()
+            .filter(|m| m.household == h.id)
+            .collect();
+        let rules = state.web.rules.borrow().clone();
+        let first = meters.iter().find_map(view::meter_state);
+        let offset = status.as_ref().map(|s| s.utc_offset_s).unwrap_or(0);
+        let thresholds = view::thresholds(
+            &rules,
+            &h.id,
+            first.as_ref(),
+            offset,
+            state.clock.now().timestamp_millis(),
+            who.language,
+        );
+        let cases = dashboard::cases(pool, 0, Some(&h.id)).await?;
+        let consent = access::consent(pool, &h.id).await?;
+        Ok::<_, StoreError>(serde_json::json!({
+            "household": h,
+            "status": status,
+            "thresholds": thresholds,
+            "meters": meters,
+            "cases": cases,
+            "consent": consent,
+        }))
+    }
+    .await;
+    match result {
+        Ok(body) => {
+            audit(&state, &who, "view", &format!("household/{id}"), "api").await;
+            Json(body).into_response()
+        }
+        Err(e) => database_unavailable("cannot read a household", &e),
+    }
+}
+
+async fn usage(State(state): State<AppState>, who: Identity, Path(id): Path<String>) -> Response {
+    let h = match visible(&state, &who, &id).await {
+        Ok(h) => h,
+        Err(r) => return *r,
+    };
+    let pool = state.store.pool();
+    let now = state.clock.now().timestamp_millis();
+    let result = async {
+        if who.role == Role::Family {
+            let consent = access::consent(pool, &h.id).await?;
+            if !consent.is_some_and(|c| c.family_sees_usage) {
+                return Ok(None);
+            }
+        }
+        let mut samples = Vec::new();
+        for m in dashboard::meters(pool)
+            .await?
+            .iter()
+            .filter(|m| m.household == h.id)
+        {
+            samples.push(dashboard::samples(pool, &m.id, now - 35 * 86_400_000).await?);
+        }
+        Ok::<_, StoreError>(Some(view::usage_series(&samples, now, 7, 28)))
+    }
+    .await;
+    match result {
+        Ok(Some(series)) => {
+            audit(
+                &state,
+                &who,
+                "view",
+                &format!("household/{id}/usage"),
+                "api",
+            )
+            .await;
+            Json(serde_json::json!({
+                "household": h.id,
+                "start_ms": series.start_ms,
+                "utc_offset_s": series.utc_offset_s,
+                "hourly_litres": series.hours,
+                "usual_band": series.band.iter().map(|b| b.map(|(low, high)| [low, high])).collect::<Vec<_>>(),
+            }))
+            .into_response()
+        }
+        Ok(None) => api_error(
+            StatusCode::FORBIDDEN,
+            "the resident has not consented to family seeing water use",
+        ),
+        Err(e) => database_unavailable("cannot read usage", &e),
+    }
+}
+
+async fn consent(State(state): State<AppState>, who: Identity, Path(id): Path<String>) -> Response {
+    if let Err(r) = visible(&state, &who, &id).await {
+        return *r;
+    }
+    match access::consent(state.store.pool(), &id).await {
+        Ok(c) => Json(serde_json::json!({ "household": id, "consent": c })).into_response(),
+        Err(e) => database_unavailable("cannot read consent", &e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentBody {
+    family_sees_usage: bool,
+    #[serde(default)]
+    note: String,
+}
+
+async fn set_consent(
+    State(state): State<AppState>,
+    who: Identity,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: JsonBody<ConsentBody>,
+) -> Response {
+    if let Err(r) = who.check_api_csrf(&headers) {
+        return *r;
+    }
+    if let Err(r) = visible(&state, &who, &id).await {
+        return *r;
+    }
+    if who.role == Role::Family {
+        return forbidden();
+    }
+    let body = match body {
+        Ok(Json(b)) => b,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
+    };
+    let consent = Consent {
+        family_sees_usage: body.family_sees_usage,
+        recorded_by: who.name.clone(),
+        recorded_ms: state.clock.now().timestamp_millis(),
+        note: body.note,
+    };
+    match access::set_consent(state.store.pool(), &id, &consent).await {
+        Ok(()) => {
+            audit(
+                &state,
+                &who,
+                "consent",
+                &format!("household/{id}"),
+                &format!("family_sees_usage={}", consent.family_sees_usage),
+            )
+            .await;
+            Json(serde_json::json!({ "household": id, "consent": consent })).into_response()
+        }
+        Err(e) => database_unavailable("cannot store consent", &e),
+    }
+}
+
+async fn meters(State(state): State<AppState>, who: Identity) -> Response {
+    if !who.is_ops() {
+        return forbidden();
+    }
+    let pool = state.store.pool();
+    let result = async {
+        Ok::<_, StoreError>((
+            dashboard::meters(pool).await?,
+            dashboard::rejected_by_reason(pool).await?,
+        ))
+    }
+    .await;
+    let rules = state.web.rules.borrow().clone();
+    match result {
+        Ok((meters, rejected)) => {
+            let list: Vec<_> = meters
+                .iter()
+                .map(|m| {
+                    let st = view::meter_state(m);
+                    serde_json::json!({
+                        "meter": m,
+                        "baseline": st.as_ref().map(|s| serde_json::json!({
+                            "days_seen": s.baseline().days(),
+                            "learning": s.baseline().learning(&rules.baseline),
+                        })),
+                        "active_alerts": st.as_ref().map(|s| s.active_alerts().iter().map(|a| a.kind).collect::<Vec<_>>()).unwrap_or_default(),
+                    })
+                })
+                .collect();
+            let rejected: BTreeMap<_, _> = rejected.into_iter().collect();
+            Json(serde_json::json!({ "meters": list, "rejected_by_reason": rejected }))
+                .into_response()
+        }
+        Err(e) => database_unavailable("cannot list meters", &e),
+    }
+}
+
+async fn case(State(state): State<AppState>, who: Identity, Path(id): Path<i64>) -> Response {
+    if let Err(r) = visible_case(&state, &who, id).await {
+        return *r;
+    }
+    let pool = state.store.pool();
+    let result = async {
+        let mut conn = pool.acquire().await?;
+        let case = store::cases::by_id(&mut conn, id).await?;
+        let events = dashboard::case_events(pool, id).await?;
+        Ok::<_, StoreError>((case, events))
+    }
+    .await;
+    match result {
+        Ok((Some(case), events)) => {
+            audit(&state, &who, "view", &format!("case/{id}"), "api").await;
+            Json(serde_json::json!({ "case": case, "events": events })).into_response()
+        }
+        Ok((None, _)) => api_error(StatusCode::NOT_FOUND, "no such case"),
+        Err(e) => database_unavailable("cannot read a case", &e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    text: String,
+}
+
+async fn add_note(
+    State(state): State<AppState>,
+    who: Identity,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: JsonBody<NoteBody>,
+) -> Response {
+    if let Err(r) = who.check_api_csrf(&headers) {
+        return *r;
+    }
+    if let Err(r) = visible_case(&state, &who, id).await {
+        return *r;
+    }
+    let text = match body {
+        Ok(Json(b)) => b.text.trim().to_owned(),
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
+    };
+    if text.is_empty() || text.chars().count() > 2000 {
+        return api_error(StatusCode::BAD_REQUEST, "text: 1 to 2000 characters");
+    }
+    let now = state.clock.now();
+    let result = async {
+        let mut conn = state.store.pool().acquire().await?;
+        store::cases::audit(&mut conn, id, now, "note", &format!("{}: {text}", who.name)).await
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            audit(&state, &who, "note", &format!("case/{id}"), "api").await;
+            (
+                StatusCode::CREATED,
+                Json(serde_json::json!({ "case": id, "note": text })),
+            )
+                .into_response()
+        }
+        Err(e) => database_unavailable("cannot store a note", &e),
+    }
+}
+
+/// Alerts of one rule in one ISO week, and how their cases were closed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuleWeek {
+    pub rule: String,
+    /// `2026-W47`.
+    pub week: String,
+    pub fired: usize,
+    pub false_alarms: usize,
+    /// `fine 3, false_alarm 1, open 1`.
+    pub reasons: String,
+}
+
+/// The last `weeks` weeks of alerts per rule, newest week first.
+pub async fn rule_weeks(
+    state: &AppState,
+    now_ms: i64,
+    weeks: i64,
+) -> Result<Vec<RuleWeek>, StoreError> {
+    let since = now_ms - weeks * 7 * 86_400_000;
+    let outcomes = dashboard::alert_outcomes(state.store.pool(), since).await?;
+    Ok(summarise_weeks(&outcomes))
+}
+
+fn summarise_weeks(outcomes: &[dashboard::AlertOutcome]) -> Vec<RuleWeek> {
+    let mut groups: BTreeMap<(String, String), BTreeMap<String, usize>> = BTreeMap::new();
+    for o in outcomes {
+        let date = chrono::DateTime::from_timestamp_millis(o.fired_ms).unwrap_or_default();
+        let iso = date.iso_week();
+        let week = format!("{}-W{:02}", iso.year(), iso.week());
+        let reason = o.resolution.clone().unwrap_or_else(|| "open".into());
+        *groups
+            .entry((week, o.rule.clone()))
+            .or_default()
+            .entry(reason)
+            .or_default() += 1;
+    }
+    let mut out: Vec<RuleWeek> = groups
+        .into_iter()
+        .map(|((week, rule), reasons)| RuleWeek {
+            fired: reasons.values().sum(),
+            false_alarms: reasons.get("false_alarm").copied().unwrap_or(0),
+            reasons: reasons
+                .iter()
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            rule,
+            week,
+        })
+        .collect();
+    out.sort_by(|a, b| b.week.cmp(&a.week).then(a.rule.cmp(&b.rule)));
+    out
+}
+
+async fn rules(State(state): State<AppState>, who: Identity) -> Response {
+    if !who.is_ops() {
+        return forbidden();
+    }
+    let report = state.web.rules_status.report();
+    let rules = state.web.rules.borrow().clone();
+    let now = state.clock.now().timestamp_millis();
+    match rule_weeks(&state, now, 8).await {
+        Ok(weeks) => Json(serde_json::json!({
+            "path": report.path,
+            "loaded_ms": report.loaded_ms,
+            "refused": report.refused,
+            "refused_ms": report.refused_ms,
+            "rules": rules.rules.iter().map(|r| serde_json::json!({
+                "name": r.name,
+                "kind": r.detector.kind(),
+                "severity": r.severity,
+                "enabled": r.enabled,
+                "route": r.route,
+            })).collect::<Vec<_>>(),
+            "weeks": weeks,
+        }))
+        .into_response(),
+        Err(e) => database_unavailable("cannot count alerts per rule", &e),
+    }
+}
+
+async fn audit_log(State(state): State<AppState>, who: Identity) -> Response {
+    if who.role != Role::Admin {
+        return forbidden();
+    }
+    match access::audit_log(state.store.pool(), 500).await {
+        Ok(entries) => Json(serde_json::json!({ "entries": entries })).into_response(),
+        Err(e) => database_unavailable("cannot read the audit log", &e),
+    }
+}
+
+/// The OpenAPI document, written by hand beside the routes it describes.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weeks_count_alerts_and_false_alarms_per_rule() {
+        let at = |day: i64| 1_764_000_000_000 + day * 86_400_000;
+        let o = |rule: &str, day, resolution: Option<&str>| dashboard::AlertOutcome {
+            rule: rule.into(),
+            fired_ms: at(day),
+            resolution: resolution.map(Into::into),
+        };
+        let weeks = summarise_weeks(&[
+            o("inactivity", 0, Some("fine")),
+            o("inactivity", 0, Some("false_alarm")),
+            o("inactivity", 0, None),
+            o("burst", 0, Some("leak")),
+            o("inactivity", 8, Some("false_alarm")),
+        ]);
+        assert_eq!(weeks.len(), 3);
+        assert!(weeks[0].week > weeks[1].week);
+        let first = weeks
+            .iter()
+            .find(|w| w.rule == "inactivity" && w.fired == 3)
+            .unwrap();
+        assert_eq!(first.false_alarms, 1);
+        assert_eq!(first.reasons, "false_alarm 1, fine 1, open 1");
+    }
+
+    #[test]
+    fn the_openapi_document_is_json_and_names_every_api_route() {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        for route in [
+            "/api/v1/me",
+            "/api/v1/households",
+            "/api/v1/households/{id}",
+            "/api/v1/households/{id}/usage",
+            "/api/v1/households/{id}/consent",
+            "/api/v1/households/{id}/away",
+            "/api/v1/meters",
+            "/api/v1/cases",
+            "/api/v1/cases/{id}",
+            "/api/v1/cases/{id}/ack",
+            "/api/v1/cases/{id}/close",
+            "/api/v1/cases/{id}/resident-ok",
+            "/api/v1/cases/{id}/notes",
+            "/api/v1/silences",
+            "/api/v1/rules",
+            "/api/v1/audit",
+        ] {
+            assert!(
+                paths.contains_key(route),
+                "{route} is not in the OpenAPI document"
+            );
+        }
+    }
+}
