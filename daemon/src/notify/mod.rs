@@ -7,7 +7,7 @@
 //! - `payload.rs`: the JSON body and the one-line text of a case notification.
 //! - `webhook.rs`: JSON POST signed with HMAC-SHA256.
 //! - `email.rs`: email over SMTP (lettre), pooled, with a whole-send timeout.
-//! - `sms.rs`: SMS over HTTP: a generic templated request, Twilio, Aliyun.
+//! - `sms/`: SMS over HTTP: a generic templated request, Twilio, Aliyun (one file each).
 //! - `robot.rs`: WeCom and DingTalk group robots.
 //! - `template.rs`: the subject and text of each notification, per language.
 
