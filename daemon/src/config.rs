@@ -77,6 +77,23 @@ pub struct Config {
     /// Delivery of notifications from the durable outbox.
     #[serde(default)]
     pub outbox: OutboxConfig,
+    /// Who hears of operational problems (notifications that could not be delivered).
+    #[serde(default)]
+    pub ops: OpsConfig,
+}
+
+/// `[ops]`: operations staff. When a notification fails for good (a
+/// provider refuses it, the address is invalid, the retries run out), the
+/// case escalates to its next step and ops are told here; the failure is
+/// also in the case's audit trail, the log and `waterwatch_ops_alerts_total`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsConfig {
+    /// How to reach operations staff: channel names as in `[[contact]]`
+    /// (e.g. `[{ channel = "ops-hook" }, { channel = "mail", to = "ops@example.org" }]`).
+    pub reach: Vec<crate::notify::contacts::Reach>,
+    /// `en` or `zh-CN`.
+    pub language: waterwatch_rules::text::Language,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -250,6 +267,11 @@ pub struct WebhookConfig {
     /// Per-request timeout.
     #[serde(default = "default_webhook_timeout", with = "humantime_serde_compat")]
     pub timeout: Duration,
+    /// Most messages sent over this channel in any one minute (the
+    /// provider's or the recipients' limit); more wait in the outbox, in
+    /// order, and are never dropped. Unset: no limit.
+    #[serde(default)]
+    pub max_per_minute: Option<u32>,
 }
 
 fn default_webhook_timeout() -> Duration {
@@ -331,6 +353,7 @@ const SECTIONS: &[&str] = &[
     "templates",
     "links",
     "outbox",
+    "ops",
 ];
 
 /// Where a config came from: the file (if any) and its text.
@@ -395,6 +418,7 @@ impl Config {
             },
             webhooks: each(&doc, "webhook", &mut problems),
             outbox: section(&doc, "outbox", &mut problems),
+            ops: section(&doc, "ops", &mut problems),
         };
         problems.extend(doc.unknown_sections(SECTIONS));
         for (key, message) in config.validate() {
@@ -530,20 +554,19 @@ impl Config {
             }
         }
         let mut channel_names = std::collections::BTreeSet::new();
-        let named = self
-            .webhooks
-            .iter()
-            .map(|w| ("webhook", w.name.as_str()))
-            .chain(self.emails.iter().map(|c| ("email", c.name.as_str())))
-            .chain(self.sms.iter().map(|c| ("sms", c.name.as_str())))
-            .chain(self.robots.iter().map(|c| ("robot", c.name.as_str())));
         let mut index: std::collections::BTreeMap<&str, usize> = Default::default();
-        for (section, name) in named {
+        for (section, name, max_per_minute) in self.channel_limits() {
             let i = index.entry(section).or_default();
             if !channel_names.insert(name) {
                 out.push((
                     format!("{section}[{i}].name"),
                     format!("`{name}` names another channel already; channel names are unique"),
+                ));
+            }
+            if max_per_minute == Some(0) {
+                out.push((
+                    format!("{section}[{i}].max_per_minute"),
+                    "must be at least 1 (leave it out for no limit)".into(),
                 ));
             }
             *i += 1;
@@ -581,6 +604,14 @@ impl Config {
                         ),
                     ));
                 }
+            }
+        }
+        for (j, reach) in self.ops.reach.iter().enumerate() {
+            if !channel_names.contains(reach.channel.as_str()) {
+                out.push((
+                    format!("ops.reach[{j}].channel"),
+                    format!("no channel is named `{}`", reach.channel),
+                ));
             }
         }
         let mut route_names = std::collections::BTreeSet::new();
@@ -635,6 +666,29 @@ impl Config {
             out.push(("outbox.concurrency".into(), "must be at least 1".into()));
         }
         out
+    }
+
+    /// Every channel: (section, name, `max_per_minute`).
+    pub fn channel_limits(&self) -> Vec<(&'static str, &str, Option<u32>)> {
+        self.webhooks
+            .iter()
+            .map(|w| ("webhook", w.name.as_str(), w.max_per_minute))
+            .chain(
+                self.emails
+                    .iter()
+                    .map(|c| ("email", c.name.as_str(), c.max_per_minute)),
+            )
+            .chain(
+                self.sms
+                    .iter()
+                    .map(|c| ("sms", c.name.as_str(), c.max_per_minute)),
+            )
+            .chain(
+                self.robots
+                    .iter()
+                    .map(|c| ("robot", c.name.as_str(), c.max_per_minute)),
+            )
+            .collect()
     }
 
     /// The rules file path, resolved relative to the config file.

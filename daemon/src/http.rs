@@ -96,20 +96,23 @@ async fn metrics(State(state): State<AppState>) -> Response {
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     limit: Option<i64>,
+    /// Only cases not yet closed.
+    #[serde(default)]
+    open: Option<bool>,
 }
 
 async fn cases(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let limit = match query {
-        Ok(Query(q)) => q.limit.unwrap_or(100),
+    let (limit, open_only) = match query {
+        Ok(Query(q)) => (q.limit.unwrap_or(100), q.open.unwrap_or(false)),
         Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
     };
     if !(1..=1000).contains(&limit) {
         return api_error(StatusCode::BAD_REQUEST, "limit must be between 1 and 1000");
     }
-    match store::cases::list(state.store.pool(), limit).await {
+    match store::cases::list_where(state.store.pool(), limit, open_only).await {
         Ok(list) => Json(serde_json::json!({ "cases": list })).into_response(),
         Err(e) => database_unavailable("cannot list cases", &e),
     }
@@ -133,6 +136,9 @@ fn api_error(status: StatusCode, message: &str) -> Response {
 struct AckBody {
     /// Who is going.
     by: String,
+    /// A note for the audit trail.
+    #[serde(default)]
+    note: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,6 +169,7 @@ async fn acknowledge(
         id,
         Action::Acknowledge {
             by: body.by.trim().to_owned(),
+            note: body.note,
         },
     )
     .await
@@ -293,6 +300,7 @@ async fn link_use(State(state): State<AppState>, Path(token): Path<String>) -> R
     let action = match claim.action {
         LinkAction::Acknowledge => Action::Acknowledge {
             by: claim.who.clone(),
+            note: None,
         },
         LinkAction::ResidentOk => Action::ResidentOk,
     };

@@ -41,6 +41,7 @@ pub struct Metrics {
     pub outbox_pending: Gauge,
     pub rules_reloads: Family<OutcomeLabel, Counter>,
     pub alerts_suppressed: Family<ReasonLabel, Counter>,
+    pub ops_alerts: Family<ReasonLabel, Counter>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -76,6 +77,13 @@ impl Metrics {
         let outbox_pending = Gauge::default();
         let rules_reloads = Family::<OutcomeLabel, Counter>::default();
         let alerts_suppressed = Family::<ReasonLabel, Counter>::default();
+        let ops_alerts = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "ops_alerts",
+            "Operational problems raised to ops, by reason (delivery_failed: a \
+             notification failed for good; ops_delivery_failed: an ops alert did)",
+            ops_alerts.clone(),
+        );
         registry.register(
             "alerts_suppressed",
             "Alerts held back by away mode or a silence",
@@ -152,6 +160,7 @@ impl Metrics {
             outbox_pending,
             rules_reloads,
             alerts_suppressed,
+            ops_alerts,
         }
     }
 
@@ -191,6 +200,14 @@ impl Metrics {
 
     pub fn suppressed(&self, reason: &str) {
         self.alerts_suppressed
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn ops_alert(&self, reason: &str) {
+        self.ops_alerts
             .get_or_create(&ReasonLabel {
                 reason: reason.to_owned(),
             })

@@ -5,11 +5,11 @@
 //! the whole transaction (the broker redelivers) or keeps all of it (the
 //! redelivered readings are recognised as already stored).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use sqlx::AnyConnection;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -26,7 +26,8 @@ use crate::links::{Claim, LinkAction, Signer};
 use crate::metrics::Metrics;
 use crate::notify::contacts::{self, ContactConfig};
 use crate::notify::template::{self, Templates};
-use crate::notify::{Message, payload};
+use crate::notify::{Message, ops, payload, reassurance};
+use crate::store::outbox::{NewEntry, Purpose};
 use crate::store::{self, Store, StoreError};
 use crate::suppress;
 
@@ -53,6 +54,10 @@ pub struct Settings {
     pub display_offset: FixedOffset,
     /// Escalation routes for cases.
     pub routes: Vec<Route>,
+    /// Household id → the resident's name (for the daily reassurance).
+    pub names: HashMap<String, String>,
+    /// Who hears of notifications that failed for good.
+    pub ops: crate::config::OpsConfig,
 }
 
 /// What a person does to a case.
@@ -60,6 +65,7 @@ pub struct Settings {
 pub enum Action {
     Acknowledge {
         by: String,
+        note: Option<String>,
     },
     Close {
         by: String,
@@ -150,7 +156,24 @@ pub struct Processor {
     households: HashMap<String, String>,
     outbox_wake: Arc<Notify>,
     events: broadcast::Sender<AlertEvent>,
+    /// (household, contact, local day) whose reassurance is settled (sent
+    /// or not due); saves looking again. The outbox's idempotency key is
+    /// what guarantees one a day, across restarts too.
+    reassured: HashSet<(String, String, NaiveDate)>,
 }
+
+/// A reading that may show the day's first water, for the reassurance.
+#[derive(Debug, Clone)]
+struct Use {
+    household: String,
+    meter: String,
+    ts: DateTime<Utc>,
+    total_l: f64,
+}
+
+/// Readings older than this when they arrive earn no reassurance: it would
+/// come too late to reassure anyone.
+const REASSURANCE_FRESH: chrono::Duration = chrono::Duration::hours(2);
 
 impl Processor {
     /// Build the processor, restoring every meter's engine state from the store.
@@ -172,6 +195,7 @@ impl Processor {
             households: HashMap::new(),
             outbox_wake,
             events,
+            reassured: HashSet::new(),
         };
         processor.reload().await?;
         Ok(processor)
@@ -206,6 +230,7 @@ impl Processor {
         }
         self.engine = engine;
         self.households = households;
+        self.reassured.clear();
         Ok(())
     }
 
@@ -228,6 +253,12 @@ impl Processor {
         let mut tx = self.store.pool().begin().await?;
         let mut touched: BTreeMap<String, i64> = BTreeMap::new();
         let mut events = Vec::new();
+        let wants_reassurance = self
+            .settings
+            .contacts
+            .iter()
+            .any(|c| c.reassurance_from().is_some());
+        let mut uses = Vec::new();
         for delivery in deliveries {
             let readings = match self.parse(delivery, now) {
                 Ok((readings, rejected)) => {
@@ -277,6 +308,16 @@ impl Processor {
                     self.metrics.note(note.as_str());
                 }
                 events.extend(outcome.events);
+                if wants_reassurance && now - reading.ts.with_timezone(&Utc) <= REASSURANCE_FRESH {
+                    if let Some(household) = self.households.get(&reading.meter_id) {
+                        uses.push(Use {
+                            household: household.clone(),
+                            meter: reading.meter_id.clone(),
+                            ts: reading.ts.with_timezone(&Utc),
+                            total_l: reading.total_l,
+                        });
+                    }
+                }
                 let newest = touched.entry(reading.meter_id.clone()).or_insert(i64::MIN);
                 *newest = (*newest).max(reading.ts.timestamp_millis());
             }
@@ -285,10 +326,91 @@ impl Processor {
             self.save_state(&mut tx, meter, Some((now_ms, *newest)))
                 .await?;
         }
-        let notified = self.apply_events(&mut tx, &events, now).await?;
+        let mut notified = self.apply_events(&mut tx, &events, now).await?;
+        if !uses.is_empty() {
+            notified += self.reassure(&mut tx, &uses, &events, now).await?;
+        }
         tx.commit().await?;
         self.after_commit(events, notified);
         Ok(())
+    }
+
+    /// The daily reassurance for the first water of the morning, to the
+    /// contacts who asked; none while a case is open or the household is
+    /// away (or an alert came in the same batch). Returns how many queued.
+    async fn reassure(
+        &mut self,
+        conn: &mut AnyConnection,
+        uses: &[Use],
+        events: &[AlertEvent],
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let now_ms = now.timestamp_millis();
+        let mut queued = 0;
+        for used in uses {
+            let grid = self.settings.grids.get(&used.household).map(String::as_str);
+            let due: Vec<_> =
+                reassurance::due(&self.settings.contacts, &used.household, grid, used.ts)
+                    .into_iter()
+                    .filter(|d| {
+                        !self.reassured.contains(&(
+                            used.household.clone(),
+                            d.contact.name.clone(),
+                            d.day,
+                        ))
+                    })
+                    .collect();
+            if due.is_empty() {
+                continue;
+            }
+            let previous =
+                store::ingest::previous_total(conn, &used.meter, used.ts.timestamp_millis())
+                    .await?;
+            if previous.is_none_or(|p| used.total_l <= p) {
+                continue;
+            }
+            let away = store::suppressions::current(conn, now)
+                .await?
+                .iter()
+                .any(|s| s.away && s.active(now) && s.household.as_deref() == Some(&used.household));
+            let held = away
+                || events.iter().any(|e| e.household == used.household)
+                || store::cases::open_case(conn, &used.household).await?.is_some();
+            let mut outgoing = Vec::new();
+            let mut settled = Vec::new();
+            for d in &due {
+                settled.push((used.household.clone(), d.contact.name.clone(), d.day));
+                if !held {
+                    outgoing.extend(reassurance::messages(
+                        d,
+                        &used.household,
+                        self.settings.names.get(&used.household).map(String::as_str),
+                        &self.settings.templates,
+                        now,
+                    ));
+                }
+            }
+            if held {
+                tracing::info!(household = %used.household, "no reassurance today: a case is open or the household is away");
+            }
+            for out in outgoing {
+                let payload = serde_json::to_string(&out.message).unwrap_or_default();
+                let entry = NewEntry {
+                    idempotency_key: &out.key,
+                    channel: &out.channel,
+                    case_id: None,
+                    payload: &payload,
+                    purpose: Purpose::Reassurance,
+                    not_before_ms: out.not_before.timestamp_millis(),
+                };
+                if store::outbox::insert(conn, &entry, now_ms).await? {
+                    queued += 1;
+                    tracing::info!(household = %used.household, channel = %out.channel, "reassurance queued: first water at {}", used.ts);
+                }
+            }
+            self.reassured.extend(settled);
+        }
+        Ok(queued)
     }
 
     /// Evaluate the rules that depend on time alone (meter_offline).
@@ -638,6 +760,7 @@ impl Processor {
         let now = self.clock.now();
         let mut tx = self.store.pool().begin().await?;
         let mut queued = self.release_held(&mut tx, now).await?;
+        queued += self.handle_failures(&mut tx, now).await?;
         for case in store::cases::open_cases(&mut tx).await? {
             queued += self
                 .apply(&mut tx, Some(case), Input::Tick, None, now)
@@ -649,6 +772,97 @@ impl Processor {
             self.outbox_wake.notify_waiters();
         }
         Ok(())
+    }
+
+    /// Notifications the outbox gave up on for good: each is recorded in its
+    /// case's audit trail, moves the case on to its next escalation step
+    /// (when nobody has acknowledged yet) and is raised to ops. A failed ops
+    /// alert is only logged and counted. Returns how many queued.
+    async fn handle_failures(
+        &self,
+        conn: &mut AnyConnection,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let now_ms = now.timestamp_millis();
+        let mut queued = 0;
+        for failure in store::outbox::failures(conn, 100).await? {
+            store::outbox::failure_handled(conn, failure.id).await?;
+            let to = serde_json::from_str::<Message>(&failure.payload)
+                .ok()
+                .and_then(|m| m.to)
+                .map(|t| crate::notify::mask(&t))
+                .unwrap_or_default();
+            if failure.purpose == Purpose::Ops {
+                self.metrics.ops_alert("ops_delivery_failed");
+                tracing::error!(channel = %failure.channel, key = %failure.idempotency_key, "an ops alert could not be delivered: {}", failure.error);
+                continue;
+            }
+            let mut household = None;
+            let mut escalated = false;
+            if let Some(case_id) = failure.case_id {
+                store::cases::audit(
+                    conn,
+                    case_id,
+                    now,
+                    "delivery_failed",
+                    &format!(
+                        "via {} {to}: {} (after {} attempts)",
+                        failure.channel, failure.error, failure.attempts
+                    ),
+                )
+                .await?;
+                if let Some(case) = store::cases::by_id(conn, case_id).await? {
+                    household = Some(case.household.clone());
+                    let before = case.progress.steps_done;
+                    if case.is_open() && failure.purpose == Purpose::Case {
+                        let (n, after) = self
+                            .apply(conn, Some(case), Input::DeliveryFailed, None, now)
+                            .await?;
+                        queued += n;
+                        escalated = after.is_some_and(|c| c.progress.steps_done > before);
+                    }
+                }
+            }
+            self.metrics.ops_alert("delivery_failed");
+            tracing::error!(
+                channel = %failure.channel,
+                case = ?failure.case_id,
+                household = household.as_deref().unwrap_or(""),
+                escalated,
+                "a notification failed for good: {}",
+                failure.error
+            );
+            let told = ops::delivery_failed(
+                &self.settings.ops.reach,
+                self.settings.ops.language,
+                &ops::DeliveryFailure {
+                    outbox_id: failure.id,
+                    channel: &failure.channel,
+                    to: &to,
+                    error: &failure.error,
+                    purpose: failure.purpose.as_str(),
+                    case_id: failure.case_id,
+                    household: household.as_deref(),
+                    escalated,
+                },
+                now,
+            );
+            for (key, channel, message) in told {
+                let payload = serde_json::to_string(&message).unwrap_or_default();
+                let entry = NewEntry {
+                    idempotency_key: &key,
+                    channel: &channel,
+                    case_id: failure.case_id,
+                    payload: &payload,
+                    purpose: Purpose::Ops,
+                    not_before_ms: now_ms,
+                };
+                if store::outbox::insert(conn, &entry, now_ms).await? {
+                    queued += 1;
+                }
+            }
+        }
+        Ok(queued)
     }
 
     /// A person's action on a case (acknowledge, close, "I'm OK").
@@ -666,7 +880,10 @@ impl Processor {
             return Ok(ActionOutcome::AlreadyClosed(case));
         }
         let input = match action {
-            Action::Acknowledge { by } => Input::Acknowledge { by },
+            Action::Acknowledge { by, note } => Input::Acknowledge {
+                by,
+                note: note.as_deref(),
+            },
             Action::Close { by, reason, note } => Input::Close {
                 by,
                 reason: *reason,

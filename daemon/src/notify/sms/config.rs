@@ -48,6 +48,11 @@ pub struct SmsConfig {
     /// Limit for one whole request.
     #[serde(default = "default_timeout", with = "crate::notify::email::duration")]
     pub timeout: Duration,
+    /// Most messages sent over this channel in any one minute (the
+    /// provider's or the recipients' limit); more wait in the outbox, in
+    /// order, and are never dropped. Unset: no limit.
+    #[serde(default)]
+    pub max_per_minute: Option<u32>,
     /// Environment variable holding the secret: *generic* the value of
     /// `{secret}`; *twilio* the Auth Token; *aliyun* the AccessKey Secret.
     #[serde(default)]
