@@ -102,7 +102,10 @@ impl Worker {
                 .await?;
                 if !waiting.is_empty() {
                     self.metrics.delivery(self.channel.name(), "rate_limited");
-                    tracing::debug!(channel = self.channel.name(), "rate limit reached; due messages wait");
+                    tracing::debug!(
+                        channel = self.channel.name(),
+                        "rate limit reached; due messages wait"
+                    );
                 }
                 return Ok(0);
             }

@@ -259,7 +259,9 @@ mod tests {
         let values = crate::notify::template::Values {
             household: "h0317".into(),
             name: "Zhang Mei".into(),
-            summary: "No water used for 5h10m; this household's longest usual gap after 10:00 is 3h20m.".into(),
+            summary:
+                "No water used for 5h10m; this household's longest usual gap after 10:00 is 3h20m."
+                    .into(),
             since: "09:40".into(),
             link: link.clone(),
             by: String::new(),

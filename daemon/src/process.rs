@@ -372,10 +372,14 @@ impl Processor {
             let away = store::suppressions::current(conn, now)
                 .await?
                 .iter()
-                .any(|s| s.away && s.active(now) && s.household.as_deref() == Some(&used.household));
+                .any(|s| {
+                    s.away && s.active(now) && s.household.as_deref() == Some(&used.household)
+                });
             let held = away
                 || events.iter().any(|e| e.household == used.household)
-                || store::cases::open_case(conn, &used.household).await?.is_some();
+                || store::cases::open_case(conn, &used.household)
+                    .await?
+                    .is_some();
             let mut outgoing = Vec::new();
             let mut settled = Vec::new();
             for d in &due {

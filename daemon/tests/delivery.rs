@@ -184,7 +184,11 @@ async fn a_message_that_fails_for_good_escalates_at_once_tells_ops_and_is_in_the
             .await
             .expect("stored");
         let entries = outbox(&store).await;
-        assert_eq!(entries.len(), 1, "{backend}: the grid worker first: {entries:#?}");
+        assert_eq!(
+            entries.len(),
+            1,
+            "{backend}: the grid worker first: {entries:#?}"
+        );
         let (sms_id, channel, purpose, ..) = entries[0].clone();
         assert_eq!((channel.as_str(), purpose.as_str()), ("sms", "case"));
 
@@ -318,7 +322,14 @@ async fn the_family_hears_once_a_day_when_the_mornings_first_water_runs_and_not_
         feed(&mut p, at(24, 7, 45), 5, &[]).await;
         assert_eq!(reassurances().await.len(), 1, "{backend}: once a day");
         // An ordinary rest of the day and night.
-        for (day, hh, used) in [(24, 12, 5), (24, 19, 8), (24, 21, 4), (24, 23, 0), (25, 2, 0), (25, 5, 0)] {
+        for (day, hh, used) in [
+            (24, 12, 5),
+            (24, 19, 8),
+            (24, 21, 4),
+            (24, 23, 0),
+            (25, 2, 0),
+            (25, 5, 0),
+        ] {
             feed(&mut p, at(day, hh, 0), used, &[]).await;
         }
         assert_eq!(reassurances().await.len(), 1, "{backend}: once a day");
@@ -333,7 +344,14 @@ async fn the_family_hears_once_a_day_when_the_mornings_first_water_runs_and_not_
             "Mum's day has started: first water at 06:40."
         );
 
-        for (day, hh, used) in [(25, 12, 5), (25, 19, 8), (25, 21, 4), (25, 23, 0), (26, 2, 0), (26, 5, 0)] {
+        for (day, hh, used) in [
+            (25, 12, 5),
+            (25, 19, 8),
+            (25, 21, 4),
+            (25, 23, 0),
+            (26, 2, 0),
+            (26, 5, 0),
+        ] {
             feed(&mut p, at(day, hh, 0), used, &[]).await;
         }
 
@@ -357,11 +375,21 @@ async fn the_family_hears_once_a_day_when_the_mornings_first_water_runs_and_not_
         feed(&mut p, at(26, 7, 0), 0, &[]).await;
         feed(&mut p, at(26, 7, 15), 5, &[]).await;
         assert_eq!(reassurances().await.len(), 2, "{backend}: away");
-        for (day, hh, used) in [(26, 12, 5), (26, 19, 8), (26, 21, 4), (26, 23, 0), (27, 2, 0), (27, 5, 0)] {
+        for (day, hh, used) in [
+            (26, 12, 5),
+            (26, 19, 8),
+            (26, 21, 4),
+            (26, 23, 0),
+            (27, 2, 0),
+            (27, 5, 0),
+        ] {
             feed(&mut p, at(day, hh, 0), used, &[]).await;
         }
         assert!(
-            store::cases::list(store.pool(), 10).await.expect("cases").is_empty(),
+            store::cases::list(store.pool(), 10)
+                .await
+                .expect("cases")
+                .is_empty(),
             "{backend}: no case so far"
         );
 

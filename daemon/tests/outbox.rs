@@ -211,15 +211,35 @@ async fn a_rate_limited_channel_holds_the_rest_in_order_and_never_holds_another_
         }
 
         // Two in the first minute; the rest wait, whatever else is going on.
-        assert_eq!(limited.deliver_due().await.expect("attempt"), 2, "{backend}");
-        assert_eq!(limited.deliver_due().await.expect("attempt"), 0, "{backend}");
+        assert_eq!(
+            limited.deliver_due().await.expect("attempt"),
+            2,
+            "{backend}"
+        );
+        assert_eq!(
+            limited.deliver_due().await.expect("attempt"),
+            0,
+            "{backend}"
+        );
         assert_eq!(other.deliver_due().await.expect("attempt"), 3, "{backend}");
         clock.advance(chrono::Duration::seconds(59));
-        assert_eq!(limited.deliver_due().await.expect("attempt"), 0, "{backend}");
+        assert_eq!(
+            limited.deliver_due().await.expect("attempt"),
+            0,
+            "{backend}"
+        );
         clock.advance(chrono::Duration::seconds(1));
-        assert_eq!(limited.deliver_due().await.expect("attempt"), 2, "{backend}");
+        assert_eq!(
+            limited.deliver_due().await.expect("attempt"),
+            2,
+            "{backend}"
+        );
         clock.advance(chrono::Duration::seconds(60));
-        assert_eq!(limited.deliver_due().await.expect("attempt"), 1, "{backend}");
+        assert_eq!(
+            limited.deliver_due().await.expect("attempt"),
+            1,
+            "{backend}"
+        );
 
         let mut keys: Vec<String> = sms_server
             .received

@@ -351,7 +351,13 @@ async fn an_unacknowledged_case_escalates_on_time_and_stops_when_acknowledged() 
             .expect("close");
         assert!(matches!(outcome, ActionOutcome::Done(ref c) if !c.is_open()));
         let again = p
-            .act(case_id, &Action::Acknowledge { by: "x".into(), note: None })
+            .act(
+                case_id,
+                &Action::Acknowledge {
+                    by: "x".into(),
+                    note: None,
+                },
+            )
             .await
             .expect("ack");
         assert!(matches!(again, ActionOutcome::AlreadyClosed(_)));

@@ -120,7 +120,10 @@ fn escalation_goes_step_by_step_then_reminds_until_acknowledged() {
 
     let (acked, effects) = step(
         Some(&case),
-        Input::Acknowledge { by: "Li Wei", note: None },
+        Input::Acknowledge {
+            by: "Li Wei",
+            note: None,
+        },
         &routes,
         at(61),
     );
@@ -145,14 +148,20 @@ fn a_second_acknowledgement_changes_nothing() {
     );
     let (case, _) = step(
         case.as_ref(),
-        Input::Acknowledge { by: "Li Wei", note: None },
+        Input::Acknowledge {
+            by: "Li Wei",
+            note: None,
+        },
         &routes,
         at(5),
     );
     let case = case.unwrap();
     let (again, effects) = step(
         Some(&case),
-        Input::Acknowledge { by: "Zhang", note: None },
+        Input::Acknowledge {
+            by: "Zhang",
+            note: None,
+        },
         &routes,
         at(6),
     );
@@ -320,7 +329,10 @@ fn inputs_without_an_open_case_do_nothing() {
     for input in [
         Input::Alert(&inactivity(Transition::Resolved)),
         Input::Tick,
-        Input::Acknowledge { by: "x", note: None },
+        Input::Acknowledge {
+            by: "x",
+            note: None,
+        },
         Input::ResidentOk,
     ] {
         let (case, effects) = step(None, input, &routes, at(0));

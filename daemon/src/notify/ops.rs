@@ -46,9 +46,17 @@ pub fn delivery_failed(
             format!(
                 "经{}发给{}的消息（{}{}）最终发送失败：{}。{}",
                 failure.channel,
-                if failure.to.is_empty() { "接收方" } else { failure.to },
+                if failure.to.is_empty() {
+                    "接收方"
+                } else {
+                    failure.to
+                },
                 failure.purpose,
-                if case.is_empty() { String::new() } else { format!(" {case}") },
+                if case.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {case}")
+                },
                 error,
                 if failure.escalated {
                     "已升级至下一步。"
@@ -62,9 +70,17 @@ pub fn delivery_failed(
             format!(
                 "A {} message{} via {} to {} failed for good: {}. {}",
                 failure.purpose,
-                if case.is_empty() { String::new() } else { format!(" for {case}") },
+                if case.is_empty() {
+                    String::new()
+                } else {
+                    format!(" for {case}")
+                },
                 failure.channel,
-                if failure.to.is_empty() { "its endpoint" } else { failure.to },
+                if failure.to.is_empty() {
+                    "its endpoint"
+                } else {
+                    failure.to
+                },
                 error,
                 if failure.escalated {
                     "The case moved on to its next step."

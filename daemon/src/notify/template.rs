@@ -501,7 +501,11 @@ mod tests {
                 for must in [&values.link, &values.name, &values.household] {
                     if reason == Reason::Reassurance {
                         // Nothing to act on: the name and the time only.
-                        assert!(text.contains(values.name.as_str()) && text.contains(values.since.as_str()), "{text}");
+                        assert!(
+                            text.contains(values.name.as_str())
+                                && text.contains(values.since.as_str()),
+                            "{text}"
+                        );
                         continue;
                     }
                     if reason != Reason::ResidentCheck || must != &values.household {

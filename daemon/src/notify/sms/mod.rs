@@ -24,8 +24,8 @@ use chrono::{DateTime, Utc};
 use super::{Message, Outcome, mask};
 
 pub use aliyun::{AliyunSend, aliyun_params, aliyun_signature, aliyun_string_to_sign};
-pub use config::{BodyFormat, GENERIC_PLACEHOLDERS, Provider, SmsConfig};
 use config::valid_phone;
+pub use config::{BodyFormat, GENERIC_PLACEHOLDERS, Provider, SmsConfig};
 
 /// Percent-encoding as Aliyun's RPC signature wants it (RFC 3986: only
 /// `A-Z a-z 0-9 - _ . ~` unescaped, so space is `%20`, `*` is `%2A`).
@@ -287,5 +287,4 @@ mod tests {
             Outcome::Permanent("The 'To' number +86******1234 is not valid".into())
         );
     }
-
 }
