@@ -308,15 +308,16 @@ impl Processor {
                     self.metrics.note(note.as_str());
                 }
                 events.extend(outcome.events);
-                if wants_reassurance && now - reading.ts.with_timezone(&Utc) <= REASSURANCE_FRESH {
-                    if let Some(household) = self.households.get(&reading.meter_id) {
-                        uses.push(Use {
-                            household: household.clone(),
-                            meter: reading.meter_id.clone(),
-                            ts: reading.ts.with_timezone(&Utc),
-                            total_l: reading.total_l,
-                        });
-                    }
+                if wants_reassurance
+                    && now - reading.ts.with_timezone(&Utc) <= REASSURANCE_FRESH
+                    && let Some(household) = self.households.get(&reading.meter_id)
+                {
+                    uses.push(Use {
+                        household: household.clone(),
+                        meter: reading.meter_id.clone(),
+                        ts: reading.ts.with_timezone(&Utc),
+                        total_l: reading.total_l,
+                    });
                 }
                 let newest = touched.entry(reading.meter_id.clone()).or_insert(i64::MIN);
                 *newest = (*newest).max(reading.ts.timestamp_millis());
