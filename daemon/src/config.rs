@@ -796,6 +796,77 @@ mod tests {
         assert_eq!(config.http.listen.port(), 8080);
     }
 
+    /// The example's commented block with its settings uncommented.
+    fn uncommented_example() -> String {
+        let mut inside = false;
+        let mut out = Vec::new();
+        for line in EXAMPLE.lines() {
+            if line.starts_with("# ---- households") {
+                inside = true;
+            } else if line.starts_with("# ---- end") {
+                inside = false;
+            } else if inside && !line.starts_with("##") {
+                out.push(
+                    line.strip_prefix('#')
+                        .map_or(line, |l| l.strip_prefix(' ').unwrap_or(l)),
+                );
+                continue;
+            }
+            out.push(line);
+        }
+        out.join("\n")
+    }
+
+    #[test]
+    fn the_examples_contacts_routes_and_channels_are_valid_once_uncommented() {
+        let text = uncommented_example();
+        assert!(text.contains("\n[[contact]]\n"), "{text}");
+        let config = check(&text).unwrap_or_else(|p| panic!("{p:#?}"));
+        assert_eq!(config.households.len(), 1);
+        assert_eq!(config.routes.len(), 2);
+        assert_eq!(config.contacts.len(), 4);
+        assert_eq!(config.sms[0].max_per_minute, Some(60));
+        assert_eq!(config.webhooks[0].max_per_minute, Some(120));
+        assert_eq!(config.ops.reach.len(), 1);
+        let family = &config.contacts[2];
+        assert_eq!(
+            family.reassurance_from(),
+            chrono::NaiveTime::from_hms_opt(6, 30, 0)
+        );
+        assert!(config.links.is_some());
+    }
+
+    #[test]
+    fn the_readmes_full_example_is_valid() {
+        let readme = include_str!("../../README.md");
+        let block = readme
+            .split("```toml")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .find(|b| b.contains("[ops]"))
+            .expect("the README shows a full example with [ops]");
+        let config = check(block).unwrap_or_else(|p| panic!("{p:#?}"));
+        assert_eq!(config.contacts.len(), 4);
+        assert_eq!(config.sms[0].max_per_minute, Some(60));
+    }
+
+    #[test]
+    fn a_zero_rate_limit_and_an_unknown_ops_channel_are_refused() {
+        let problems = check(
+            "[[webhook]]\nname = \"hook\"\nurl = \"http://127.0.0.1:9/x\"\nsecret_env = \"S\"\nmax_per_minute = 0\n\n[ops]\nreach = [{ channel = \"pager\" }]\n",
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("ww.toml:5: webhook[0].max_per_minute: must be at least 1"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].contains("ops.reach[0].channel: no channel is named `pager`"),
+            "{problems:#?}"
+        );
+    }
+
     #[test]
     fn an_empty_file_means_the_embedded_defaults() {
         let config = check("").unwrap();
