@@ -7,6 +7,8 @@
 //! A channel may have a rate limit (`max_per_minute`): entries beyond it stay
 //! pending in the outbox, oldest first, until the window has room. Since each
 //! channel has its own worker, a limited channel only ever waits for itself.
+//! The window is kept in memory: after a restart a channel may send up to its
+//! limit at once again.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

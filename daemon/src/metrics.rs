@@ -122,7 +122,8 @@ impl Metrics {
         registry.register("alerts", "Alert events by kind and event", alerts.clone());
         registry.register(
             "deliveries",
-            "Notification delivery attempts by channel and outcome",
+            "Notification delivery attempts by channel and outcome (rate_limited: a pass \
+             that left due messages waiting for the channel's max_per_minute)",
             deliveries.clone(),
         );
         registry.register(

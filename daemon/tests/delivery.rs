@@ -141,6 +141,28 @@ fn quiet_since_seven(meter: &str, to: DateTime<Utc>) -> Delivery {
     )
 }
 
+/// An HTTP endpoint that refuses every request as a provider refuses an
+/// invalid number: 400 with its error code.
+async fn refusing_provider() -> String {
+    let app = axum::Router::new().route(
+        "/send",
+        axum::routing::post(|| async {
+            (
+                axum::http::StatusCode::BAD_REQUEST,
+                r#"{"Code":"isv.MOBILE_NUMBER_ILLEGAL","Message":"invalid number"}"#,
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/send", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    url
+}
+
 #[tokio::test]
 async fn a_message_that_fails_for_good_escalates_at_once_tells_ops_and_is_in_the_audit_trail() {
     let people = contacts(
@@ -192,16 +214,40 @@ async fn a_message_that_fails_for_good_escalates_at_once_tells_ops_and_is_in_the
         let (sms_id, channel, purpose, ..) = entries[0].clone();
         assert_eq!((channel.as_str(), purpose.as_str()), ("sms", "case"));
 
-        // Two minutes later the provider refuses the number for good (what
-        // the outbox worker records for a permanent outcome; see outbox.rs).
+        // Two minutes later the provider refuses the number for good.
         clock.advance(Duration::minutes(2));
-        store::outbox::failed(
-            store.pool(),
-            sms_id,
-            "Aliyun isv.MOBILE_NUMBER_ILLEGAL: invalid number",
-        )
-        .await
-        .expect("marked failed");
+        let provider = refusing_provider().await;
+        let worker = waterwatch::deliver::Worker {
+            store: store.clone(),
+            channel: waterwatch::notify::channel::Channel::Sms(
+                waterwatch::notify::sms::Sms::new(
+                    &toml::from_str(&format!(
+                        "name = \"sms\"\nprovider = \"generic\"\nurl = \"{provider}\"\n\
+                         body = '{{\"to\":\"{{to}}\",\"text\":\"{{text}}\"}}'\n"
+                    ))
+                    .expect("an sms channel"),
+                    None,
+                )
+                .expect("client"),
+            ),
+            metrics: metrics.clone(),
+            clock: clock.clone(),
+            max_attempts: 5,
+            concurrency: 4,
+            wake: Arc::new(Notify::new()),
+            rate_limit: None,
+        };
+        assert_eq!(worker.deliver_due().await.expect("attempt"), 1);
+        let status: String = sqlx::query("SELECT status FROM outbox WHERE id = $1")
+            .bind(sms_id)
+            .fetch_one(store.pool())
+            .await
+            .expect("row")
+            .get("status");
+        assert_eq!(
+            status, "failed",
+            "{backend}: a 400 from the provider is permanent"
+        );
         p.escalate().await.expect("escalate");
         let entries = outbox(&store).await;
         assert_eq!(entries.len(), 3, "{backend}: {entries:#?}");
@@ -222,7 +268,8 @@ async fn a_message_that_fails_for_good_escalates_at_once_tells_ops_and_is_in_the
         let trail = audit(&store).await;
         assert!(
             trail.iter().any(|(k, d)| k == "delivery_failed"
-                && d.contains("via sms +86******1234: Aliyun isv.MOBILE_NUMBER_ILLEGAL")),
+                && d.contains("via sms +86******1234: HTTP 400")
+                && d.contains("isv.MOBILE_NUMBER_ILLEGAL")),
             "{backend}: {trail:#?}"
         );
         assert!(
@@ -397,11 +444,11 @@ async fn the_family_hears_once_a_day_when_the_mornings_first_water_runs_and_not_
         // and the family hears of that, not that all is well.
         feed(&mut p, at(27, 7, 0), 0, &[]).await;
         feed(&mut p, at(27, 7, 15), 5, &["LEAK"]).await;
-        let cases = store::cases::list(store.pool(), 10).await.expect("cases");
-        assert!(
-            cases.iter().any(|c| c.resolved_ms.is_none()),
-            "{backend}: a case is open: {cases:#?}"
-        );
+        let open = store::cases::list_where(store.pool(), 10, true)
+            .await
+            .expect("open cases");
+        assert_eq!(open.len(), 1, "{backend}: a case is open: {open:#?}");
+        assert!(open[0].resolved_ms.is_none());
         feed(&mut p, at(27, 7, 30), 5, &["LEAK"]).await;
         assert_eq!(reassurances().await.len(), 2, "{backend}: a case is open");
     }
