@@ -4,6 +4,10 @@
 //! the messages acknowledged to the broker. A crash at any point either loses
 //! the whole transaction (the broker redelivers) or keeps all of it (the
 //! redelivered readings are recognised as already stored).
+//!
+//! Beside it: `process/reassure.rs` (the daily reassurance) and
+//! `process/failures.rs` (notifications that failed for good: audit,
+//! escalation, ops alert), both inside the same transactions.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -26,10 +30,14 @@ use crate::links::{Claim, LinkAction, Signer};
 use crate::metrics::Metrics;
 use crate::notify::contacts::{self, ContactConfig};
 use crate::notify::template::{self, Templates};
-use crate::notify::{Message, ops, payload, reassurance};
-use crate::store::outbox::{NewEntry, Purpose};
+use crate::notify::{Message, payload};
 use crate::store::{self, Store, StoreError};
 use crate::suppress;
+
+mod failures;
+mod reassure;
+
+use reassure::{REASSURANCE_FRESH, Use};
 
 /// What the processor needs to know beyond its collaborators.
 #[derive(Debug, Clone)]
@@ -161,19 +169,6 @@ pub struct Processor {
     /// what guarantees one a day, across restarts too.
     reassured: HashSet<(String, String, NaiveDate)>,
 }
-
-/// A reading that may show the day's first water, for the reassurance.
-#[derive(Debug, Clone)]
-struct Use {
-    household: String,
-    meter: String,
-    ts: DateTime<Utc>,
-    total_l: f64,
-}
-
-/// Readings older than this when they arrive earn no reassurance: it would
-/// come too late to reassure anyone.
-const REASSURANCE_FRESH: chrono::Duration = chrono::Duration::hours(2);
 
 impl Processor {
     /// Build the processor, restoring every meter's engine state from the store.
@@ -334,88 +329,6 @@ impl Processor {
         tx.commit().await?;
         self.after_commit(events, notified);
         Ok(())
-    }
-
-    /// The daily reassurance for the first water of the morning, to the
-    /// contacts who asked; none while a case is open or the household is
-    /// away (or an alert came in the same batch). Returns how many queued.
-    async fn reassure(
-        &mut self,
-        conn: &mut AnyConnection,
-        uses: &[Use],
-        events: &[AlertEvent],
-        now: DateTime<Utc>,
-    ) -> Result<usize, StoreError> {
-        let now_ms = now.timestamp_millis();
-        let mut queued = 0;
-        for used in uses {
-            let grid = self.settings.grids.get(&used.household).map(String::as_str);
-            let due: Vec<_> =
-                reassurance::due(&self.settings.contacts, &used.household, grid, used.ts)
-                    .into_iter()
-                    .filter(|d| {
-                        !self.reassured.contains(&(
-                            used.household.clone(),
-                            d.contact.name.clone(),
-                            d.day,
-                        ))
-                    })
-                    .collect();
-            if due.is_empty() {
-                continue;
-            }
-            let previous =
-                store::ingest::previous_total(conn, &used.meter, used.ts.timestamp_millis())
-                    .await?;
-            if previous.is_none_or(|p| used.total_l <= p) {
-                continue;
-            }
-            let away = store::suppressions::current(conn, now)
-                .await?
-                .iter()
-                .any(|s| {
-                    s.away && s.active(now) && s.household.as_deref() == Some(&used.household)
-                });
-            let held = away
-                || events.iter().any(|e| e.household == used.household)
-                || store::cases::open_case(conn, &used.household)
-                    .await?
-                    .is_some();
-            let mut outgoing = Vec::new();
-            let mut settled = Vec::new();
-            for d in &due {
-                settled.push((used.household.clone(), d.contact.name.clone(), d.day));
-                if !held {
-                    outgoing.extend(reassurance::messages(
-                        d,
-                        &used.household,
-                        self.settings.names.get(&used.household).map(String::as_str),
-                        &self.settings.templates,
-                        now,
-                    ));
-                }
-            }
-            if held {
-                tracing::info!(household = %used.household, "no reassurance today: a case is open or the household is away");
-            }
-            for out in outgoing {
-                let payload = serde_json::to_string(&out.message).unwrap_or_default();
-                let entry = NewEntry {
-                    idempotency_key: &out.key,
-                    channel: &out.channel,
-                    case_id: None,
-                    payload: &payload,
-                    purpose: Purpose::Reassurance,
-                    not_before_ms: out.not_before.timestamp_millis(),
-                };
-                if store::outbox::insert(conn, &entry, now_ms).await? {
-                    queued += 1;
-                    tracing::info!(household = %used.household, channel = %out.channel, "reassurance queued: first water at {}", used.ts);
-                }
-            }
-            self.reassured.extend(settled);
-        }
-        Ok(queued)
     }
 
     /// Evaluate the rules that depend on time alone (meter_offline).
@@ -777,97 +690,6 @@ impl Processor {
             self.outbox_wake.notify_waiters();
         }
         Ok(())
-    }
-
-    /// Notifications the outbox gave up on for good: each is recorded in its
-    /// case's audit trail, moves the case on to its next escalation step
-    /// (when nobody has acknowledged yet) and is raised to ops. A failed ops
-    /// alert is only logged and counted. Returns how many queued.
-    async fn handle_failures(
-        &self,
-        conn: &mut AnyConnection,
-        now: DateTime<Utc>,
-    ) -> Result<usize, StoreError> {
-        let now_ms = now.timestamp_millis();
-        let mut queued = 0;
-        for failure in store::outbox::failures(conn, 100).await? {
-            store::outbox::failure_handled(conn, failure.id).await?;
-            let to = serde_json::from_str::<Message>(&failure.payload)
-                .ok()
-                .and_then(|m| m.to)
-                .map(|t| crate::notify::mask(&t))
-                .unwrap_or_default();
-            if failure.purpose == Purpose::Ops {
-                self.metrics.ops_alert("ops_delivery_failed");
-                tracing::error!(channel = %failure.channel, key = %failure.idempotency_key, "an ops alert could not be delivered: {}", failure.error);
-                continue;
-            }
-            let mut household = None;
-            let mut escalated = false;
-            if let Some(case_id) = failure.case_id {
-                store::cases::audit(
-                    conn,
-                    case_id,
-                    now,
-                    "delivery_failed",
-                    &format!(
-                        "via {} {to}: {} (after {} attempts)",
-                        failure.channel, failure.error, failure.attempts
-                    ),
-                )
-                .await?;
-                if let Some(case) = store::cases::by_id(conn, case_id).await? {
-                    household = Some(case.household.clone());
-                    let before = case.progress.steps_done;
-                    if case.is_open() && failure.purpose == Purpose::Case {
-                        let (n, after) = self
-                            .apply(conn, Some(case), Input::DeliveryFailed, None, now)
-                            .await?;
-                        queued += n;
-                        escalated = after.is_some_and(|c| c.progress.steps_done > before);
-                    }
-                }
-            }
-            self.metrics.ops_alert("delivery_failed");
-            tracing::error!(
-                channel = %failure.channel,
-                case = ?failure.case_id,
-                household = household.as_deref().unwrap_or(""),
-                escalated,
-                "a notification failed for good: {}",
-                failure.error
-            );
-            let told = ops::delivery_failed(
-                &self.settings.ops.reach,
-                self.settings.ops.language,
-                &ops::DeliveryFailure {
-                    outbox_id: failure.id,
-                    channel: &failure.channel,
-                    to: &to,
-                    error: &failure.error,
-                    purpose: failure.purpose.as_str(),
-                    case_id: failure.case_id,
-                    household: household.as_deref(),
-                    escalated,
-                },
-                now,
-            );
-            for (key, channel, message) in told {
-                let payload = serde_json::to_string(&message).unwrap_or_default();
-                let entry = NewEntry {
-                    idempotency_key: &key,
-                    channel: &channel,
-                    case_id: failure.case_id,
-                    payload: &payload,
-                    purpose: Purpose::Ops,
-                    not_before_ms: now_ms,
-                };
-                if store::outbox::insert(conn, &entry, now_ms).await? {
-                    queued += 1;
-                }
-            }
-        }
-        Ok(queued)
     }
 
     /// A person's action on a case (acknowledge, close, "I'm OK").
