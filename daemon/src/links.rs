@@ -9,31 +9,24 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 /// What a link lets its holder do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkAction {
-    #[serde(rename = "ack")]
     Acknowledge,
-    #[serde(rename = "ok")]
     ResidentOk,
 }
 
 /// The signed content of a link.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     /// The case.
-    #[serde(rename = "c")]
     pub case_id: i64,
-    #[serde(rename = "a")]
     pub action: LinkAction,
     /// Who the link was sent to (recorded as who acknowledged).
-    #[serde(rename = "w")]
     pub who: String,
-    /// Expiry, Unix seconds.
-    #[serde(rename = "e")]
+    /// Expiry, Unix seconds (up to 2106: the token carries 32 bits).
     pub expires: i64,
 }
 

@@ -61,7 +61,8 @@ pub struct ContactConfig {
     /// A daily "day has started: first water at 07:12" message for each of
     /// this contact's households: `true` (the first use from 05:00 local
     /// time) or a local time like `"06:30"` (the first use from then). None
-    /// while a case is open or the household is away.
+    /// while a case is open or the household is away, and none for readings
+    /// that arrive more than 2 hours late (too late to reassure anyone).
     #[serde(default)]
     pub reassurance: Option<Reassurance>,
     /// What this contact calls the resident in messages (e.g. "Mum");
