@@ -1,5 +1,7 @@
 //! The command line: `waterwatch [run] [--config FILE] [--demo]`,
-//! `check-config`, `generate-config`, `replay`.
+//! `check-config`, `generate-config`, `replay`, and the operator's commands
+//! on a running daemon (`cases`, `ack`, `resolve`, `away`, `silence`), which
+//! go through its HTTP API (see `client`).
 
 use std::io::{BufReader, BufWriter};
 use std::path::{Path, PathBuf};
@@ -11,6 +13,7 @@ use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
 use waterwatch_rules::RuleSet;
 
+use crate::client::{self, CLOSE_REASONS, Client, ClientError};
 use crate::clock::SystemClock;
 use crate::config::{self, Config, Source};
 use crate::daemon::{self, Options};
@@ -29,6 +32,11 @@ pub struct Cli {
     /// The daemon's config file (TOML). Without it: the embedded defaults.
     #[arg(long, short, global = true)]
     config: Option<PathBuf>,
+    /// The running daemon's address for `cases`, `ack`, `resolve`, `away`
+    /// and `silence` (default: `http.listen` of the config). Set
+    /// WATERWATCH_API_TOKEN to send it as a bearer token.
+    #[arg(long, global = true)]
+    url: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -76,7 +84,92 @@ enum Command {
         #[command(subcommand)]
         action: crate::users::UserCommand,
     },
+    /// List the running daemon's cases, newest first.
+    Cases {
+        /// Only cases not yet closed.
+        #[arg(long)]
+        open: bool,
+        /// How many at most.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Print the API's JSON instead of one line per case.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge a case ("I'm going"): its escalation stops.
+    Ack {
+        /// The case number.
+        case: i64,
+        /// Who is going (default: your login name).
+        #[arg(long)]
+        by: Option<String>,
+        /// A note for the audit trail.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Close a case with a reason; everyone told so far is told it is closed.
+    Resolve {
+        /// The case number.
+        case: i64,
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(CLOSE_REASONS))]
+        reason: String,
+        /// Who closes it (default: your login name).
+        #[arg(long)]
+        by: Option<String>,
+        /// What was found, for the audit trail.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Mark a household away (inactivity and usage-drop alerts are held
+    /// until it returns), or back with --end.
+    Away {
+        household: String,
+        /// Until when: a time (2026-12-01T18:00:00+08:00) or a duration (3d).
+        #[arg(long, required_unless_present = "end", conflicts_with = "end")]
+        until: Option<String>,
+        /// Why (e.g. "visiting her son").
+        #[arg(long, required_unless_present = "end", conflicts_with = "end")]
+        reason: Option<String>,
+        /// The household is back: end away mode now.
+        #[arg(long)]
+        end: bool,
+        /// Who says so (default: your login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Silence alerts matching a household, grid and/or kind until a time;
+    /// with --list, show the silences and away periods in force.
+    Silence {
+        #[arg(long)]
+        household: Option<String>,
+        #[arg(long)]
+        grid: Option<String>,
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(KINDS))]
+        kind: Option<String>,
+        /// Until when: a time (2026-12-01T18:00:00+08:00) or a duration (4h).
+        #[arg(long, required_unless_present = "list")]
+        until: Option<String>,
+        /// Why, for the audit trail.
+        #[arg(long, required_unless_present = "list")]
+        reason: Option<String>,
+        /// Who sets it (default: your login name).
+        #[arg(long)]
+        by: Option<String>,
+        /// List what is in force instead.
+        #[arg(long, conflicts_with_all = ["household", "grid", "kind", "until", "reason"])]
+        list: bool,
+    },
 }
+
+/// Alert kinds a silence can match.
+const KINDS: [&str; 6] = [
+    "inactivity",
+    "continuous_flow",
+    "spike",
+    "usage_drop",
+    "meter_offline",
+    "meter_fault",
+];
 
 pub fn main() -> ExitCode {
     crate::notify::install_tls_provider();
@@ -108,7 +201,164 @@ pub fn main() -> ExitCode {
             Err(code) => code,
         },
         Some(Command::Run) | None => run_daemon(cli.config.as_deref(), cli.demo),
+        Some(operator) => run_operator(cli.config.as_deref(), cli.url.as_deref(), operator),
     }
+}
+
+/// `cases`, `ack`, `resolve`, `away`, `silence`: through the running daemon's API.
+fn run_operator(config_path: Option<&Path>, url: Option<&str>, command: Command) -> ExitCode {
+    let base = match url {
+        Some(url) => url.to_owned(),
+        None => match load_config(config_path) {
+            Ok((_, config)) => {
+                let mut addr = config.http.listen;
+                if addr.ip().is_unspecified() {
+                    addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                format!("http://{addr}")
+            }
+            Err(code) => return code,
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("waterwatch: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let client = Client::new(&base, std::env::var(client::TOKEN_ENV).ok())?;
+        operate(&client, command).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("waterwatch: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn operate(client: &Client, command: Command) -> Result<(), ClientError> {
+    let actor = |by: Option<String>| by.unwrap_or_else(client::default_actor);
+    let now = chrono::Utc::now();
+    match command {
+        Command::Cases { open, limit, json } => {
+            let cases = client.cases(open, limit).await?;
+            if json {
+                println!("{}", serde_json::json!({ "cases": cases }));
+            } else if cases.is_empty() {
+                println!("{}", if open { "no open cases" } else { "no cases" });
+            } else {
+                for case in &cases {
+                    println!("{}", client::case_line(case));
+                }
+            }
+        }
+        Command::Ack { case, by, note } => {
+            let after = client
+                .acknowledge(case, &actor(by), note.as_deref())
+                .await?;
+            match after["acknowledged"]["by"].as_str() {
+                Some(who) => println!("case {case}: acknowledged by {who}"),
+                None => println!("case {case}: acknowledged"),
+            }
+        }
+        Command::Resolve {
+            case,
+            reason,
+            by,
+            note,
+        } => {
+            client
+                .resolve(case, &actor(by), &reason, note.as_deref())
+                .await?;
+            println!("case {case}: closed ({reason})");
+        }
+        Command::Away {
+            household,
+            end: true,
+            ..
+        } => {
+            client.end_away(&household).await?;
+            println!("{household}: back home; away mode ended");
+        }
+        Command::Away {
+            household,
+            until,
+            reason,
+            by,
+            ..
+        } => {
+            let until = client::parse_until(until.as_deref().unwrap_or_default(), now)?;
+            let reason = reason.unwrap_or_default();
+            client.away(&household, until, &reason, &actor(by)).await?;
+            println!("{household}: away until {}", until.to_rfc3339());
+        }
+        Command::Silence { list: true, .. } => {
+            let list = client.silences().await?;
+            if list.is_empty() {
+                println!("no silences or away periods in force");
+            }
+            for s in list {
+                let what = if s["away"].as_bool() == Some(true) {
+                    format!("away {}", s["household"].as_str().unwrap_or_default())
+                } else {
+                    let mut parts = Vec::new();
+                    for field in ["household", "grid", "kind"] {
+                        if let Some(v) = s[field].as_str() {
+                            parts.push(format!("{field}={v}"));
+                        }
+                    }
+                    format!("silence {}", parts.join(" "))
+                };
+                println!(
+                    "#{} {what} until {} ({}, by {})",
+                    s["id"].as_i64().unwrap_or_default(),
+                    s["ends"].as_str().unwrap_or_default(),
+                    s["reason"].as_str().unwrap_or_default(),
+                    s["created_by"].as_str().unwrap_or_default()
+                );
+            }
+        }
+        Command::Silence {
+            household,
+            grid,
+            kind,
+            until,
+            reason,
+            by,
+            ..
+        } => {
+            let until = client::parse_until(until.as_deref().unwrap_or_default(), now)?;
+            let by = actor(by);
+            let answer = client
+                .silence(&client::Silence {
+                    household: household.as_deref(),
+                    grid: grid.as_deref(),
+                    kind: kind.as_deref(),
+                    until,
+                    reason: reason.as_deref().unwrap_or_default(),
+                    by: &by,
+                })
+                .await?;
+            println!(
+                "silence #{} until {}",
+                answer["id"].as_i64().unwrap_or_default(),
+                until.to_rfc3339()
+            );
+        }
+        other => {
+            return Err(ClientError::Usage(format!(
+                "{other:?} is not an operator command"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn init_logging(default: &str) {

@@ -77,6 +77,23 @@ pub struct Config {
     /// Delivery of notifications from the durable outbox.
     #[serde(default)]
     pub outbox: OutboxConfig,
+    /// Who hears of operational problems (notifications that could not be delivered).
+    #[serde(default)]
+    pub ops: OpsConfig,
+}
+
+/// `[ops]`: operations staff. When a notification fails for good (a
+/// provider refuses it, the address is invalid, the retries run out), the
+/// case escalates to its next step and ops are told here; the failure is
+/// also in the case's audit trail, the log and `waterwatch_ops_alerts_total`.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsConfig {
+    /// How to reach operations staff: channel names as in `[[contact]]`
+    /// (e.g. `[{ channel = "ops-hook" }, { channel = "mail", to = "ops@example.org" }]`).
+    pub reach: Vec<crate::notify::contacts::Reach>,
+    /// `en` or `zh-CN`.
+    pub language: waterwatch_rules::text::Language,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -291,6 +308,11 @@ pub struct WebhookConfig {
     /// Per-request timeout.
     #[serde(default = "default_webhook_timeout", with = "humantime_serde_compat")]
     pub timeout: Duration,
+    /// Most messages sent over this channel in any one minute (the
+    /// provider's or the recipients' limit); more wait in the outbox, in
+    /// order, and are never dropped. Unset: no limit.
+    #[serde(default)]
+    pub max_per_minute: Option<u32>,
 }
 
 fn default_webhook_timeout() -> Duration {
@@ -372,6 +394,7 @@ const SECTIONS: &[&str] = &[
     "templates",
     "links",
     "outbox",
+    "ops",
 ];
 
 /// Where a config came from: the file (if any) and its text.
@@ -436,6 +459,7 @@ impl Config {
             },
             webhooks: each(&doc, "webhook", &mut problems),
             outbox: section(&doc, "outbox", &mut problems),
+            ops: section(&doc, "ops", &mut problems),
         };
         problems.extend(doc.unknown_sections(SECTIONS));
         for (key, message) in config.validate() {
@@ -570,20 +594,19 @@ impl Config {
             }
         }
         let mut channel_names = std::collections::BTreeSet::new();
-        let named = self
-            .webhooks
-            .iter()
-            .map(|w| ("webhook", w.name.as_str()))
-            .chain(self.emails.iter().map(|c| ("email", c.name.as_str())))
-            .chain(self.sms.iter().map(|c| ("sms", c.name.as_str())))
-            .chain(self.robots.iter().map(|c| ("robot", c.name.as_str())));
         let mut index: std::collections::BTreeMap<&str, usize> = Default::default();
-        for (section, name) in named {
+        for (section, name, max_per_minute) in self.channel_limits() {
             let i = index.entry(section).or_default();
             if !channel_names.insert(name) {
                 out.push((
                     format!("{section}[{i}].name"),
                     format!("`{name}` names another channel already; channel names are unique"),
+                ));
+            }
+            if max_per_minute == Some(0) {
+                out.push((
+                    format!("{section}[{i}].max_per_minute"),
+                    "must be at least 1 (leave it out for no limit)".into(),
                 ));
             }
             *i += 1;
@@ -621,6 +644,14 @@ impl Config {
                         ),
                     ));
                 }
+            }
+        }
+        for (j, reach) in self.ops.reach.iter().enumerate() {
+            if !channel_names.contains(reach.channel.as_str()) {
+                out.push((
+                    format!("ops.reach[{j}].channel"),
+                    format!("no channel is named `{}`", reach.channel),
+                ));
             }
         }
         let mut route_names = std::collections::BTreeSet::new();
@@ -675,6 +706,29 @@ impl Config {
             out.push(("outbox.concurrency".into(), "must be at least 1".into()));
         }
         out
+    }
+
+    /// Every channel: (section, name, `max_per_minute`).
+    pub fn channel_limits(&self) -> Vec<(&'static str, &str, Option<u32>)> {
+        self.webhooks
+            .iter()
+            .map(|w| ("webhook", w.name.as_str(), w.max_per_minute))
+            .chain(
+                self.emails
+                    .iter()
+                    .map(|c| ("email", c.name.as_str(), c.max_per_minute)),
+            )
+            .chain(
+                self.sms
+                    .iter()
+                    .map(|c| ("sms", c.name.as_str(), c.max_per_minute)),
+            )
+            .chain(
+                self.robots
+                    .iter()
+                    .map(|c| ("robot", c.name.as_str(), c.max_per_minute)),
+            )
+            .collect()
     }
 
     /// The rules file path, resolved relative to the config file.
@@ -780,6 +834,77 @@ mod tests {
         let config = check(EXAMPLE).expect("the example config must be valid");
         assert!(config.broker.enabled);
         assert_eq!(config.http.listen.port(), 8080);
+    }
+
+    /// The example's commented block with its settings uncommented.
+    fn uncommented_example() -> String {
+        let mut inside = false;
+        let mut out = Vec::new();
+        for line in EXAMPLE.lines() {
+            if line.starts_with("# ---- households") {
+                inside = true;
+            } else if line.starts_with("# ---- end") {
+                inside = false;
+            } else if inside && !line.starts_with("##") {
+                out.push(
+                    line.strip_prefix('#')
+                        .map_or(line, |l| l.strip_prefix(' ').unwrap_or(l)),
+                );
+                continue;
+            }
+            out.push(line);
+        }
+        out.join("\n")
+    }
+
+    #[test]
+    fn the_examples_contacts_routes_and_channels_are_valid_once_uncommented() {
+        let text = uncommented_example();
+        assert!(text.contains("\n[[contact]]\n"), "{text}");
+        let config = check(&text).unwrap_or_else(|p| panic!("{p:#?}"));
+        assert_eq!(config.households.len(), 1);
+        assert_eq!(config.routes.len(), 2);
+        assert_eq!(config.contacts.len(), 4);
+        assert_eq!(config.sms[0].max_per_minute, Some(60));
+        assert_eq!(config.webhooks[0].max_per_minute, Some(120));
+        assert_eq!(config.ops.reach.len(), 1);
+        let family = &config.contacts[2];
+        assert_eq!(
+            family.reassurance_from(),
+            chrono::NaiveTime::from_hms_opt(6, 30, 0)
+        );
+        assert!(config.links.is_some());
+    }
+
+    #[test]
+    fn the_readmes_full_example_is_valid() {
+        let readme = include_str!("../../README.md");
+        let block = readme
+            .split("```toml")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .find(|b| b.contains("[ops]"))
+            .expect("the README shows a full example with [ops]");
+        let config = check(block).unwrap_or_else(|p| panic!("{p:#?}"));
+        assert_eq!(config.contacts.len(), 4);
+        assert_eq!(config.sms[0].max_per_minute, Some(60));
+    }
+
+    #[test]
+    fn a_zero_rate_limit_and_an_unknown_ops_channel_are_refused() {
+        let problems = check(
+            "[[webhook]]\nname = \"hook\"\nurl = \"http://127.0.0.1:9/x\"\nsecret_env = \"S\"\nmax_per_minute = 0\n\n[ops]\nreach = [{ channel = \"pager\" }]\n",
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        assert!(
+            problems[0].starts_with("ww.toml:5: webhook[0].max_per_minute: must be at least 1"),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[1].contains("ops.reach[0].channel: no channel is named `pager`"),
+            "{problems:#?}"
+        );
     }
 
     #[test]

@@ -175,6 +175,12 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
             .collect(),
         display_offset: *chrono::Local::now().offset(),
         routes: config.routes.clone(),
+        names: config
+            .households
+            .iter()
+            .filter_map(|h| h.name.clone().map(|n| (h.id.clone(), n)))
+            .collect(),
+        ops: config.ops.clone(),
     };
     let (commands_tx, commands_rx) = mpsc::channel(64);
     let (rules_tx, rules_rx) = watch::channel(rules.clone());
@@ -255,7 +261,15 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         },
         shutdown.clone(),
     ));
+    let limits: std::collections::HashMap<String, u32> = config
+        .channel_limits()
+        .into_iter()
+        .filter_map(|(_, name, limit)| limit.map(|l| (name.to_owned(), l)))
+        .collect();
     for channel in channels {
+        let rate_limit = limits
+            .get(channel.name())
+            .map(|max| deliver::RateLimit::per_minute(*max));
         let worker = deliver::Worker {
             store: store.clone(),
             channel,
@@ -264,6 +278,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
             max_attempts: config.outbox.max_attempts,
             concurrency: config.outbox.concurrency,
             wake: outbox_wake.clone(),
+            rate_limit,
         };
         tracker.spawn(worker.run(shutdown.clone()));
     }

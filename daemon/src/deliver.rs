@@ -3,9 +3,18 @@
 //! then marked delivered, rescheduled with backoff and jitter, or failed.
 //! A crash between sending and marking sends that one message once more; the
 //! idempotency key lets the receiver drop the repeat.
+//!
+//! A channel may have a rate limit (`max_per_minute`): entries beyond it stay
+//! pending in the outbox, oldest first, until the window has room. Since each
+//! channel has its own worker, a limited channel only ever waits for itself.
+//! The window is kept in memory: after a restart a channel may send up to its
+//! limit at once again.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use rand::Rng;
 use tokio::sync::Notify;
@@ -25,6 +34,40 @@ pub struct Worker {
     pub max_attempts: i64,
     pub concurrency: usize,
     pub wake: Arc<Notify>,
+    /// At most this many attempts per minute (none: no limit).
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A sliding window: at most `max` attempts in any `per`.
+#[derive(Debug)]
+pub struct RateLimit {
+    max: usize,
+    per: chrono::Duration,
+    sent: Mutex<VecDeque<DateTime<Utc>>>,
+}
+
+impl RateLimit {
+    pub fn per_minute(max: u32) -> Self {
+        Self {
+            max: max.max(1) as usize,
+            per: chrono::Duration::minutes(1),
+            sent: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// How many attempts may start at `now`.
+    pub fn room(&self, now: DateTime<Utc>) -> usize {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        while sent.front().is_some_and(|t| *t + self.per <= now) {
+            sent.pop_front();
+        }
+        self.max.saturating_sub(sent.len())
+    }
+
+    fn record(&self, now: DateTime<Utc>, count: usize) {
+        let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+        sent.extend(std::iter::repeat_n(now, count));
+    }
 }
 
 impl Worker {
@@ -44,17 +87,42 @@ impl Worker {
         }
     }
 
-    /// Attempt every due entry of this channel once; returns how many.
+    /// Attempt the due entries of this channel once (as many as the
+    /// concurrency and the rate limit allow); returns how many.
     pub async fn deliver_due(&self) -> Result<usize, crate::store::StoreError> {
         let now = self.clock.now();
+        let mut take = self.concurrency;
+        if let Some(rate) = &self.rate_limit {
+            take = take.min(rate.room(now));
+            if take == 0 {
+                let waiting = outbox::due_for(
+                    self.store.pool(),
+                    self.channel.name(),
+                    now.timestamp_millis(),
+                    1,
+                )
+                .await?;
+                if !waiting.is_empty() {
+                    self.metrics.delivery(self.channel.name(), "rate_limited");
+                    tracing::debug!(
+                        channel = self.channel.name(),
+                        "rate limit reached; due messages wait"
+                    );
+                }
+                return Ok(0);
+            }
+        }
         let due = outbox::due_for(
             self.store.pool(),
             self.channel.name(),
             now.timestamp_millis(),
-            self.concurrency as i64,
+            take as i64,
         )
         .await?;
         let count = due.len();
+        if let Some(rate) = &self.rate_limit {
+            rate.record(now, count);
+        }
         let mut attempts = tokio::task::JoinSet::new();
         for entry in due {
             let channel = self.channel.clone();

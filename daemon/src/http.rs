@@ -111,6 +111,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     limit: Option<i64>,
+    /// Only cases not yet closed.
+    #[serde(default)]
+    open: Option<bool>,
 }
 
 async fn cases(
@@ -118,8 +121,8 @@ async fn cases(
     who: Identity,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let limit = match query {
-        Ok(Query(q)) => q.limit.unwrap_or(100),
+    let (limit, open_only) = match query {
+        Ok(Query(q)) => (q.limit.unwrap_or(100), q.open.unwrap_or(false)),
         Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
     };
     if !(1..=1000).contains(&limit) {
@@ -127,7 +130,7 @@ async fn cases(
     }
     let listed = async {
         let households = store::dashboard::households(state.store.pool()).await?;
-        let list = store::cases::list(state.store.pool(), limit).await?;
+        let list = store::cases::list_where(state.store.pool(), limit, open_only).await?;
         Ok::<_, store::StoreError>((households, list))
     }
     .await;
@@ -166,6 +169,9 @@ struct AckBody {
     /// Who is going (default: the caller).
     #[serde(default)]
     by: Option<String>,
+    /// A note for the audit trail.
+    #[serde(default)]
+    note: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -225,7 +231,15 @@ async fn acknowledge(
         Err(r) => return *r,
     };
     crate::web::audit(&state, &who, "acknowledge", &format!("case/{id}"), &by).await;
-    act(&state, id, Action::Acknowledge { by }).await
+    act(
+        &state,
+        id,
+        Action::Acknowledge {
+            by,
+            note: body.note,
+        },
+    )
+    .await
 }
 
 async fn close(
@@ -382,6 +396,7 @@ async fn link_use(State(state): State<AppState>, Path(token): Path<String>) -> R
     let action = match claim.action {
         LinkAction::Acknowledge => Action::Acknowledge {
             by: claim.who.clone(),
+            note: None,
         },
         LinkAction::ResidentOk => Action::ResidentOk,
     };

@@ -3,7 +3,8 @@
 //! groups alerts into cases and notifies people through a durable outbox.
 //!
 //! # Layout
-//! - `cli`: the command line (`run`, `--demo`, `check-config`, `generate-config`, `replay`, `test-rules`, `backtest`).
+//! - `cli`: the command line (`run`, `--demo`, `check-config`, `generate-config`, `replay`, `test-rules`, `backtest`, and the operator's commands).
+//! - `client`: the operator's commands (`cases`, `ack`, `resolve`, `away`, `silence`) over the HTTP API.
 //! - `config`: the daemon's TOML config, layered with `WATERWATCH_*` environment variables.
 //! - `daemon`: starting and stopping every part in order.
 //! - `broker`: the embedded MQTT broker (rumqttd) for demos and small installs.
@@ -29,6 +30,7 @@ pub mod backtest;
 pub mod broker;
 pub mod case;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod daemon;

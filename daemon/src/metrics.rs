@@ -41,6 +41,7 @@ pub struct Metrics {
     pub outbox_pending: Gauge,
     pub rules_reloads: Family<OutcomeLabel, Counter>,
     pub alerts_suppressed: Family<ReasonLabel, Counter>,
+    pub ops_alerts: Family<ReasonLabel, Counter>,
     /// Cases by state, counted from the store at each scrape.
     pub cases: Family<StateLabel, Gauge>,
 }
@@ -83,6 +84,13 @@ impl Metrics {
         let outbox_pending = Gauge::default();
         let rules_reloads = Family::<OutcomeLabel, Counter>::default();
         let alerts_suppressed = Family::<ReasonLabel, Counter>::default();
+        let ops_alerts = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "ops_alerts",
+            "Operational problems raised to ops, by reason (delivery_failed: a \
+             notification failed for good; ops_delivery_failed: an ops alert did)",
+            ops_alerts.clone(),
+        );
         let cases = Family::<StateLabel, Gauge>::default();
         registry.register(
             "cases",
@@ -127,7 +135,8 @@ impl Metrics {
         registry.register("alerts", "Alert events by kind and event", alerts.clone());
         registry.register(
             "deliveries",
-            "Notification delivery attempts by channel and outcome",
+            "Notification delivery attempts by channel and outcome (rate_limited: a pass \
+             that left due messages waiting for the channel's max_per_minute)",
             deliveries.clone(),
         );
         registry.register(
@@ -165,6 +174,7 @@ impl Metrics {
             outbox_pending,
             rules_reloads,
             alerts_suppressed,
+            ops_alerts,
             cases,
         }
     }
@@ -216,6 +226,14 @@ impl Metrics {
 
     pub fn suppressed(&self, reason: &str) {
         self.alerts_suppressed
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn ops_alert(&self, reason: &str) {
+        self.ops_alerts
             .get_or_create(&ReasonLabel {
                 reason: reason.to_owned(),
             })

@@ -4,12 +4,16 @@
 //! the messages acknowledged to the broker. A crash at any point either loses
 //! the whole transaction (the broker redelivers) or keeps all of it (the
 //! redelivered readings are recognised as already stored).
+//!
+//! Beside it: `process/reassure.rs` (the daily reassurance) and
+//! `process/failures.rs` (notifications that failed for good: audit,
+//! escalation, ops alert), both inside the same transactions.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use sqlx::AnyConnection;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -29,6 +33,11 @@ use crate::notify::template::{self, Templates};
 use crate::notify::{Message, payload};
 use crate::store::{self, Store, StoreError};
 use crate::suppress;
+
+mod failures;
+mod reassure;
+
+use reassure::{REASSURANCE_FRESH, Use};
 
 /// What the processor needs to know beyond its collaborators.
 #[derive(Debug, Clone)]
@@ -53,6 +62,10 @@ pub struct Settings {
     pub display_offset: FixedOffset,
     /// Escalation routes for cases.
     pub routes: Vec<Route>,
+    /// Household id → the resident's name (for the daily reassurance).
+    pub names: HashMap<String, String>,
+    /// Who hears of notifications that failed for good.
+    pub ops: crate::config::OpsConfig,
 }
 
 /// What a person does to a case.
@@ -60,6 +73,7 @@ pub struct Settings {
 pub enum Action {
     Acknowledge {
         by: String,
+        note: Option<String>,
     },
     Close {
         by: String,
@@ -150,6 +164,10 @@ pub struct Processor {
     households: HashMap<String, String>,
     outbox_wake: Arc<Notify>,
     events: broadcast::Sender<AlertEvent>,
+    /// (household, contact, local day) whose reassurance is settled (sent
+    /// or not due); saves looking again. The outbox's idempotency key is
+    /// what guarantees one a day, across restarts too.
+    reassured: HashSet<(String, String, NaiveDate)>,
 }
 
 impl Processor {
@@ -172,6 +190,7 @@ impl Processor {
             households: HashMap::new(),
             outbox_wake,
             events,
+            reassured: HashSet::new(),
         };
         processor.reload().await?;
         Ok(processor)
@@ -206,6 +225,7 @@ impl Processor {
         }
         self.engine = engine;
         self.households = households;
+        self.reassured.clear();
         Ok(())
     }
 
@@ -228,6 +248,12 @@ impl Processor {
         let mut tx = self.store.pool().begin().await?;
         let mut touched: BTreeMap<String, i64> = BTreeMap::new();
         let mut events = Vec::new();
+        let wants_reassurance = self
+            .settings
+            .contacts
+            .iter()
+            .any(|c| c.reassurance_from().is_some());
+        let mut uses = Vec::new();
         for delivery in deliveries {
             let readings = match self.parse(delivery, now) {
                 Ok((readings, rejected)) => {
@@ -277,6 +303,17 @@ impl Processor {
                     self.metrics.note(note.as_str());
                 }
                 events.extend(outcome.events);
+                if wants_reassurance
+                    && now - reading.ts.with_timezone(&Utc) <= REASSURANCE_FRESH
+                    && let Some(household) = self.households.get(&reading.meter_id)
+                {
+                    uses.push(Use {
+                        household: household.clone(),
+                        meter: reading.meter_id.clone(),
+                        ts: reading.ts.with_timezone(&Utc),
+                        total_l: reading.total_l,
+                    });
+                }
                 let newest = touched.entry(reading.meter_id.clone()).or_insert(i64::MIN);
                 *newest = (*newest).max(reading.ts.timestamp_millis());
             }
@@ -285,7 +322,10 @@ impl Processor {
             self.save_state(&mut tx, meter, Some((now_ms, *newest)))
                 .await?;
         }
-        let notified = self.apply_events(&mut tx, &events, now).await?;
+        let mut notified = self.apply_events(&mut tx, &events, now).await?;
+        if !uses.is_empty() {
+            notified += self.reassure(&mut tx, &uses, &events, now).await?;
+        }
         tx.commit().await?;
         self.after_commit(events, notified);
         Ok(())
@@ -638,6 +678,7 @@ impl Processor {
         let now = self.clock.now();
         let mut tx = self.store.pool().begin().await?;
         let mut queued = self.release_held(&mut tx, now).await?;
+        queued += self.handle_failures(&mut tx, now).await?;
         for case in store::cases::open_cases(&mut tx).await? {
             queued += self
                 .apply(&mut tx, Some(case), Input::Tick, None, now)
@@ -666,7 +707,10 @@ impl Processor {
             return Ok(ActionOutcome::AlreadyClosed(case));
         }
         let input = match action {
-            Action::Acknowledge { by } => Input::Acknowledge { by },
+            Action::Acknowledge { by, note } => Input::Acknowledge {
+                by,
+                note: note.as_deref(),
+            },
             Action::Close { by, reason, note } => Input::Close {
                 by,
                 reason: *reason,

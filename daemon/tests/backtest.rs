@@ -57,6 +57,8 @@ async fn a_looser_inactivity_limit_shows_the_alerts_it_would_remove() {
             links: None,
             display_offset: FixedOffset::east_opt(0).expect("utc"),
             routes: vec![],
+            names: Default::default(),
+            ops: Default::default(),
         };
         let mut processor = Processor::load(
             store.clone(),

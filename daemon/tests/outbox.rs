@@ -14,7 +14,7 @@ use axum::routing::post;
 use chrono::{TimeZone, Utc};
 use tokio::sync::Notify;
 use waterwatch::clock::ManualClock;
-use waterwatch::deliver::Worker;
+use waterwatch::deliver::{RateLimit, Worker};
 use waterwatch::metrics::Metrics;
 use waterwatch::notify::webhook::{self, Webhook};
 use waterwatch::store::{Store, outbox};
@@ -86,6 +86,7 @@ fn worker(store: &Store, url: &str, clock: Arc<ManualClock>, max_attempts: i64) 
         max_attempts,
         concurrency: 4,
         wake: Arc::new(Notify::new()),
+        rate_limit: None,
     }
 }
 
@@ -177,6 +178,90 @@ async fn an_unreachable_endpoint_is_retried_until_the_attempts_run_out() {
                 .await
                 .expect("n"),
             1,
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limited_channel_holds_the_rest_in_order_and_never_holds_another_channel() {
+    for (backend, store, _dir) in common::stores().await {
+        let sms_server = Server::default();
+        let sms_url = serve(sms_server.clone()).await;
+        let ops_server = Server::default();
+        let ops_url = serve(ops_server.clone()).await;
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0)
+                .single()
+                .expect("t"),
+        ));
+        let mut limited = worker(&store, &sms_url, clock.clone(), 5);
+        limited.rate_limit = Some(RateLimit::per_minute(2));
+        let mut other = worker(&store, &ops_url, clock.clone(), 5);
+        other.channel = waterwatch::notify::channel::Channel::Webhook(
+            Webhook::new("ops", &ops_url, b"secret".to_vec(), Duration::from_secs(2))
+                .expect("client"),
+        );
+        for i in 0..5 {
+            enqueue(&store, &format!("sms-{i}"), "grid", &clock).await;
+            clock.advance(chrono::Duration::milliseconds(1));
+        }
+        for i in 0..3 {
+            enqueue(&store, &format!("ops-{i}"), "ops", &clock).await;
+        }
+
+        // Two in the first minute; the rest wait, whatever else is going on.
+        assert_eq!(
+            limited.deliver_due().await.expect("attempt"),
+            2,
+            "{backend}"
+        );
+        assert_eq!(
+            limited.deliver_due().await.expect("attempt"),
+            0,
+            "{backend}"
+        );
+        assert_eq!(other.deliver_due().await.expect("attempt"), 3, "{backend}");
+        clock.advance(chrono::Duration::seconds(59));
+        assert_eq!(
+            limited.deliver_due().await.expect("attempt"),
+            0,
+            "{backend}"
+        );
+        clock.advance(chrono::Duration::seconds(1));
+        assert_eq!(
+            limited.deliver_due().await.expect("attempt"),
+            2,
+            "{backend}"
+        );
+        clock.advance(chrono::Duration::seconds(60));
+        assert_eq!(
+            limited.deliver_due().await.expect("attempt"),
+            1,
+            "{backend}"
+        );
+
+        let mut keys: Vec<String> = sms_server
+            .received
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(key, _)| key.clone())
+            .collect();
+        // Each window's attempts run concurrently: order within a window is free.
+        keys[..2].sort();
+        keys[2..4].sort();
+        assert_eq!(
+            keys,
+            ["sms-0", "sms-1", "sms-2", "sms-3", "sms-4"],
+            "{backend}: oldest first, none dropped"
+        );
+        assert_eq!(ops_server.received.lock().expect("lock").len(), 3);
+        assert_eq!(
+            outbox::count_by_status(store.pool(), "delivered")
+                .await
+                .expect("n"),
+            8,
             "{backend}"
         );
     }

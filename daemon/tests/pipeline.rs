@@ -43,6 +43,8 @@ fn settings(unknown_meters: UnknownMeters) -> Settings {
         links: None,
         display_offset: FixedOffset::east_opt(8 * 3600).expect("+08:00"),
         routes: vec![],
+        names: Default::default(),
+        ops: Default::default(),
     }
 }
 
@@ -312,6 +314,7 @@ async fn an_unacknowledged_case_escalates_on_time_and_stops_when_acknowledged() 
                 case_id,
                 &Action::Acknowledge {
                     by: "Li Wei".into(),
+                    note: Some("on my way".into()),
                 },
             )
             .await
@@ -348,7 +351,13 @@ async fn an_unacknowledged_case_escalates_on_time_and_stops_when_acknowledged() 
             .expect("close");
         assert!(matches!(outcome, ActionOutcome::Done(ref c) if !c.is_open()));
         let again = p
-            .act(case_id, &Action::Acknowledge { by: "x".into() })
+            .act(
+                case_id,
+                &Action::Acknowledge {
+                    by: "x".into(),
+                    note: None,
+                },
+            )
             .await
             .expect("ack");
         assert!(matches!(again, ActionOutcome::AlreadyClosed(_)));

@@ -24,6 +24,9 @@ struct Shared {
     received: Arc<Mutex<Vec<Delivery>>>,
     /// Answer 503 to this many requests first (to exercise retries).
     fail_first: Arc<Mutex<usize>>,
+    /// Hold each answer this long after recording the delivery (a slow
+    /// endpoint: deliveries are in flight when the daemon is killed).
+    delay: Arc<Mutex<std::time::Duration>>,
 }
 
 pub struct Receiver {
@@ -38,6 +41,7 @@ impl Receiver {
             secret: secret.as_bytes().to_vec(),
             received: Arc::default(),
             fail_first: Arc::default(),
+            delay: Arc::default(),
         };
         let app = Router::new()
             .route("/hook", post(receive))
@@ -54,6 +58,10 @@ impl Receiver {
 
     pub fn fail_next(&self, count: usize) {
         *self.shared.fail_first.lock().expect("lock") = count;
+    }
+
+    pub fn delay_answers(&self, by: std::time::Duration) {
+        *self.shared.delay.lock().expect("lock") = by;
     }
 
     pub fn deliveries(&self) -> Vec<Delivery> {
@@ -118,5 +126,7 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
         body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
     };
     shared.received.lock().expect("lock").push(delivery);
+    let delay = *shared.delay.lock().expect("lock");
+    tokio::time::sleep(delay).await;
     StatusCode::OK
 }

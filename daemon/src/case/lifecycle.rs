@@ -189,6 +189,7 @@ pub enum Input<'a> {
     Tick,
     Acknowledge {
         by: &'a str,
+        note: Option<&'a str>,
     },
     Close {
         by: &'a str,
@@ -197,6 +198,9 @@ pub enum Input<'a> {
     },
     /// The resident answered "I'm OK".
     ResidentOk,
+    /// A notification of this case could not be delivered, for good: if
+    /// nobody has acknowledged, the next escalation step goes out now.
+    DeliveryFailed,
 }
 
 /// The route a case follows: by its stored name, else the fallback.
@@ -231,7 +235,7 @@ pub fn step(
             advance(&mut next, &route_of(case, routes), now, &mut effects);
             (next != *case).then_some(next)
         }
-        (Some(case), Input::Acknowledge { by }) => {
+        (Some(case), Input::Acknowledge { by, note }) => {
             if case.acknowledged.is_some() {
                 None
             } else {
@@ -240,7 +244,8 @@ pub fn step(
                     by: by.to_owned(),
                     at: now,
                 });
-                effects.push(Effect::Audit("acknowledged", format!("by {by}")));
+                let note = note.map(|n| format!(": {n}")).unwrap_or_default();
+                effects.push(Effect::Audit("acknowledged", format!("by {by}{note}")));
                 effects.push(Effect::Notify {
                     reason: NotifyReason::Acknowledged,
                     roles: case.told_people(),
@@ -260,6 +265,16 @@ pub fn step(
                 &mut effects,
             );
             Some(next)
+        }
+        (Some(case), Input::DeliveryFailed) => {
+            let route = route_of(case, routes);
+            if case.acknowledged.is_some() || case.progress.steps_done >= route.steps.len() {
+                None
+            } else {
+                let mut next = case.clone();
+                send_step(&mut next, &route, now, "a delivery failed", &mut effects);
+                Some(next)
+            }
         }
         (Some(case), Input::ResidentOk) => {
             let mut next = case.clone();
@@ -468,27 +483,7 @@ fn advance(case: &mut Case, route: &Route, now: DateTime<Utc>, effects: &mut Vec
         if now < due {
             break;
         }
-        let reason = if case.progress.steps_done == 0 {
-            NotifyReason::CaseOpened
-        } else {
-            NotifyReason::Escalated
-        };
-        case.progress.steps_done += 1;
-        case.progress.told.extend(step.notify.iter().copied());
-        case.progress.last_notice = Some(now);
-        effects.push(Effect::Audit(
-            "escalation",
-            format!(
-                "step {} of route {}: {}",
-                case.progress.steps_done,
-                route.name,
-                roles_text(&step.notify)
-            ),
-        ));
-        effects.push(Effect::Notify {
-            reason,
-            roles: step.notify.clone(),
-        });
+        send_step(case, route, now, "", effects);
     }
     let all_steps_sent = case.progress.steps_done >= route.steps.len();
     if let (true, Some(every), Some(last)) = (
@@ -508,6 +503,46 @@ fn advance(case: &mut Case, route: &Route, now: DateTime<Utc>, effects: &mut Vec
             roles: case.told_people(),
         });
     }
+}
+
+/// Send the next escalation step of the route now; `why` is said in the
+/// audit trail when it is not the step's time that sent it.
+fn send_step(
+    case: &mut Case,
+    route: &Route,
+    now: DateTime<Utc>,
+    why: &str,
+    effects: &mut Vec<Effect>,
+) {
+    let Some(step) = route.steps.get(case.progress.steps_done) else {
+        return;
+    };
+    let reason = if case.progress.steps_done == 0 {
+        NotifyReason::CaseOpened
+    } else {
+        NotifyReason::Escalated
+    };
+    case.progress.steps_done += 1;
+    case.progress.told.extend(step.notify.iter().copied());
+    case.progress.last_notice = Some(now);
+    let why = if why.is_empty() {
+        String::new()
+    } else {
+        format!(" (early: {why})")
+    };
+    effects.push(Effect::Audit(
+        "escalation",
+        format!(
+            "step {} of route {}: {}{why}",
+            case.progress.steps_done,
+            route.name,
+            roles_text(&step.notify)
+        ),
+    ));
+    effects.push(Effect::Notify {
+        reason,
+        roles: step.notify.clone(),
+    });
 }
 
 fn roles_text(roles: &[Role]) -> String {

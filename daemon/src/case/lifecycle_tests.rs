@@ -120,7 +120,10 @@ fn escalation_goes_step_by_step_then_reminds_until_acknowledged() {
 
     let (acked, effects) = step(
         Some(&case),
-        Input::Acknowledge { by: "Li Wei" },
+        Input::Acknowledge {
+            by: "Li Wei",
+            note: None,
+        },
         &routes,
         at(61),
     );
@@ -145,14 +148,20 @@ fn a_second_acknowledgement_changes_nothing() {
     );
     let (case, _) = step(
         case.as_ref(),
-        Input::Acknowledge { by: "Li Wei" },
+        Input::Acknowledge {
+            by: "Li Wei",
+            note: None,
+        },
         &routes,
         at(5),
     );
     let case = case.unwrap();
     let (again, effects) = step(
         Some(&case),
-        Input::Acknowledge { by: "Zhang" },
+        Input::Acknowledge {
+            by: "Zhang",
+            note: None,
+        },
         &routes,
         at(6),
     );
@@ -320,10 +329,74 @@ fn inputs_without_an_open_case_do_nothing() {
     for input in [
         Input::Alert(&inactivity(Transition::Resolved)),
         Input::Tick,
-        Input::Acknowledge { by: "x" },
+        Input::Acknowledge {
+            by: "x",
+            note: None,
+        },
         Input::ResidentOk,
     ] {
         let (case, effects) = step(None, input, &routes, at(0));
         assert!(case.is_none() && effects.is_empty());
     }
+}
+
+#[test]
+fn a_failed_delivery_sends_the_next_step_at_once_and_the_timeline_goes_on_from_there() {
+    let routes = urgent();
+    let (case, _) = step(
+        None,
+        Input::Alert(&inactivity(Transition::Fired)),
+        &routes,
+        at(0),
+    );
+    let mut case = case.unwrap();
+    // The grid worker's SMS bounced at minute 3: family and supervisor now,
+    // not at minute 15.
+    let (next, effects) = step(Some(&case), Input::DeliveryFailed, &routes, at(3));
+    case = next.expect("escalated");
+    assert_eq!(
+        notices(&effects),
+        vec![(
+            NotifyReason::Escalated,
+            vec![Role::Family, Role::Supervisor]
+        )]
+    );
+    assert!(effects.iter().any(
+        |e| matches!(e, Effect::Audit("escalation", d) if d.contains("early: a delivery failed"))
+    ));
+    // Nothing again at minute 15; reminders count from the early step.
+    let sent = run(&mut case, &routes, 4, 40);
+    assert_eq!(
+        sent,
+        vec![(
+            33,
+            NotifyReason::Reminder,
+            vec![Role::GridWorker, Role::Family, Role::Supervisor]
+        )]
+    );
+    // With every step sent, a further failure has nobody new to tell.
+    let (next, effects) = step(Some(&case), Input::DeliveryFailed, &routes, at(41));
+    assert!(next.is_none() && effects.is_empty(), "{effects:?}");
+}
+
+#[test]
+fn a_failed_delivery_after_an_acknowledgement_escalates_nothing() {
+    let routes = urgent();
+    let (case, _) = step(
+        None,
+        Input::Alert(&inactivity(Transition::Fired)),
+        &routes,
+        at(0),
+    );
+    let (acked, _) = step(
+        case.as_ref(),
+        Input::Acknowledge {
+            by: "Li Wei",
+            note: None,
+        },
+        &routes,
+        at(1),
+    );
+    let (next, effects) = step(acked.as_ref(), Input::DeliveryFailed, &routes, at(2));
+    assert!(next.is_none() && effects.is_empty(), "{effects:?}");
 }

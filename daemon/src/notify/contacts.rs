@@ -58,7 +58,32 @@ pub struct ContactConfig {
     pub utc_offset: Option<String>,
     /// How to reach the person, each tried independently.
     pub reach: Vec<Reach>,
+    /// A daily "day has started: first water at 07:12" message for each of
+    /// this contact's households: `true` (the first use from 05:00 local
+    /// time) or a local time like `"06:30"` (the first use from then). None
+    /// while a case is open or the household is away, and none for readings
+    /// that arrive more than 2 hours late (too late to reassure anyone).
+    #[serde(default)]
+    pub reassurance: Option<Reassurance>,
+    /// What this contact calls the resident in messages (e.g. "Mum");
+    /// default: the household's name.
+    #[serde(default)]
+    pub calls_resident: Option<String>,
 }
+
+/// `reassurance = true` or `reassurance = "06:30"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Reassurance {
+    On(bool),
+    From(String),
+}
+
+/// When the morning starts for `reassurance = true`.
+const DEFAULT_MORNING: NaiveTime = match NaiveTime::from_hms_opt(5, 0, 0) {
+    Some(t) => t,
+    None => unreachable!(),
+};
 
 impl ContactConfig {
     /// Problems with this contact: (field, message).
@@ -90,6 +115,14 @@ impl ContactConfig {
         {
             out.push(("quiet_hours", format!("`{hours}` is not like 22:00-07:00")));
         }
+        if let Some(Reassurance::From(text)) = &self.reassurance
+            && NaiveTime::parse_from_str(text.trim(), "%H:%M").is_err()
+        {
+            out.push((
+                "reassurance",
+                format!("`{text}` is not true, false or a local time like \"06:30\""),
+            ));
+        }
         if let Some(offset) = &self.utc_offset
             && parse_offset(offset).is_none()
         {
@@ -109,7 +142,17 @@ impl ContactConfig {
             .unwrap_or(FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()))
     }
 
-    fn covers(&self, household: &str, grid: Option<&str>) -> bool {
+    /// From what local time the first water use of a day earns this contact
+    /// a reassurance message; `None` when they have not asked for one.
+    pub fn reassurance_from(&self) -> Option<NaiveTime> {
+        match &self.reassurance {
+            None | Some(Reassurance::On(false)) => None,
+            Some(Reassurance::On(true)) => Some(DEFAULT_MORNING),
+            Some(Reassurance::From(text)) => NaiveTime::parse_from_str(text.trim(), "%H:%M").ok(),
+        }
+    }
+
+    pub fn covers(&self, household: &str, grid: Option<&str>) -> bool {
         match self.role {
             Role::GridWorker | Role::Supervisor => {
                 grid.is_some_and(|g| self.grids.iter().any(|c| c == g))
@@ -193,6 +236,8 @@ mod tests {
                 channel: "sms".into(),
                 to: Some("+8613800001234".into()),
             }],
+            reassurance: None,
+            calls_resident: None,
         }
     }
 
@@ -240,7 +285,34 @@ mod tests {
         c.grids.clear();
         c.reach.clear();
         c.quiet_hours = Some("late".into());
+        c.reassurance = Some(Reassurance::From("dawn".into()));
         let fields: Vec<_> = c.problems().into_iter().map(|(f, _)| f).collect();
-        assert_eq!(fields, vec!["grids", "reach", "quiet_hours"]);
+        assert_eq!(fields, vec!["grids", "reach", "quiet_hours", "reassurance"]);
+    }
+}
+
+#[cfg(test)]
+mod reassurance_tests {
+    use super::*;
+
+    fn parse(line: &str) -> ContactConfig {
+        toml::from_str(&format!(
+            "name = \"Jun\"\nrole = \"family\"\nhouseholds = [\"h1\"]\nreach = [{{ channel = \"sms\" }}]\n{line}\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn reassurance_is_off_on_or_from_a_local_time() {
+        assert_eq!(parse("").reassurance_from(), None);
+        assert_eq!(parse("reassurance = false").reassurance_from(), None);
+        assert_eq!(
+            parse("reassurance = true").reassurance_from(),
+            NaiveTime::from_hms_opt(5, 0, 0)
+        );
+        assert_eq!(
+            parse("reassurance = \"06:30\"").reassurance_from(),
+            NaiveTime::from_hms_opt(6, 30, 0)
+        );
     }
 }

@@ -7,14 +7,18 @@
 //! - `payload.rs`: the JSON body and the one-line text of a case notification.
 //! - `webhook.rs`: JSON POST signed with HMAC-SHA256.
 //! - `email.rs`: email over SMTP (lettre), pooled, with a whole-send timeout.
-//! - `sms.rs`: SMS over HTTP: a generic templated request, Twilio, Aliyun.
+//! - `sms/`: SMS over HTTP: a generic templated request, Twilio, Aliyun (one file each).
 //! - `robot.rs`: WeCom and DingTalk group robots.
+//! - `reassurance.rs`: the daily "day has started" message, for contacts who ask.
+//! - `ops.rs`: what ops staff are told when a notification fails for good.
 //! - `template.rs`: the subject and text of each notification, per language.
 
 pub mod channel;
 pub mod contacts;
 pub mod email;
+pub mod ops;
 pub mod payload;
+pub mod reassurance;
 pub mod robot;
 pub mod sms;
 pub mod template;

@@ -87,6 +87,11 @@ pub struct RobotConfig {
     /// Limit for one whole request.
     #[serde(default = "default_timeout", with = "super::email::duration")]
     pub timeout: Duration,
+    /// Most messages sent over this channel in any one minute (the
+    /// provider's or the recipients' limit); more wait in the outbox, in
+    /// order, and are never dropped. Unset: no limit.
+    #[serde(default)]
+    pub max_per_minute: Option<u32>,
 }
 
 fn default_timeout() -> Duration {

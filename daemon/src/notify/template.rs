@@ -37,10 +37,12 @@ pub enum Reason {
     VisitOverdue,
     /// Closed by a person, with a reason (in `{summary}`).
     Closed,
+    /// The daily "day has started: first water at {since}" to contacts who asked.
+    Reassurance,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 10] = [
         Reason::CaseOpened,
         Reason::SeverityRaised,
         Reason::Reminder,
@@ -50,6 +52,7 @@ impl Reason {
         Reason::ResidentCheck,
         Reason::VisitOverdue,
         Reason::Closed,
+        Reason::Reassurance,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +66,7 @@ impl Reason {
             Reason::ResidentCheck => "resident_check",
             Reason::VisitOverdue => "visit_overdue",
             Reason::Closed => "closed",
+            Reason::Reassurance => "reassurance",
         }
     }
 
@@ -121,7 +125,7 @@ pub struct TemplateOverride {
 
 /// `[templates]`: overrides by language tag (`zh-CN`, `en`) and reason
 /// (`case_opened`, `severity_raised`, `reminder`, `escalated`, `all_clear`,
-/// `acknowledged`, `resident_check`). Example:
+/// `acknowledged`, `resident_check`, `visit_overdue`, `closed`, `reassurance`). Example:
 /// `[templates."zh-CN".case_opened]` `text = "{name}家需要查看：{link}"`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
@@ -286,6 +290,14 @@ fn default_pair(reason: Reason, language: Language) -> (&'static str, &'static s
         (Language::ZhCn, Reason::Closed) => (
             "已结案：{name}（{household}）",
             "{name}（{household}）的警报已由{by}结案：{summary}详情：{link}",
+        ),
+        (Language::ZhCn, Reason::Reassurance) => (
+            "{name}今天一切如常",
+            "{name}今天已开始用水：首次用水在{since}。",
+        ),
+        (Language::En, Reason::Reassurance) => (
+            "{name}'s day has started",
+            "{name}'s day has started: first water at {since}.",
         ),
         (Language::En, Reason::VisitOverdue) => (
             "Visit overdue: {name} ({household})",
@@ -487,6 +499,15 @@ mod tests {
                     sms_units(&text)
                 );
                 for must in [&values.link, &values.name, &values.household] {
+                    if reason == Reason::Reassurance {
+                        // Nothing to act on: the name and the time only.
+                        assert!(
+                            text.contains(values.name.as_str())
+                                && text.contains(values.since.as_str()),
+                            "{text}"
+                        );
+                        continue;
+                    }
                     if reason != Reason::ResidentCheck || must != &values.household {
                         let present = text.contains(must.as_str());
                         let optional = reason == Reason::AllClear && must == &values.link;

@@ -236,11 +236,21 @@ pub struct CaseSummary {
 }
 
 pub async fn list(pool: &AnyPool, limit: i64) -> Result<Vec<CaseSummary>, StoreError> {
+    list_where(pool, limit, false).await
+}
+
+/// Cases newest first; with `open_only`, only those not closed.
+pub async fn list_where(
+    pool: &AnyPool,
+    limit: i64,
+    open_only: bool,
+) -> Result<Vec<CaseSummary>, StoreError> {
     sqlx::query(
         "SELECT id, household_id, severity, opened_ms, acknowledged_by, resolved_ms, resolution \
-         FROM cases ORDER BY id DESC LIMIT $1",
+         FROM cases WHERE resolved_ms IS NULL OR NOT $2 ORDER BY id DESC LIMIT $1",
     )
     .bind(limit)
+    .bind(open_only)
     .fetch_all(pool)
     .await?
     .into_iter()

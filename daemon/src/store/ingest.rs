@@ -128,6 +128,26 @@ pub async fn insert_reading(
     Ok(done.rows_affected() == 1)
 }
 
+/// The register of the meter's latest reading before `ts_ms`, if any.
+pub async fn previous_total(
+    conn: &mut AnyConnection,
+    meter_id: &str,
+    ts_ms: i64,
+) -> Result<Option<f64>, StoreError> {
+    let row = sqlx::query(
+        "SELECT total_l FROM readings WHERE meter_id = $1 AND ts_ms < $2 \
+         ORDER BY ts_ms DESC LIMIT 1",
+    )
+    .bind(meter_id)
+    .bind(ts_ms)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match row {
+        Some(row) => Some(row.try_get("total_l")?),
+        None => None,
+    })
+}
+
 /// Record what the engine now knows of a meter, and when it was last heard.
 pub async fn save_meter(
     conn: &mut AnyConnection,

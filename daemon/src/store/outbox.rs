@@ -16,7 +16,49 @@ pub struct Entry {
     pub attempts: i64,
 }
 
-/// Queue a notification (a serialized `notify::Message`), to be sent no
+/// What an outbox entry is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A case notification: its permanent failure escalates the case.
+    Case,
+    /// An operations alert: its failure is logged and counted, nothing more.
+    Ops,
+    /// The daily "day has started" message.
+    Reassurance,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Case => "case",
+            Purpose::Ops => "ops",
+            Purpose::Reassurance => "reassurance",
+        }
+    }
+
+    fn parse(text: &str) -> Purpose {
+        match text {
+            "ops" => Purpose::Ops,
+            "reassurance" => Purpose::Reassurance,
+            _ => Purpose::Case,
+        }
+    }
+}
+
+/// A notification to queue.
+#[derive(Debug, Clone)]
+pub struct NewEntry<'a> {
+    pub idempotency_key: &'a str,
+    pub channel: &'a str,
+    pub case_id: Option<i64>,
+    /// A serialized `notify::Message`.
+    pub payload: &'a str,
+    pub purpose: Purpose,
+    /// Not to be sent before this (quiet hours).
+    pub not_before_ms: i64,
+}
+
+/// Queue a case notification (a serialized `notify::Message`), to be sent no
 /// earlier than `not_before_ms`. A second entry with the same idempotency key is a
 /// no-op, so re-running the same decision never sends twice.
 pub async fn enqueue(
@@ -28,16 +70,39 @@ pub async fn enqueue(
     now_ms: i64,
     not_before_ms: i64,
 ) -> Result<bool, StoreError> {
+    insert(
+        conn,
+        &NewEntry {
+            idempotency_key,
+            channel,
+            case_id,
+            payload,
+            purpose: Purpose::Case,
+            not_before_ms,
+        },
+        now_ms,
+    )
+    .await
+}
+
+/// Queue any entry; false when its idempotency key is already taken.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    entry: &NewEntry<'_>,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "INSERT INTO outbox (idempotency_key, channel, case_id, payload, created_ms, \
-         next_attempt_ms) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (idempotency_key) DO NOTHING",
+         next_attempt_ms, purpose) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (idempotency_key) DO NOTHING",
     )
-    .bind(idempotency_key)
-    .bind(channel)
-    .bind(case_id)
-    .bind(payload)
+    .bind(entry.idempotency_key)
+    .bind(entry.channel)
+    .bind(entry.case_id)
+    .bind(entry.payload)
     .bind(now_ms)
-    .bind(not_before_ms.max(now_ms))
+    .bind(entry.not_before_ms.max(now_ms))
+    .bind(entry.purpose.as_str())
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -111,10 +176,12 @@ pub async fn retry_at(
     Ok(())
 }
 
+/// Given up for good: the processor picks it up (see [`failures`]) to
+/// escalate and raise an ops alert.
 pub async fn failed(pool: &AnyPool, id: i64, error: &str) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $1 \
-         WHERE id = $2",
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $1, \
+         failure_pending = 1 WHERE id = $2",
     )
     .bind(error)
     .bind(id)
@@ -130,4 +197,53 @@ pub async fn count_by_status(pool: &AnyPool, status: &str) -> Result<i64, StoreE
         .fetch_one(pool)
         .await?;
     Ok(row.try_get("n")?)
+}
+
+/// An entry that failed for good and has not been acted on yet.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub channel: String,
+    pub case_id: Option<i64>,
+    pub payload: String,
+    pub purpose: Purpose,
+    pub attempts: i64,
+    pub error: String,
+}
+
+/// Permanent failures not yet acted on, oldest first.
+pub async fn failures(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Failure>, StoreError> {
+    sqlx::query(
+        "SELECT id, idempotency_key, channel, case_id, payload, purpose, attempts, last_error \
+         FROM outbox WHERE failure_pending = 1 ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(Failure {
+            id: r.try_get("id")?,
+            idempotency_key: r.try_get("idempotency_key")?,
+            channel: r.try_get("channel")?,
+            case_id: r.try_get("case_id")?,
+            payload: r.try_get("payload")?,
+            purpose: Purpose::parse(&r.try_get::<String, _>("purpose")?),
+            attempts: r.try_get("attempts")?,
+            error: r
+                .try_get::<Option<String>, _>("last_error")?
+                .unwrap_or_default(),
+        })
+    })
+    .collect()
+}
+
+/// A failure has been acted on (in the same transaction as what was done).
+pub async fn failure_handled(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE outbox SET failure_pending = 0 WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -635,6 +635,7 @@ async fn case_ack(
         id,
         Action::Acknowledge {
             by: who.name.clone(),
+            note: None,
         },
     )
     .await;
