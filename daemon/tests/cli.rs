@@ -193,7 +193,7 @@ fn check_config_reports_every_problem_per_file_and_fails() {
     let bad = dir.path().join("bad.toml");
     std::fs::write(
         &bad,
-        "[store]\nurl = \"mysql://db\"\n\n[http]\nlisten = \"0.0.0.0:80\"\n",
+        "[store]\nurl = \"mysql://db\"\n\n[http]\nsession_idle = \"5s\"\n",
     )
     .expect("write");
     let bad_rules = dir.path().join("rules.toml");
@@ -223,7 +223,7 @@ fn check_config_reports_every_problem_per_file_and_fails() {
         "{stdout}"
     );
     assert!(
-        stdout.contains(&format!("{}:5: http.listen:", bad.display())),
+        stdout.contains(&format!("{}:5: http.session_idle:", bad.display())),
         "{stdout}"
     );
     assert!(
