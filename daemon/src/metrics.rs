@@ -278,4 +278,62 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn every_metric_the_grafana_dashboard_asks_for_is_exported() {
+        let dashboard: serde_json::Value =
+            serde_json::from_str(include_str!("../../dashboards/grafana/waterwatch.json"))
+                .expect("the Grafana dashboard is JSON");
+        // Families appear in the exposition once they have a child.
+        let metrics = Metrics::new();
+        metrics.set_cases(&[("open", 0)]);
+        metrics.rejected("x");
+        metrics.rules_reload("ok");
+        let reason = ReasonLabel { reason: "x".into() };
+        metrics.normalise_notes.get_or_create(&reason).inc();
+        metrics.alerts_suppressed.get_or_create(&reason).inc();
+        metrics.ops_alerts.get_or_create(&reason).inc();
+        metrics
+            .alerts
+            .get_or_create(&AlertLabels {
+                kind: "x".into(),
+                event: "fired".into(),
+            })
+            .inc();
+        metrics
+            .deliveries
+            .get_or_create(&DeliveryLabels {
+                channel: "x".into(),
+                outcome: "ok".into(),
+            })
+            .inc();
+        let text = metrics.render();
+        let exported: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split_whitespace().next())
+            .collect();
+        let mut asked = 0;
+        for panel in dashboard["panels"].as_array().expect("panels") {
+            for target in panel["targets"].as_array().expect("targets") {
+                let expr = target["expr"].as_str().expect("expr");
+                for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                    let Some(name) = word.strip_prefix("waterwatch_") else {
+                        continue;
+                    };
+                    let base = ["_total", "_bucket", "_sum", "_count"]
+                        .iter()
+                        .find_map(|suffix| name.strip_suffix(suffix))
+                        .unwrap_or(name);
+                    asked += 1;
+                    assert!(
+                        exported.contains(&format!("waterwatch_{base}").as_str()),
+                        "panel `{}` asks for {word}, which /metrics does not export",
+                        panel["title"]
+                    );
+                }
+            }
+        }
+        assert!(asked >= 15, "{asked}");
+    }
 }
