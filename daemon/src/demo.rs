@@ -80,8 +80,8 @@ pub async fn run(mut config: Config, shutdown: CancellationToken) -> Result<(), 
         "waterwatch demo — {HOUSEHOLDS} simulated households, one simulated day per real minute"
     );
     println!(
-        "  status:  http://{}/metrics  http://{}/api/v1/cases",
-        running.http_addr, running.http_addr
+        "  dashboard: http://{}/   (metrics: /metrics, API: /api/v1/openapi.json)",
+        running.http_addr
     );
     println!(
         "  broker:  mqtt://{}:{} (embedded)",
