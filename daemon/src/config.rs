@@ -160,6 +160,13 @@ pub struct StoreConfig {
     pub url: String,
     /// Rejected messages kept for inspection (the oldest are dropped).
     pub dead_letters_kept: i64,
+    /// Readings older than this are deleted (residents' data is kept no
+    /// longer than it serves them; baselines forget within weeks anyway).
+    #[serde(with = "humantime_serde_compat")]
+    pub keep_readings: Duration,
+    /// Closed cases, their trails and the audit log older than this are deleted.
+    #[serde(with = "humantime_serde_compat")]
+    pub keep_cases: Duration,
 }
 
 impl Default for StoreConfig {
@@ -167,6 +174,8 @@ impl Default for StoreConfig {
         Self {
             url: "sqlite://waterwatch.db".into(),
             dead_letters_kept: 10_000,
+            keep_readings: Duration::from_secs(400 * 86_400),
+            keep_cases: Duration::from_secs(3 * 365 * 86_400),
         }
     }
 }
@@ -546,6 +555,12 @@ impl Config {
             out.push((
                 "store.url".into(),
                 "must start with sqlite:// or postgres://".into(),
+            ));
+        }
+        if self.store.keep_readings < Duration::from_secs(60 * 86_400) {
+            out.push((
+                "store.keep_readings".into(),
+                "must be at least 60d: baselines and backtests need the weeks before".into(),
             ));
         }
         if self.store.dead_letters_kept < 1 {

@@ -266,6 +266,13 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         .into_iter()
         .filter_map(|(_, name, limit)| limit.map(|l| (name.to_owned(), l)))
         .collect();
+    tracker.spawn(store::retention::run(
+        store.clone(),
+        clock.clone(),
+        config.store.keep_readings,
+        config.store.keep_cases,
+        shutdown.clone(),
+    ));
     for channel in channels {
         let rate_limit = limits
             .get(channel.name())
