@@ -3,38 +3,15 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use waterwatch_e2e::broker::TestBroker;
 use waterwatch_e2e::daemon::{DaemonProcess, config};
 use waterwatch_e2e::publish::Publisher;
 use waterwatch_e2e::receiver::Receiver;
-use waterwatch_e2e::{eventually, free_port};
+use waterwatch_e2e::{eventually, free_port, local, quiet_batch};
 
 const SECRET: &str = "e2e-webhook-secret";
-
-fn local(t: DateTime<Utc>) -> String {
-    let offset = FixedOffset::east_opt(8 * 3600).expect("+08:00");
-    t.with_timezone(&offset)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
-
-/// The day's readings of a household that uses water for its first hour and
-/// then none for `quiet_hours`, every 15 minutes, ending now.
-fn quiet_batch(meter: &str, now: DateTime<Utc>, quiet_hours: i64) -> String {
-    let start = now - chrono::Duration::hours(quiet_hours + 1);
-    let mut total = 52_000;
-    let mut readings = Vec::new();
-    let mut t = start;
-    while t <= now {
-        if t < start + chrono::Duration::hours(1) {
-            total += 7;
-        }
-        readings.push(json!({"ts": local(t), "total_l": total}));
-        t += chrono::Duration::minutes(15);
-    }
-    json!({"meter_id": meter, "readings": readings}).to_string()
-}
 
 fn single(meter: &str, t: DateTime<Utc>, total: i64) -> String {
     json!({"meter_id": meter, "ts": local(t), "total_l": total, "flow_lpm": 0.0, "battery_pct": 90, "status": []})

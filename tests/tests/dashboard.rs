@@ -5,39 +5,16 @@
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::Utc;
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 use waterwatch_e2e::broker::TestBroker;
 use waterwatch_e2e::daemon::{DaemonProcess, config};
 use waterwatch_e2e::publish::Publisher;
-use waterwatch_e2e::{daemon_binary, eventually, free_port};
+use waterwatch_e2e::{daemon_binary, eventually, free_port, local, quiet_batch};
 
 const PASSWORD: &str = "a long test password";
-
-fn local(t: DateTime<Utc>) -> String {
-    let offset = FixedOffset::east_opt(8 * 3600).expect("+08:00");
-    t.with_timezone(&offset)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
-
-/// A day of 15-minute readings: use for the first hour, then `quiet_hours`
-/// without water, ending now (a daily batch that reveals a long silence).
-fn quiet_batch(meter: &str, now: DateTime<Utc>, quiet_hours: i64) -> String {
-    let start = now - chrono::Duration::hours(quiet_hours + 1);
-    let mut total = 10_000;
-    let mut readings = Vec::new();
-    let mut t = start;
-    while t <= now {
-        if t < start + chrono::Duration::hours(1) {
-            total += 9;
-        }
-        readings.push(json!({"ts": local(t), "total_l": total, "battery_pct": 80}));
-        t += chrono::Duration::minutes(15);
-    }
-    json!({"meter_id": meter, "readings": readings}).to_string()
-}
 
 /// `waterwatch --config … user …` on the daemon's config; its stdout.
 fn user(config: &Path, args: &[&str]) -> String {

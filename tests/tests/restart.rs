@@ -3,24 +3,18 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use waterwatch::store::Store;
 use waterwatch_e2e::broker::TestBroker;
 use waterwatch_e2e::daemon::{DaemonProcess, config};
 use waterwatch_e2e::publish::Publisher;
 use waterwatch_e2e::receiver::Receiver;
-use waterwatch_e2e::{eventually, free_port};
+use waterwatch_e2e::{eventually, free_port, local};
 
 const SECRET: &str = "restart-secret";
 const METERS: usize = 20;
 const READINGS_PER_METER: usize = 120;
-
-fn local(t: DateTime<Utc>) -> String {
-    let offset = FixedOffset::east_opt(8 * 3600).expect("+08:00");
-    t.with_timezone(&offset)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
 
 fn reading(meter: &str, t: DateTime<Utc>, total: i64) -> String {
     json!({"meter_id": meter, "ts": local(t), "total_l": total}).to_string()

@@ -223,6 +223,18 @@ pub async fn audit(
     Ok(())
 }
 
+/// A person's note on a case, in its audit trail.
+pub async fn add_note(
+    pool: &sqlx::AnyPool,
+    case_id: i64,
+    ts: DateTime<Utc>,
+    by: &str,
+    text: &str,
+) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await?;
+    audit(&mut conn, case_id, ts, "note", &format!("{by}: {text}")).await
+}
+
 /// A case as listed by the API.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CaseSummary {

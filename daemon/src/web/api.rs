@@ -342,12 +342,8 @@ async fn add_note(
     if text.is_empty() || text.chars().count() > 2000 {
         return api_error(StatusCode::BAD_REQUEST, "text: 1 to 2000 characters");
     }
-    let now = state.clock.now();
-    let result = async {
-        let mut conn = state.store.pool().acquire().await?;
-        store::cases::audit(&mut conn, id, now, "note", &format!("{}: {text}", who.name)).await
-    }
-    .await;
+    let result =
+        store::cases::add_note(state.store.pool(), id, state.clock.now(), &who.name, &text).await;
     match result {
         Ok(()) => {
             audit(&state, &who, "note", &format!("case/{id}"), "api").await;

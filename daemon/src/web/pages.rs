@@ -141,6 +141,37 @@ async fn visible_case(
     }
 }
 
+/// A form on a case: its CSRF token checked and the case within reach.
+async fn case_form(
+    state: &AppState,
+    who: &Identity,
+    id: i64,
+    csrf: &str,
+) -> Result<Household, Box<Response>> {
+    if !who.csrf_ok(csrf) {
+        return Err(Box::new(bad_csrf(who)));
+    }
+    visible_case(state, who, id).await
+}
+
+/// A form that changes a household (away mode, consent): its CSRF token
+/// checked, the household within reach, and not by family.
+async fn household_form(
+    state: &AppState,
+    who: &Identity,
+    id: &str,
+    csrf: &str,
+) -> Result<Household, Box<Response>> {
+    if !who.csrf_ok(csrf) {
+        return Err(Box::new(bad_csrf(who)));
+    }
+    let household = visible_household(state, who, id).await?;
+    if who.role == Role::Family {
+        return Err(Box::new(forbidden(who)));
+    }
+    Ok(household)
+}
+
 fn forbidden(who: &Identity) -> Response {
     message(
         who,
@@ -624,10 +655,7 @@ async fn case_ack(
     Path(id): Path<i64>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !who.csrf_ok(&form.csrf) {
-        return bad_csrf(&who);
-    }
-    if let Err(page) = visible_case(&state, &who, id).await {
+    if let Err(page) = case_form(&state, &who, id, &form.csrf).await {
         return *page;
     }
     let result = send_action(
@@ -657,10 +685,7 @@ async fn case_close(
     Path(id): Path<i64>,
     Form(form): Form<CloseForm>,
 ) -> Response {
-    if !who.csrf_ok(&form.csrf) {
-        return bad_csrf(&who);
-    }
-    if let Err(page) = visible_case(&state, &who, id).await {
+    if let Err(page) = case_form(&state, &who, id, &form.csrf).await {
         return *page;
     }
     let reason: Reason =
@@ -701,10 +726,7 @@ async fn case_note(
     Path(id): Path<i64>,
     Form(form): Form<NoteForm>,
 ) -> Response {
-    if !who.csrf_ok(&form.csrf) {
-        return bad_csrf(&who);
-    }
-    if let Err(page) = visible_case(&state, &who, id).await {
+    if let Err(page) = case_form(&state, &who, id, &form.csrf).await {
         return *page;
     }
     let text = form.text.trim();
@@ -715,12 +737,8 @@ async fn case_note(
             "A note needs 1 to 2000 characters.",
         );
     }
-    let now = state.clock.now();
-    let written = async {
-        let mut conn = state.store.pool().acquire().await?;
-        store::cases::audit(&mut conn, id, now, "note", &format!("{}: {text}", who.name)).await
-    }
-    .await;
+    let written =
+        store::cases::add_note(state.store.pool(), id, state.clock.now(), &who.name, text).await;
     if let Err(e) = written {
         return unavailable(&who, "cannot store a note", &e);
     }
@@ -928,16 +946,10 @@ async fn household_away(
     Path(id): Path<String>,
     Form(form): Form<AwayForm>,
 ) -> Response {
-    if !who.csrf_ok(&form.csrf) {
-        return bad_csrf(&who);
-    }
-    let household = match visible_household(&state, &who, &id).await {
+    let household = match household_form(&state, &who, &id, &form.csrf).await {
         Ok(h) => h,
         Err(page) => return *page,
     };
-    if who.role == Role::Family {
-        return forbidden(&who);
-    }
     let offset = offsets(&state)
         .await
         .ok()
@@ -997,14 +1009,8 @@ async fn household_back(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !who.csrf_ok(&form.csrf) {
-        return bad_csrf(&who);
-    }
-    if let Err(page) = visible_household(&state, &who, &id).await {
+    if let Err(page) = household_form(&state, &who, &id, &form.csrf).await {
         return *page;
-    }
-    if who.role == Role::Family {
-        return forbidden(&who);
     }
     let now = state.clock.now();
     let ended = async {
@@ -1033,14 +1039,8 @@ async fn household_consent(
     Path(id): Path<String>,
     Form(form): Form<ConsentForm>,
 ) -> Response {
-    if !who.csrf_ok(&form.csrf) {
-        return bad_csrf(&who);
-    }
-    if let Err(page) = visible_household(&state, &who, &id).await {
+    if let Err(page) = household_form(&state, &who, &id, &form.csrf).await {
         return *page;
-    }
-    if who.role == Role::Family {
-        return forbidden(&who);
     }
     let sees = match form.family_sees_usage.as_str() {
         "yes" => true,
