@@ -79,6 +79,12 @@ enum Command {
         #[arg(long)]
         until: Option<String>,
     },
+    /// Households: list their state; record consent withdrawn (deletes every
+    /// reading, case and message of the household for good) or given again.
+    Household {
+        #[command(subcommand)]
+        action: HouseholdCommand,
+    },
     /// Dashboard users: add, passwd, list, disable, token.
     User {
         #[command(subcommand)]
@@ -352,6 +358,41 @@ async fn operate(client: &Client, command: Command) -> Result<(), ClientError> {
                 until.to_rfc3339()
             );
         }
+        Command::Household {
+            action: HouseholdCommand::List,
+        } => {
+            for h in client.households().await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    h["household"]["id"].as_str().unwrap_or_default(),
+                    h["household"]["grid"].as_str().unwrap_or("-"),
+                    h["state"].as_str().unwrap_or_default(),
+                    h["household"]["name"].as_str().unwrap_or("-"),
+                    h["detail"].as_str().unwrap_or_default()
+                );
+            }
+        }
+        Command::Household {
+            action: HouseholdCommand::Withdraw { household, confirm },
+        } => {
+            let answer = client
+                .set_monitoring(&household, false, confirm.as_deref())
+                .await?;
+            let purged = &answer["purged"];
+            println!(
+                "consent withdrawn for {household}: deleted {} readings, {} cases, {} messages; \
+                 its meters' readings are refused from now on",
+                purged["readings"], purged["cases"], purged["messages"]
+            );
+        }
+        Command::Household {
+            action: HouseholdCommand::Resume { household },
+        } => {
+            client.set_monitoring(&household, true, None).await?;
+            println!(
+                "consent recorded for {household}: its meters are heard again (learning starts afresh)"
+            );
+        }
         other => {
             return Err(ClientError::Usage(format!(
                 "{other:?} is not an operator command"
@@ -619,4 +660,20 @@ fn run_backtest(config_path: Option<&Path>, candidate: &Path, since: &str) -> Ex
             }
         }
     })
+}
+
+#[derive(Debug, Subcommand)]
+enum HouseholdCommand {
+    /// Every household and its state.
+    List,
+    /// The resident withdrew consent: delete all of the household's data and
+    /// refuse its meters' readings. Cannot be undone.
+    Withdraw {
+        household: String,
+        /// The household id again, to confirm.
+        #[arg(long)]
+        confirm: Option<String>,
+    },
+    /// Consent given again: hear the household's meters from now on.
+    Resume { household: String },
 }

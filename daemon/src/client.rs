@@ -102,6 +102,31 @@ impl Client {
         }
     }
 
+    /// Every household the caller may see, with its state.
+    pub async fn households(&self) -> Result<Vec<Value>, ClientError> {
+        let (_, value) = self
+            .call(reqwest::Method::GET, "/api/v1/households", None)
+            .await?;
+        Ok(value["households"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Record consent withdrawn (`monitoring: false`, purging the household)
+    /// or given again.
+    pub async fn set_monitoring(
+        &self,
+        household: &str,
+        monitoring: bool,
+        confirm: Option<&str>,
+    ) -> Result<Value, ClientError> {
+        let path = format!(
+            "/api/v1/households/{}/monitoring",
+            urlencoding::encode(household)
+        );
+        let body = json!({ "monitoring": monitoring, "confirm": confirm });
+        let (_, value) = self.call(reqwest::Method::PUT, &path, Some(body)).await?;
+        Ok(value)
+    }
+
     /// Cases, newest first.
     pub async fn cases(&self, open_only: bool, limit: i64) -> Result<Vec<Value>, ClientError> {
         let path = format!("/api/v1/cases?limit={limit}&open={open_only}");

@@ -183,6 +183,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         ops: config.ops.clone(),
     };
     let (commands_tx, commands_rx) = mpsc::channel(64);
+    let (consents_tx, consents_rx) = mpsc::channel(8);
     let (rules_tx, rules_rx) = watch::channel(rules.clone());
     let processor = Processor::load(
         store.clone(),
@@ -255,6 +256,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
             metrics: metrics.clone(),
             mqtt_connected: connected.clone(),
             commands: commands_tx,
+            consents: consents_tx,
             links: links.map(|(signer, _)| signer),
             clock: clock.clone(),
             web: Arc::new(web),
@@ -318,6 +320,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
                 acker: Some(acker),
                 rules: rules_rx,
                 commands: commands_rx,
+                consents: consents_rx,
             };
             process::run(processor, inlets, batch_size, tick_every, shutdown).await;
             // Only now, with everything taken stored and acknowledged, let go of the broker.

@@ -35,6 +35,8 @@ pub struct AppState {
     pub mqtt_connected: Arc<AtomicBool>,
     /// Actions on cases go to the processor, the single writer.
     pub commands: mpsc::Sender<Command>,
+    /// Consent withdrawn or given again, also through the processor.
+    pub consents: mpsc::Sender<crate::process::ConsentCommand>,
     /// Checks signed links (none when `[links]` is not configured).
     pub links: Option<Signer>,
     pub clock: Arc<dyn Clock>,

@@ -101,6 +101,15 @@ pub struct Command {
     pub reply: tokio::sync::oneshot::Sender<Result<ActionOutcome, String>>,
 }
 
+/// Consent withdrawn (`monitoring: false`) or given again, with where to
+/// answer: what was purged, or `None` for an unknown household.
+#[derive(Debug)]
+pub struct ConsentCommand {
+    pub household: String,
+    pub monitoring: bool,
+    pub reply: tokio::sync::oneshot::Sender<Result<Option<store::purge::Purged>, String>>,
+}
+
 /// The template for each reason a case notifies.
 fn template_reason(reason: NotifyReason) -> template::Reason {
     match reason {
@@ -168,6 +177,8 @@ pub struct Processor {
     /// or not due); saves looking again. The outbox's idempotency key is
     /// what guarantees one a day, across restarts too.
     reassured: HashSet<(String, String, NaiveDate)>,
+    /// Households whose consent is withdrawn: their readings are refused.
+    withdrawn: HashSet<String>,
 }
 
 impl Processor {
@@ -191,6 +202,7 @@ impl Processor {
             outbox_wake,
             events,
             reassured: HashSet::new(),
+            withdrawn: HashSet::new(),
         };
         processor.reload().await?;
         Ok(processor)
@@ -226,6 +238,11 @@ impl Processor {
         self.engine = engine;
         self.households = households;
         self.reassured.clear();
+        let mut conn = self.store.pool().acquire().await?;
+        self.withdrawn = store::purge::withdrawn(&mut conn)
+            .await?
+            .into_iter()
+            .collect();
         Ok(())
     }
 
@@ -287,6 +304,13 @@ impl Processor {
                     self.households
                         .insert(reading.meter_id.clone(), reading.meter_id.clone());
                     tracing::info!(meter_id = %reading.meter_id, "registered a new meter");
+                }
+                if let Some(household) = self.households.get(&reading.meter_id)
+                    && self.withdrawn.contains(household)
+                {
+                    let why = Reject::ConsentWithdrawn(reading.meter_id.clone());
+                    self.dead_letter(&mut tx, delivery, &why, now_ms).await?;
+                    continue;
                 }
                 if !store::ingest::insert_reading(&mut tx, &reading, now_ms).await? {
                     self.metrics.readings_duplicate.inc();
@@ -396,13 +420,18 @@ impl Processor {
     ) -> Result<(), StoreError> {
         self.metrics.rejected(why.reason());
         log_rejection(&delivery.topic, why);
+        // A withdrawn household's readings are not kept, not even here.
+        let payload: &[u8] = match why {
+            Reject::ConsentWithdrawn(_) => &[],
+            _ => &delivery.payload,
+        };
         store::ingest::dead_letter(
             conn,
             now_ms,
             &delivery.topic,
             why.reason(),
             &why.to_string(),
-            &delivery.payload,
+            payload,
             self.settings.dead_letters_kept,
         )
         .await
@@ -692,6 +721,37 @@ impl Processor {
         Ok(())
     }
 
+    /// Consent withdrawn (purge everything about the household and refuse
+    /// its readings from now on) or given again. `None` for an unknown
+    /// household.
+    pub async fn set_consent(
+        &mut self,
+        household: &str,
+        monitoring: bool,
+    ) -> Result<Option<store::purge::Purged>, StoreError> {
+        let now_ms = self.clock.now().timestamp_millis();
+        let mut tx = self.store.pool().begin().await?;
+        let known = sqlx::query("SELECT id FROM households WHERE id = $1")
+            .bind(household)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !known {
+            return Ok(None);
+        }
+        let purged = if monitoring {
+            store::purge::resume(&mut tx, household).await?;
+            store::purge::Purged::default()
+        } else {
+            store::purge::withdraw(&mut tx, household, now_ms).await?
+        };
+        tx.commit().await?;
+        // What the engine learned about the household's meters goes too.
+        self.reload().await?;
+        tracing::info!(household, monitoring, "consent recorded");
+        Ok(Some(purged))
+    }
+
     /// A person's action on a case (acknowledge, close, "I'm OK").
     pub async fn act(
         &mut self,
@@ -775,6 +835,8 @@ pub struct Inlets {
     pub rules: watch::Receiver<RuleSet>,
     /// People's actions on cases.
     pub commands: mpsc::Receiver<Command>,
+    /// Consent withdrawn or given again.
+    pub consents: mpsc::Receiver<ConsentCommand>,
 }
 
 pub async fn run(
@@ -789,6 +851,7 @@ pub async fn run(
         acker,
         mut rules,
         mut commands,
+        mut consents,
     } = inlets;
     let mut ticker = tokio::time::interval(tick_every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -813,6 +876,13 @@ pub async fn run(
             Some(command) = commands.recv() => {
                 let result = processor
                     .act(command.case_id, &command.action)
+                    .await
+                    .map_err(|e| e.to_string());
+                let _ = command.reply.send(result);
+            }
+            Some(command) = consents.recv() => {
+                let result = processor
+                    .set_consent(&command.household, command.monitoring)
                     .await
                     .map_err(|e| e.to_string());
                 let _ = command.reply.send(result);

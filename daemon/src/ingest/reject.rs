@@ -27,6 +27,8 @@ pub enum Reject {
     DeviceError(String),
     /// No configured adapter takes this topic.
     UnknownTopic(String),
+    /// The meter's household withdrew consent: nothing of it is kept.
+    ConsentWithdrawn(String),
 }
 
 impl Reject {
@@ -44,6 +46,7 @@ impl Reject {
             Reject::UnknownMeter(_) => "unknown_meter",
             Reject::DeviceError(_) => "device_error",
             Reject::UnknownTopic(_) => "unknown_topic",
+            Reject::ConsentWithdrawn(_) => "consent_withdrawn",
         }
     }
 }
@@ -73,6 +76,10 @@ impl fmt::Display for Reject {
             Reject::UnknownTopic(topic) => {
                 write!(f, "no adapter is configured for topic `{topic}`")
             }
+            Reject::ConsentWithdrawn(id) => write!(
+                f,
+                "meter `{id}` belongs to a household that withdrew consent; its readings are not kept"
+            ),
             Reject::UnknownMeter(id) => write!(
                 f,
                 "meter `{id}` is not registered (ingest.unknown_meters = \"reject\")"

@@ -10,10 +10,13 @@ pub struct Household {
     pub id: String,
     pub name: Option<String>,
     pub grid: Option<String>,
+    /// Consent withdrawn: nothing is kept and nothing is watched.
+    #[serde(default)]
+    pub withdrawn: bool,
 }
 
 pub async fn households(pool: &AnyPool) -> Result<Vec<Household>, StoreError> {
-    sqlx::query("SELECT id, name, grid FROM households ORDER BY id")
+    sqlx::query("SELECT id, name, grid, withdrawn_ms FROM households ORDER BY id")
         .fetch_all(pool)
         .await?
         .iter()
@@ -22,13 +25,14 @@ pub async fn households(pool: &AnyPool) -> Result<Vec<Household>, StoreError> {
                 id: r.try_get("id")?,
                 name: r.try_get("name")?,
                 grid: r.try_get("grid")?,
+                withdrawn: r.try_get::<Option<i64>, _>("withdrawn_ms")?.is_some(),
             })
         })
         .collect()
 }
 
 pub async fn household(pool: &AnyPool, id: &str) -> Result<Option<Household>, StoreError> {
-    let row = sqlx::query("SELECT id, name, grid FROM households WHERE id = $1")
+    let row = sqlx::query("SELECT id, name, grid, withdrawn_ms FROM households WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await?;
@@ -37,6 +41,7 @@ pub async fn household(pool: &AnyPool, id: &str) -> Result<Option<Household>, St
             id: r.try_get("id")?,
             name: r.try_get("name")?,
             grid: r.try_get("grid")?,
+            withdrawn: r.try_get::<Option<i64>, _>("withdrawn_ms")?.is_some(),
         })
     })
     .transpose()

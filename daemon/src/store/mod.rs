@@ -14,6 +14,7 @@ pub mod cases;
 pub mod dashboard;
 pub mod ingest;
 pub mod outbox;
+pub mod purge;
 pub mod retention;
 pub mod suppressions;
 

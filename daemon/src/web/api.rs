@@ -30,6 +30,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/households/{id}/consent",
             get(consent).put(set_consent),
         )
+        .route(
+            "/api/v1/households/{id}/monitoring",
+            axum::routing::put(set_monitoring),
+        )
         .route("/api/v1/meters", get(meters))
         .route("/api/v1/cases/{id}", get(case))
         .route("/api/v1/cases/{id}/notes", post(add_note))
@@ -254,6 +258,86 @@ async fn set_consent(
             Json(serde_json::json!({ "household": id, "consent": consent })).into_response()
         }
         Err(e) => database_unavailable("cannot store consent", &e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MonitoringBody {
+    /// `false`: the resident withdrew consent — purge everything about the
+    /// household and stop hearing its meters; `true`: consent given again.
+    monitoring: bool,
+    /// The household's id again, to withdraw (a purge cannot be undone).
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+async fn set_monitoring(
+    State(state): State<AppState>,
+    who: Identity,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: JsonBody<MonitoringBody>,
+) -> Response {
+    if let Err(r) = who.check_api_csrf(&headers) {
+        return *r;
+    }
+    if let Err(r) = visible(&state, &who, &id).await {
+        return *r;
+    }
+    if who.role == Role::Family {
+        return forbidden();
+    }
+    let body = match body {
+        Ok(Json(b)) => b,
+        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
+    };
+    if !body.monitoring && body.confirm.as_deref() != Some(id.as_str()) {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "withdrawing consent deletes all of the household's data for good: \
+             send \"confirm\" with the household's id",
+        );
+    }
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let command = crate::process::ConsentCommand {
+        household: id.clone(),
+        monitoring: body.monitoring,
+        reply,
+    };
+    if state.consents.send(command).await.is_err() {
+        return api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the daemon is shutting down",
+        );
+    }
+    match answer.await {
+        Ok(Ok(Some(purged))) => {
+            let action = if body.monitoring {
+                "consent_given"
+            } else {
+                "consent_withdrawn"
+            };
+            audit(&state, &who, action, &format!("household/{id}"), "").await;
+            Json(serde_json::json!({
+                "household": id,
+                "monitoring": body.monitoring,
+                "purged": purged,
+            }))
+            .into_response()
+        }
+        Ok(Ok(None)) => api_error(StatusCode::NOT_FOUND, "no such household"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, household = %id, "consent could not be recorded");
+            api_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database is not answering; try again",
+            )
+        }
+        Err(_) => api_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the daemon is shutting down",
+        ),
     }
 }
 
@@ -498,6 +582,7 @@ mod tests {
             "/api/v1/households/{id}",
             "/api/v1/households/{id}/usage",
             "/api/v1/households/{id}/consent",
+            "/api/v1/households/{id}/monitoring",
             "/api/v1/households/{id}/away",
             "/api/v1/meters",
             "/api/v1/cases",

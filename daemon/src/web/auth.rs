@@ -549,6 +549,7 @@ mod tests {
             id: "h1".into(),
             name: None,
             grid: Some("g1".into()),
+            withdrawn: false,
         };
         assert!(identity(Role::GridWorker, &["g1"]).sees(&home));
         assert!(!identity(Role::GridWorker, &["g2"]).sees(&home));

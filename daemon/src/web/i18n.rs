@@ -85,6 +85,9 @@ pub struct Texts {
     pub learning_days: &'static str,
     pub chart_no_data: &'static str,
     pub reassurance: &'static str,
+    pub withdrawn: &'static str,
+    pub withdrawn_detail: &'static str,
+    pub monitoring: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -168,6 +171,9 @@ const EN: Texts = Texts {
     learning_days: "Days learned",
     chart_no_data: "No readings in the last 7 days.",
     reassurance: "Today's first water",
+    withdrawn: "Not monitored",
+    withdrawn_detail: "Consent withdrawn: its data was deleted and its meter is not heard.",
+    monitoring: "Monitoring",
 };
 
 const ZH: Texts = Texts {
@@ -251,6 +257,9 @@ const ZH: Texts = Texts {
     learning_days: "已学习天数",
     chart_no_data: "近7天没有读数。",
     reassurance: "今天首次用水",
+    withdrawn: "未监测",
+    withdrawn_detail: "已撤回授权：数据已删除，不再接收该水表的读数。",
+    monitoring: "监测",
 };
 
 pub fn texts(lang: Language) -> &'static Texts {
@@ -283,18 +292,6 @@ pub fn reason(lang: Language, reason: &str) -> &'static str {
         (Language::ZhCn, _) => "其他",
     }
 }
-
-/// The reasons a person may close a case with.
-pub const CLOSE_REASONS: [&str; 8] = [
-    "fine",
-    "away",
-    "hospital",
-    "late_riser",
-    "leak",
-    "emergency",
-    "false_alarm",
-    "other",
-];
 
 /// An alert kind as people read it.
 pub fn kind(lang: Language, kind: &str) -> &'static str {

@@ -628,7 +628,7 @@ async fn case_page(State(state): State<AppState>, who: Identity, Path(id): Path<
                 )
             })
             .collect(),
-        reasons: i18n::CLOSE_REASONS
+        reasons: crate::client::CLOSE_REASONS
             .iter()
             .map(|r| (*r, i18n::reason(lang, r)))
             .collect(),

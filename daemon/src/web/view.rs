@@ -24,16 +24,19 @@ pub enum State {
     Away,
     Learning,
     Fine,
+    /// Consent withdrawn: not monitored.
+    Withdrawn,
 }
 
 impl State {
-    pub const ALL: [State; 6] = [
+    pub const ALL: [State; 7] = [
         State::CaseOpen,
         State::Acknowledged,
         State::Silent,
         State::Away,
         State::Learning,
         State::Fine,
+        State::Withdrawn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +47,7 @@ impl State {
             State::Away => "away",
             State::Learning => "learning",
             State::Fine => "fine",
+            State::Withdrawn => "withdrawn",
         }
     }
 
@@ -55,6 +59,7 @@ impl State {
             State::Away => t.away,
             State::Learning => t.learning,
             State::Fine => t.fine,
+            State::Withdrawn => t.withdrawn,
         }
     }
 }
@@ -136,6 +141,9 @@ fn status(facts: &Facts<'_>, t: &Texts, h: &Household, meters: &[&Meter]) -> Sta
         since_ms,
         utc_offset_s,
     };
+    if h.withdrawn {
+        return base(State::Withdrawn, t.withdrawn_detail.to_owned(), None, None);
+    }
     if let Some(case) = facts
         .cases
         .iter()
