@@ -515,6 +515,49 @@ async fn every_page_and_route_keeps_to_each_roles_limits() {
         "{page}"
     );
 
+    let (status, consent) = family.get(&base, "/api/v1/households/h-west/consent").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(consent.contains("\"family_sees_usage\":true"), "{consent}");
+    assert_eq!(
+        family
+            .get(&base, "/api/v1/households/h-east/consent")
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        family
+            .post_json(
+                &base,
+                &format!("/api/v1/cases/{east_case}/resident-ok"),
+                true,
+                json!({})
+            )
+            .await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        family
+            .post_json(
+                &base,
+                "/api/v1/households/h-west/away",
+                true,
+                json!({"until": local(now + chrono::Duration::days(1)), "reason": "x"})
+            )
+            .await,
+        StatusCode::FORBIDDEN,
+        "away mode is set by those who look after the household"
+    );
+    let withdraw = client()
+        .put(format!("{base}/api/v1/households/h-west/monitoring"))
+        .header(COOKIE, &family.cookie)
+        .header("X-CSRF-Token", &family.csrf)
+        .json(&json!({"monitoring": false, "confirm": "h-west"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(withdraw.status(), StatusCode::FORBIDDEN);
+
     // Ops: meters and rules; no audit log (admins only).
     let ops = client();
     for (path, expected) in [
@@ -567,6 +610,15 @@ async fn every_page_and_route_keeps_to_each_roles_limits() {
         admin.post_json(&base, "/api/v1/silences", true, json!({"grid": "east", "until": local(now + chrono::Duration::hours(2)), "reason": "maintenance"})).await,
         StatusCode::CREATED
     );
+    let (status, silences) = admin.get(&base, "/api/v1/silences").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(silences.contains("maintenance"), "{silences}");
+    let (status, households) = admin.get(&base, "/api/v1/households").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(households.contains("h-east") && households.contains("h-west"));
+    let (status, me) = admin.get(&base, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(me.contains("\"role\":\"admin\""), "{me}");
     for asset in [
         "/assets/style.css",
         "/assets/live.js",
