@@ -1,0 +1,326 @@
+//! A household's page (status, week of use, thresholds in words, cases,
+//! meters, contacts, away mode, consent) and the forms that change it.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "household.html")]
+pub(super) struct HouseholdPage {
+    chrome: Chrome,
+    status: Status,
+    first_water: Option<String>,
+    chart: Option<String>,
+    chart_note: String,
+    thresholds: Vec<String>,
+    cases: Vec<CaseLine>,
+    meters: Vec<(String, String, String, String)>,
+    contacts: Vec<String>,
+    away: Option<String>,
+    can_act: bool,
+    consent: Option<(String, String, String, String)>,
+    can_record_consent: bool,
+}
+
+pub(super) async fn household_page(
+    State(state): State<AppState>,
+    who: Identity,
+    Path(id): Path<String>,
+) -> Response {
+    let household = match visible_household(&state, &who, &id).await {
+        Ok(h) => h,
+        Err(page) => return *page,
+    };
+    match household_view(&state, &who, &household).await {
+        Ok(page) => {
+            audit(&state, &who, "view", &format!("household/{id}"), "").await;
+            html(StatusCode::OK, page.render())
+        }
+        Err(e) => unavailable(&who, "cannot build a household page", &e),
+    }
+}
+
+pub(super) async fn household_view(
+    state: &AppState,
+    who: &Identity,
+    household: &Household,
+) -> Result<HouseholdPage, StoreError> {
+    let pool = state.store.pool();
+    let now = state.clock.now().timestamp_millis();
+    let lang = who.language;
+    let t = i18n::texts(lang);
+    let status = visible_statuses(state, who)
+        .await?
+        .into_iter()
+        .find(|s| s.household.id == household.id);
+    let Some(status) = status else {
+        return Err(StoreError::Sql(sqlx::Error::RowNotFound));
+    };
+    let offset = status.utc_offset_s;
+    let meters: Vec<_> = dashboard::meters(pool)
+        .await?
+        .into_iter()
+        .filter(|m| m.household == household.id)
+        .collect();
+    let consent = access::consent(pool, &household.id).await?;
+    let sees_usage =
+        who.role != Role::Family || consent.as_ref().is_some_and(|c| c.family_sees_usage);
+    let mut samples = Vec::new();
+    for m in &meters {
+        samples.push(dashboard::samples(pool, &m.id, now - 35 * 86_400_000).await?);
+    }
+    let series = view::usage_series(&samples, now, 7, 28);
+    let has_data = series.hours.iter().any(Option::is_some);
+    let (chart, chart_note) = match (sees_usage, has_data) {
+        (false, _) => (None, t.usage_hidden.to_owned()),
+        (true, false) => (None, t.chart_no_data.to_owned()),
+        (true, true) => (
+            Some(crate::web::chart::usage_svg(&series, lang)),
+            String::new(),
+        ),
+    };
+    let rules = state.web.rules.borrow().clone();
+    let first_state = meters.iter().find_map(view::meter_state);
+    let thresholds = view::thresholds(
+        &rules,
+        &household.id,
+        first_state.as_ref(),
+        offset,
+        now,
+        lang,
+    );
+    let cases = dashboard::cases(pool, 0, Some(&household.id))
+        .await?
+        .iter()
+        .take(20)
+        .map(|c| case_line(c, Some(household), offset, now, lang))
+        .collect();
+    let meter_lines = meters
+        .iter()
+        .map(|m| {
+            let days = view::meter_state(m)
+                .map(|s| s.baseline().days().to_string())
+                .unwrap_or_else(|| "0".into());
+            (
+                m.id.clone(),
+                m.last_seen_ms
+                    .map(|at| i18n::ago(lang, now - at))
+                    .unwrap_or_else(|| t.never.into()),
+                m.battery_pct
+                    .map(|b| format!("{b:.0} %"))
+                    .unwrap_or_else(|| "–".into()),
+                days,
+            )
+        })
+        .collect();
+    let contacts = crate::notify::contacts::for_household(
+        &state.web.contacts,
+        &household.id,
+        household.grid.as_deref(),
+        &[
+            crate::case::Role::Resident,
+            crate::case::Role::Family,
+            crate::case::Role::GridWorker,
+            crate::case::Role::Supervisor,
+        ],
+    )
+    .iter()
+    .map(|c| {
+        let channels: Vec<String> = c
+            .reach
+            .iter()
+            .map(|r| match &r.to {
+                Some(to) => format!("{} {}", r.channel, crate::notify::mask(to)),
+                None => r.channel.clone(),
+            })
+            .collect();
+        format!(
+            "{} · {} · {} · {}",
+            c.name,
+            c.role.as_str(),
+            c.language.as_str(),
+            channels.join(", ")
+        )
+    })
+    .collect();
+    let away = (status.state == HState::Away).then(|| status.detail.clone());
+    let first_water = first_water_today(&samples, now, offset, lang);
+    Ok(HouseholdPage {
+        chrome: Chrome::new(who, display_name(household), "overview"),
+        first_water,
+        chart,
+        chart_note,
+        thresholds,
+        cases,
+        meters: meter_lines,
+        contacts,
+        away,
+        can_act: who.role != Role::Family,
+        consent: consent.map(|c| {
+            (
+                if c.family_sees_usage { t.yes } else { t.no }.to_owned(),
+                c.recorded_by,
+                local_time(c.recorded_ms, offset, "%Y-%m-%d"),
+                c.note,
+            )
+        }),
+        can_record_consent: who.role != Role::Family,
+        status,
+    })
+}
+
+/// When water was first used today (local time), if it has been.
+pub(super) fn first_water_today(
+    meters: &[Vec<dashboard::Sample>],
+    now_ms: i64,
+    offset_s: i64,
+    lang: Language,
+) -> Option<String> {
+    let local = now_ms + offset_s * 1000;
+    let midnight = local - local.rem_euclid(86_400_000) - offset_s * 1000;
+    let first = meters
+        .iter()
+        .filter_map(|samples| {
+            samples
+                .windows(2)
+                .find(|w| w[1].ts_ms >= midnight && w[1].total_l > w[0].total_l)
+                .map(|w| w[1].ts_ms)
+        })
+        .min()?;
+    let _ = lang;
+    Some(local_time(first, offset_s, "%H:%M"))
+}
+
+#[derive(Deserialize)]
+pub(super) struct AwayForm {
+    csrf: String,
+    /// The day the household is expected back (`YYYY-MM-DD`), local time.
+    until: String,
+    reason: String,
+}
+
+pub(super) async fn household_away(
+    State(state): State<AppState>,
+    who: Identity,
+    Path(id): Path<String>,
+    Form(form): Form<AwayForm>,
+) -> Response {
+    let household = match household_form(&state, &who, &id, &form.csrf).await {
+        Ok(h) => h,
+        Err(page) => return *page,
+    };
+    let offset = offsets(&state)
+        .await
+        .ok()
+        .and_then(|o| o.get(&id).copied())
+        .unwrap_or(0);
+    let Ok(day) = chrono::NaiveDate::parse_from_str(form.until.trim(), "%Y-%m-%d") else {
+        return message(
+            &who,
+            StatusCode::BAD_REQUEST,
+            "Give the day they are back as YYYY-MM-DD.",
+        );
+    };
+    // Away until the end of that day, household time.
+    let ends_ms = day
+        .and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc().timestamp_millis() + 86_400_000 - offset * 1000)
+        .unwrap_or(0);
+    let now = state.clock.now();
+    let suppression = Suppression {
+        id: None,
+        away: true,
+        household: Some(household.id.clone()),
+        grid: None,
+        kind: None,
+        starts: now,
+        ends: chrono::DateTime::from_timestamp_millis(ends_ms).unwrap_or_default(),
+        reason: form.reason.trim().to_owned(),
+        created_by: who.name.clone(),
+    };
+    let problems = suppression.problems(now);
+    if !problems.is_empty() {
+        let text: Vec<_> = problems.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+        return message(&who, StatusCode::BAD_REQUEST, &text.join("; "));
+    }
+    let stored = async {
+        let mut conn = state.store.pool().acquire().await?;
+        store::suppressions::insert(&mut conn, &suppression, now).await
+    }
+    .await;
+    if let Err(e) = stored {
+        return unavailable(&who, "cannot store away mode", &e);
+    }
+    audit(
+        &state,
+        &who,
+        "away",
+        &format!("household/{id}"),
+        &form.until,
+    )
+    .await;
+    Redirect::to(&format!("/households/{id}")).into_response()
+}
+
+pub(super) async fn household_back(
+    State(state): State<AppState>,
+    who: Identity,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(page) = household_form(&state, &who, &id, &form.csrf).await {
+        return *page;
+    }
+    let now = state.clock.now();
+    let ended = async {
+        let mut conn = state.store.pool().acquire().await?;
+        store::suppressions::end_away(&mut conn, &id, now).await
+    }
+    .await;
+    if let Err(e) = ended {
+        return unavailable(&who, "cannot end away mode", &e);
+    }
+    audit(&state, &who, "back_home", &format!("household/{id}"), "").await;
+    Redirect::to(&format!("/households/{id}")).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct ConsentForm {
+    csrf: String,
+    family_sees_usage: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub(super) async fn household_consent(
+    State(state): State<AppState>,
+    who: Identity,
+    Path(id): Path<String>,
+    Form(form): Form<ConsentForm>,
+) -> Response {
+    if let Err(page) = household_form(&state, &who, &id, &form.csrf).await {
+        return *page;
+    }
+    let sees = match form.family_sees_usage.as_str() {
+        "yes" => true,
+        "no" => false,
+        _ => return message(&who, StatusCode::BAD_REQUEST, "Answer yes or no."),
+    };
+    let consent = Consent {
+        family_sees_usage: sees,
+        recorded_by: who.name.clone(),
+        recorded_ms: state.clock.now().timestamp_millis(),
+        note: form.note.trim().to_owned(),
+    };
+    if let Err(e) = access::set_consent(state.store.pool(), &id, &consent).await {
+        return unavailable(&who, "cannot store consent", &e);
+    }
+    audit(
+        &state,
+        &who,
+        "consent",
+        &format!("household/{id}"),
+        &format!("family_sees_usage={sees}"),
+    )
+    .await;
+    Redirect::to(&format!("/households/{id}")).into_response()
+}

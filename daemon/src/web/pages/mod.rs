@@ -1,0 +1,458 @@
+//! The dashboard's pages: overview, cases, one case, one household, meters
+//! and rules; login and logout; the forms behind their buttons.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Router, routing::get, routing::post};
+use serde::Deserialize;
+use waterwatch_rules::Language;
+
+use super::auth::{self, Identity, Login, Role, Via};
+use super::i18n::{self, Texts};
+use super::view::{self, State as HState, Status, local_time};
+use super::{audit, html};
+use crate::case::Reason;
+use crate::http::{ActionError, AppState, send_action};
+use crate::process::{Action, ActionOutcome};
+use crate::store::access::{self, Consent};
+use crate::store::dashboard::{self, CaseRow, Household};
+use crate::store::{self, StoreError};
+use crate::suppress::Suppression;
+
+mod cases;
+mod household;
+mod ops;
+
+use cases::{CaseLine, case_line, offsets};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/cases", get(cases::cases_page))
+        .route("/cases/{id}", get(cases::case_page))
+        .route("/cases/{id}/ack", post(cases::case_ack))
+        .route("/cases/{id}/close", post(cases::case_close))
+        .route("/cases/{id}/note", post(cases::case_note))
+        .route("/households/{id}", get(household::household_page))
+        .route("/households/{id}/away", post(household::household_away))
+        .route("/households/{id}/back", post(household::household_back))
+        .route(
+            "/households/{id}/consent",
+            post(household::household_consent),
+        )
+        .route("/meters", get(ops::meters_page))
+        .route("/rules", get(ops::rules_page))
+        .route("/events", get(crate::web::live::events))
+        .route("/assets/style.css", get(crate::web::style))
+        .route("/assets/live.js", get(crate::web::script))
+}
+
+/// What every page's frame shows.
+pub struct Chrome {
+    pub t: &'static Texts,
+    pub title: String,
+    pub section: &'static str,
+    pub user: String,
+    pub csrf: String,
+    pub ops: bool,
+    pub live: bool,
+    pub can_log_out: bool,
+}
+
+impl Chrome {
+    fn new(who: &Identity, title: impl Into<String>, section: &'static str) -> Chrome {
+        Chrome {
+            t: i18n::texts(who.language),
+            title: title.into(),
+            section,
+            user: who.name.clone(),
+            csrf: who.csrf.clone(),
+            ops: who.is_ops(),
+            live: false,
+            can_log_out: who.via == Via::Session,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    chrome: Chrome,
+    message: String,
+}
+
+/// A page that only says something (not found, not allowed, try again).
+fn message(who: &Identity, status: StatusCode, text: &str) -> Response {
+    let t = i18n::texts(who.language);
+    let title = match status {
+        StatusCode::NOT_FOUND => t.not_found,
+        StatusCode::FORBIDDEN => t.forbidden,
+        _ => "waterwatch",
+    };
+    let page = MessagePage {
+        chrome: Chrome::new(who, title, ""),
+        message: text.to_owned(),
+    };
+    html(status, page.render())
+}
+
+fn unavailable(who: &Identity, doing: &str, e: &StoreError) -> Response {
+    tracing::error!(error = %e, "{doing}");
+    message(
+        who,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The database is not answering; try again.",
+    )
+}
+
+/// The household if the caller may see it; else the page saying why not.
+async fn visible_household(
+    state: &AppState,
+    who: &Identity,
+    id: &str,
+) -> Result<Household, Box<Response>> {
+    match dashboard::household(state.store.pool(), id).await {
+        Ok(Some(h)) if who.sees(&h) => Ok(h),
+        Ok(Some(_)) => Err(Box::new(message(
+            who,
+            StatusCode::FORBIDDEN,
+            i18n::texts(who.language).forbidden,
+        ))),
+        Ok(None) => Err(Box::new(message(
+            who,
+            StatusCode::NOT_FOUND,
+            i18n::texts(who.language).not_found,
+        ))),
+        Err(e) => Err(Box::new(unavailable(who, "cannot read a household", &e))),
+    }
+}
+
+/// The household of a case if the caller may see it.
+async fn visible_case(
+    state: &AppState,
+    who: &Identity,
+    id: i64,
+) -> Result<Household, Box<Response>> {
+    match dashboard::case_household(state.store.pool(), id).await {
+        Ok(Some(household)) => visible_household(state, who, &household).await,
+        Ok(None) => Err(Box::new(message(
+            who,
+            StatusCode::NOT_FOUND,
+            i18n::texts(who.language).not_found,
+        ))),
+        Err(e) => Err(Box::new(unavailable(who, "cannot read a case", &e))),
+    }
+}
+
+/// A form on a case: its CSRF token checked and the case within reach.
+async fn case_form(
+    state: &AppState,
+    who: &Identity,
+    id: i64,
+    csrf: &str,
+) -> Result<Household, Box<Response>> {
+    if !who.csrf_ok(csrf) {
+        return Err(Box::new(bad_csrf(who)));
+    }
+    visible_case(state, who, id).await
+}
+
+/// A form that changes a household (away mode, consent): its CSRF token
+/// checked, the household within reach, and not by family.
+async fn household_form(
+    state: &AppState,
+    who: &Identity,
+    id: &str,
+    csrf: &str,
+) -> Result<Household, Box<Response>> {
+    if !who.csrf_ok(csrf) {
+        return Err(Box::new(bad_csrf(who)));
+    }
+    let household = visible_household(state, who, id).await?;
+    if who.role == Role::Family {
+        return Err(Box::new(forbidden(who)));
+    }
+    Ok(household)
+}
+
+fn forbidden(who: &Identity) -> Response {
+    message(
+        who,
+        StatusCode::FORBIDDEN,
+        i18n::texts(who.language).forbidden,
+    )
+}
+
+fn bad_csrf(who: &Identity) -> Response {
+    message(
+        who,
+        StatusCode::FORBIDDEN,
+        "This form has expired. Go back, reload the page and try again.",
+    )
+}
+
+fn display_name(h: &Household) -> String {
+    match &h.name {
+        Some(name) => format!("{name} ({})", h.id),
+        None => h.id.clone(),
+    }
+}
+
+// ---------------------------------------------------------------- login
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    t: &'static Texts,
+    error: Option<String>,
+    next: String,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Only paths on this site: never send a logged-in browser elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+async fn login_page(State(state): State<AppState>, Query(q): Query<NextQuery>) -> Response {
+    let page = LoginPage {
+        t: i18n::texts(state.web.language),
+        error: None,
+        next: safe_next(q.next.as_deref()),
+    };
+    html(StatusCode::OK, page.render())
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    name: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    auth::Source(source): auth::Source,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let t = i18n::texts(state.web.language);
+    let next = safe_next(form.next.as_deref());
+    let refused = |text: &str, status| {
+        html(
+            status,
+            LoginPage {
+                t,
+                error: Some(text.to_owned()),
+                next: next.clone(),
+            }
+            .render(),
+        )
+    };
+    let name = form.name.trim();
+    let outcome = auth::log_in(&state, name, &form.password, &source).await;
+    let actor = Identity {
+        name: name.to_owned(),
+        role: Role::Family,
+        scope: Vec::new(),
+        language: state.web.language,
+        csrf: String::new(),
+        via: Via::Session,
+        source: source.clone(),
+    };
+    match outcome {
+        Ok(Login::Session(token)) => {
+            audit(&state, &actor, "login", name, "").await;
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (
+                        header::SET_COOKIE,
+                        auth::session_cookie(&state, Some(&token)),
+                    ),
+                    (header::LOCATION, next.clone()),
+                ],
+            )
+                .into_response()
+        }
+        Ok(Login::Refused) => {
+            audit(&state, &actor, "login_failed", name, "").await;
+            refused(t.login_failed, StatusCode::UNAUTHORIZED)
+        }
+        Ok(Login::Blocked(_)) => {
+            audit(&state, &actor, "login_blocked", name, "").await;
+            refused(t.login_blocked, StatusCode::TOO_MANY_REQUESTS)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a login could not be checked");
+            refused(
+                "The database is not answering; try again.",
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    who: Identity,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !who.csrf_ok(&form.csrf) {
+        return bad_csrf(&who);
+    }
+    auth::log_out(&state, &headers).await;
+    audit(&state, &who, "logout", &who.name, "").await;
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::SET_COOKIE, auth::session_cookie(&state, None)),
+            (header::LOCATION, "/login".to_owned()),
+        ],
+    )
+        .into_response()
+}
+
+// ---------------------------------------------------------------- overview
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct OverviewPage {
+    chrome: Chrome,
+    counts: Vec<(&'static str, &'static str, usize)>,
+    grids: Vec<String>,
+    grid: String,
+    rows: Vec<OverviewRow>,
+}
+
+struct OverviewRow {
+    id: String,
+    name: String,
+    grid: Option<String>,
+    state: &'static str,
+    label: &'static str,
+    detail: String,
+    case_id: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct GridQuery {
+    #[serde(default)]
+    grid: Option<String>,
+}
+
+/// Every household the caller may see, with its state.
+pub async fn visible_statuses(state: &AppState, who: &Identity) -> Result<Vec<Status>, StoreError> {
+    let pool = state.store.pool();
+    let now = state.clock.now();
+    let households: Vec<Household> = dashboard::households(pool)
+        .await?
+        .into_iter()
+        .filter(|h| who.sees(h))
+        .collect();
+    let meters = dashboard::meters(pool).await?;
+    let cases = dashboard::cases(pool, i64::MAX, None).await?;
+    let suppressions = {
+        let mut conn = pool.acquire().await?;
+        store::suppressions::current(&mut conn, now).await?
+    };
+    let rules = state.web.rules.borrow().clone();
+    Ok(view::statuses(&view::Facts {
+        households: &households,
+        meters: &meters,
+        cases: &cases,
+        suppressions: &suppressions,
+        rules: &rules,
+        now_ms: now.timestamp_millis(),
+        lang: who.language,
+    }))
+}
+
+async fn overview(
+    State(state): State<AppState>,
+    who: Identity,
+    Query(q): Query<GridQuery>,
+) -> Response {
+    let statuses = match visible_statuses(&state, &who).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(&who, "cannot build the overview", &e),
+    };
+    let t = i18n::texts(who.language);
+    let grid = q.grid.unwrap_or_default();
+    let grids: Vec<String> = statuses
+        .iter()
+        .filter_map(|s| s.household.grid.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let shown: Vec<&Status> = statuses
+        .iter()
+        .filter(|s| grid.is_empty() || s.household.grid.as_deref() == Some(grid.as_str()))
+        .collect();
+    let counts = HState::ALL
+        .iter()
+        .map(|st| {
+            (
+                st.as_str(),
+                st.label(t),
+                shown.iter().filter(|s| s.state == *st).count(),
+            )
+        })
+        .collect();
+    let rows = shown
+        .iter()
+        .map(|s| OverviewRow {
+            id: s.household.id.clone(),
+            name: display_name(&s.household),
+            grid: s.household.grid.clone(),
+            state: s.state.as_str(),
+            label: s.state.label(t),
+            detail: s.detail.clone(),
+            case_id: s.case_id,
+        })
+        .collect();
+    let mut chrome = Chrome::new(&who, t.overview, "overview");
+    chrome.live = true;
+    let page = OverviewPage {
+        chrome,
+        counts,
+        grids,
+        grid,
+        rows,
+    };
+    html(StatusCode::OK, page.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_only_goes_to_paths_on_this_site() {
+        assert_eq!(safe_next(Some("/cases/3")), "/cases/3");
+        assert_eq!(safe_next(Some("//evil.example/")), "/");
+        assert_eq!(safe_next(Some("https://evil.example/")), "/");
+        assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}
