@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// Closed cases listed (newest first); older ones are on each household's page.
+const CLOSED_SHOWN: usize = 100;
+
 pub(super) struct CaseLine {
     pub(super) id: i64,
     pub(super) household: String,
@@ -98,8 +101,10 @@ pub(super) async fn cases_page(State(state): State<AppState>, who: Identity) -> 
     };
     let mut open = Vec::new();
     let mut closed = Vec::new();
+    let households: std::collections::HashMap<&str, &Household> =
+        households.iter().map(|h| (h.id.as_str(), h)).collect();
     for c in &cases {
-        let Some(h) = households.iter().find(|h| h.id == c.household) else {
+        let Some(h) = households.get(c.household.as_str()).copied() else {
             continue;
         };
         if !who.sees(h) {
@@ -109,7 +114,7 @@ pub(super) async fn cases_page(State(state): State<AppState>, who: Identity) -> 
         let line = case_line(c, Some(h), offset, now, who.language);
         if line.open {
             open.push(line);
-        } else {
+        } else if closed.len() < CLOSED_SHOWN {
             closed.push(line);
         }
     }

@@ -343,6 +343,7 @@ struct OverviewPage {
     grids: Vec<String>,
     grid: String,
     rows: Vec<OverviewRow>,
+    pager: Pager,
 }
 
 struct OverviewRow {
@@ -359,6 +360,39 @@ struct OverviewRow {
 struct GridQuery {
     #[serde(default)]
     grid: Option<String>,
+    /// 1-based page of the list (the counts always cover every household).
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+/// Lines per page of a long list: keeps a page well under 100 KB on a
+/// phone; the most urgent come first, so page 1 is the one that matters.
+const PER_PAGE: usize = 200;
+
+/// Links to the neighbouring pages of a long list.
+pub struct Pager {
+    pub previous: Option<String>,
+    pub next: Option<String>,
+    pub position: String,
+}
+
+/// Page `page` (1-based) of `items`, and the links to its neighbours, which
+/// are `base` with `page=N` added.
+fn paged<T>(items: Vec<T>, page: Option<usize>, base: &str) -> (Vec<T>, Pager) {
+    let pages = items.len().div_ceil(PER_PAGE).max(1);
+    let page = page.unwrap_or(1).clamp(1, pages);
+    let link = |n: usize| format!("{base}page={n}");
+    let pager = Pager {
+        previous: (page > 1).then(|| link(page - 1)),
+        next: (page < pages).then(|| link(page + 1)),
+        position: format!("{page} / {pages}"),
+    };
+    let items = items
+        .into_iter()
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .collect();
+    (items, pager)
 }
 
 /// Every household the caller may see, with its state.
@@ -419,7 +453,7 @@ async fn overview(
             )
         })
         .collect();
-    let rows = shown
+    let rows: Vec<OverviewRow> = shown
         .iter()
         .map(|s| OverviewRow {
             id: s.household.id.clone(),
@@ -433,9 +467,15 @@ async fn overview(
         .collect();
     let mut chrome = Chrome::new(&who, t.overview, "overview");
     chrome.live = true;
+    let (rows, pager) = paged(
+        rows,
+        q.page,
+        &format!("/?grid={}&", urlencoding::encode(&grid)),
+    );
     let page = OverviewPage {
         chrome,
         counts,
+        pager,
         grids,
         grid,
         rows,
@@ -446,6 +486,21 @@ async fn overview(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lists_are_paged_with_links_to_the_neighbours() {
+        let (items, pager) = paged((0..450).collect::<Vec<_>>(), Some(2), "/meters?");
+        assert_eq!(items.first(), Some(&200));
+        assert_eq!(items.len(), 200);
+        assert_eq!(pager.previous.as_deref(), Some("/meters?page=1"));
+        assert_eq!(pager.next.as_deref(), Some("/meters?page=3"));
+        assert_eq!(pager.position, "2 / 3");
+        let (items, pager) = paged((0..450).collect::<Vec<_>>(), Some(99), "/?");
+        assert_eq!(items.len(), 50, "a page past the end shows the last");
+        assert!(pager.next.is_none());
+        let (items, pager) = paged(Vec::<u8>::new(), None, "/?");
+        assert!(items.is_empty() && pager.previous.is_none() && pager.next.is_none());
+    }
 
     #[test]
     fn next_only_goes_to_paths_on_this_site() {

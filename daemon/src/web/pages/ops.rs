@@ -7,6 +7,7 @@ use super::*;
 pub(super) struct MetersPage {
     chrome: Chrome,
     meters: Vec<MeterLine>,
+    pager: Pager,
     rejected: Vec<(String, i64)>,
 }
 
@@ -20,7 +21,17 @@ pub(super) struct MeterLine {
     days: String,
 }
 
-pub(super) async fn meters_page(State(state): State<AppState>, who: Identity) -> Response {
+#[derive(Deserialize)]
+pub(super) struct PageQuery {
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+pub(super) async fn meters_page(
+    State(state): State<AppState>,
+    who: Identity,
+    Query(q): Query<PageQuery>,
+) -> Response {
     if !who.is_ops() {
         return forbidden(&who);
     }
@@ -81,11 +92,13 @@ pub(super) async fn meters_page(State(state): State<AppState>, who: Identity) ->
         .collect();
     // Silent meters first.
     lines.sort_by_key(|l| (l.state != "silent", l.id.clone()));
+    let (lines, pager) = paged(lines, q.page, "/meters?");
     html(
         StatusCode::OK,
         MetersPage {
             chrome: Chrome::new(&who, t.meters, "meters"),
             meters: lines,
+            pager,
             rejected,
         }
         .render(),
