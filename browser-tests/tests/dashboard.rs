@@ -1,4 +1,4 @@
-//! The dashboard in a real headless Chromium: a grid worker logs in, sees the
+//! The dashboard in a real headless Chromium: the first admin logs in, sees the
 //! case a collapse opened appear live on the overview, says "I'm going", and
 //! the overview and the household page are photographed on a phone and a
 //! desktop screen. `WW_UPDATE_SCREENSHOTS=1` copies the pictures into
@@ -102,7 +102,7 @@ impl Shots {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_grid_worker_sees_a_collapse_live_says_im_going_and_the_pages_fit_phone_and_desktop() {
+async fn the_admin_sees_a_collapse_live_says_im_going_and_the_pages_fit_phone_and_desktop() {
     let started = Instant::now();
     // Before anything else: without Chromium this test fails, saying why.
     chromium::executable();
