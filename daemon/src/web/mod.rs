@@ -150,7 +150,10 @@ pub fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response
                      base-uri 'none'",
                 ),
                 (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-                (header::REFERRER_POLICY, "no-referrer"),
+                // Design: not `no-referrer`: under it browsers send
+                // `Origin: null` with form posts, which `same_origin` must
+                // refuse. `same-origin` still tells other sites nothing.
+                (header::REFERRER_POLICY, "same-origin"),
             ],
             Html(body),
         )
