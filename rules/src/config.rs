@@ -14,13 +14,15 @@ use crate::baseline::{BaselineConfig, Learning};
 use crate::event::{Kind, Severity};
 use crate::normalise::NormaliseConfig;
 use crate::rule::continuous_flow::ContinuousFlowConfig;
-use crate::rule::inactivity::{InactivityConfig, LearnedConfig};
+use crate::rule::inactivity::InactivityConfig;
 use crate::rule::meter_fault::MeterFaultConfig;
 use crate::rule::meter_offline::MeterOfflineConfig;
 use crate::rule::spike::SpikeConfig;
+use crate::rule::usage_drop::UsageDropConfig;
 use crate::tomlcheck::{Doc, Problem};
 
 mod household;
+mod learned;
 
 pub use household::{HouseholdEntry, HouseholdLimits};
 
@@ -35,7 +37,7 @@ pub struct RuleSet {
     pub baseline: Learning,
     /// In file order; events of one evaluation come out in this order.
     pub rules: Vec<Rule>,
-    /// Per-household inactivity limits (`[[household]]`), by household id.
+    /// Per-household limits (`[[household]]`), by household id.
     pub households: HashMap<String, HouseholdLimits>,
 }
 
@@ -55,6 +57,7 @@ pub enum Detector {
     Inactivity(InactivityConfig),
     ContinuousFlow(ContinuousFlowConfig),
     Spike(SpikeConfig),
+    UsageDrop(UsageDropConfig),
     MeterOffline(MeterOfflineConfig),
     MeterFault(MeterFaultConfig),
 }
@@ -65,6 +68,7 @@ impl Detector {
             Detector::Inactivity(_) => Kind::Inactivity,
             Detector::ContinuousFlow(_) => Kind::ContinuousFlow,
             Detector::Spike(_) => Kind::Spike,
+            Detector::UsageDrop(_) => Kind::UsageDrop,
             Detector::MeterOffline(_) => Kind::MeterOffline,
             Detector::MeterFault(_) => Kind::MeterFault,
         }
@@ -101,10 +105,15 @@ pub struct RuleEntry {
     /// At most `after`.
     #[serde(default)]
     pub window: Option<String>,
-    /// `continuous_flow` only: the average rate (L/min) over the run's last
-    /// `after` must be at least this. Default 0 (any use).
+    /// `continuous_flow`: the average rate (L/min) over the run's last
+    /// `after` (or learned limit) must be at least this. Default 0 (any use).
+    /// Learned `spike`: the learned limit is never lower. Default 1.0.
     #[serde(default)]
     pub min_rate_lpm: Option<f64>,
+    /// Learned `spike` only: the learned limit is never higher, and faster
+    /// windows are never learned as normal. Default `rate_lpm`.
+    #[serde(default)]
+    pub max_rate_lpm: Option<f64>,
     /// `spike` only: the flow rate (L/min) that fires the alert.
     #[serde(default)]
     pub rate_lpm: Option<f64>,
@@ -112,25 +121,33 @@ pub struct RuleEntry {
     /// alert, e.g. `["LEAK", "BURST", "TAMPER", "LOW_BATTERY"]`.
     #[serde(default)]
     pub flags: Option<Vec<String>>,
-    /// `inactivity` only: once the household's rhythm is learned (see
-    /// `[baseline]`), fire when the quiet stretch is longer than this
-    /// household usually goes without water starting at that time of day;
-    /// until then `after` applies. Default `false` (always `after`).
+    /// `inactivity`, `continuous_flow`, `spike`: once the household is past
+    /// its learning period (see `[baseline]`), judge by its own history:
+    /// inactivity by how long it usually goes without water starting at that
+    /// time of day, continuous_flow by how long its runs of use usually last,
+    /// spike by its usual busiest `window`. Until then the fixed `after` /
+    /// `rate_lpm` applies. Default `false` (always fixed).
     #[serde(default)]
     pub learned: Option<bool>,
-    /// Learned `inactivity` only: the share of days whose quiet stretches
-    /// count as usual, in (0.5, 1). Default 0.999.
+    /// Learned rules: the share of days whose stretches, runs or windows
+    /// count as usual, in (0.5, 1); defaults inactivity 0.999,
+    /// continuous_flow 0.9, spike 0.95. `usage_drop`: the quantile of the
+    /// history's daily use taken as the household's level, in (0, 1),
+    /// default 0.5 (the median).
     #[serde(default)]
     pub quantile: Option<f64>,
-    /// Learned `inactivity` only: the usual longest stretch is multiplied by
-    /// this, at least 1. Default 1.0 (the quantile is extrapolated already).
+    /// Learned rules: the usual value is multiplied by this, at least 1.
+    /// Defaults inactivity 1.0 (the quantile is extrapolated already),
+    /// continuous_flow and spike 1.5.
     #[serde(default)]
     pub margin: Option<f64>,
-    /// Learned `inactivity` only: the limit is never shorter. Default "3h".
+    /// Learned `inactivity` and `continuous_flow`: the limit is never
+    /// shorter. Defaults "3h" and "30m".
     #[serde(default)]
     pub min: Option<String>,
-    /// Learned `inactivity` only: the limit is never longer. Default `after`,
-    /// so the learned rule is never later than the fixed one.
+    /// Learned `inactivity` and `continuous_flow`: the limit is never
+    /// longer. Default `after`, so a learned rule is never later than the
+    /// fixed one. continuous_flow runs this long are never learned as normal.
     #[serde(default)]
     pub max: Option<String>,
     /// Learned `inactivity` only: for a quiet stretch that began at night
@@ -139,6 +156,26 @@ pub struct RuleEntry {
     /// turns the morning check off.
     #[serde(default)]
     pub morning_margin: Option<String>,
+    /// `usage_drop` only: how many recent days (with use) are compared, by
+    /// their median. Default 4.
+    #[serde(default)]
+    pub recent_days: Option<u32>,
+    /// `usage_drop` only: the days before the recent ones that set the
+    /// household's level. Default 28; `2 × recent_days + history_days` is at most 42.
+    #[serde(default)]
+    pub history_days: Option<u32>,
+    /// `usage_drop` only: days with known use needed in the history before
+    /// the rule can fire (it has no fixed fallback). Default 14.
+    #[serde(default)]
+    pub min_history_days: Option<u32>,
+    /// `usage_drop` only: fire when recent use is below this share of the
+    /// level, in (0, 1). Default 0.5.
+    #[serde(default)]
+    pub fraction: Option<f64>,
+    /// `usage_drop` only: ... and at least this many litres a day below it,
+    /// so a small household's small drop stays quiet. Default 30.
+    #[serde(default)]
+    pub min_drop_l: Option<f64>,
 }
 
 fn enabled_by_default() -> bool {
@@ -146,43 +183,69 @@ fn enabled_by_default() -> bool {
 }
 
 /// The kinds this version can run, in the order messages list them.
-const KINDS: [Kind; 5] = [
+const KINDS: [Kind; 6] = [
     Kind::Inactivity,
     Kind::ContinuousFlow,
     Kind::Spike,
+    Kind::UsageDrop,
     Kind::MeterOffline,
     Kind::MeterFault,
 ];
 
-/// The kind-specific fields of a `[[rule]]`.
-const FIELDS: [&str; 11] = [
-    "after",
-    "window",
-    "min_rate_lpm",
-    "rate_lpm",
-    "flags",
-    "learned",
-    "quantile",
-    "margin",
-    "min",
-    "max",
-    "morning_margin",
-];
+/// The kind-specific fields of a `[[rule]]`, and whether `entry` has each.
+fn fields(entry: &RuleEntry) -> [(&'static str, bool); 17] {
+    [
+        ("after", entry.after.is_some()),
+        ("window", entry.window.is_some()),
+        ("min_rate_lpm", entry.min_rate_lpm.is_some()),
+        ("max_rate_lpm", entry.max_rate_lpm.is_some()),
+        ("rate_lpm", entry.rate_lpm.is_some()),
+        ("flags", entry.flags.is_some()),
+        ("learned", entry.learned.is_some()),
+        ("quantile", entry.quantile.is_some()),
+        ("margin", entry.margin.is_some()),
+        ("min", entry.min.is_some()),
+        ("max", entry.max.is_some()),
+        ("morning_margin", entry.morning_margin.is_some()),
+        ("recent_days", entry.recent_days.is_some()),
+        ("history_days", entry.history_days.is_some()),
+        ("min_history_days", entry.min_history_days.is_some()),
+        ("fraction", entry.fraction.is_some()),
+        ("min_drop_l", entry.min_drop_l.is_some()),
+    ]
+}
 
-/// The fields only a learned inactivity rule uses.
-const LEARNED_FIELDS: [&str; 5] = ["quantile", "margin", "min", "max", "morning_margin"];
+/// The fields only a learned rule of `kind` uses.
+fn learned_only(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Inactivity => &["quantile", "margin", "min", "max", "morning_margin"],
+        Kind::ContinuousFlow => &["quantile", "margin", "min", "max"],
+        Kind::Spike => &["quantile", "margin", "min_rate_lpm", "max_rate_lpm"],
+        _ => &[],
+    }
+}
 
 /// Whether `kind` uses `field`: `None` if not, `Some(None)` if optional,
 /// `Some(Some(example))` if required.
 fn usage_of(kind: Kind, field: &str) -> Option<Option<&'static str>> {
+    const USAGE_DROP: [&str; 6] = [
+        "recent_days",
+        "history_days",
+        "min_history_days",
+        "quantile",
+        "fraction",
+        "min_drop_l",
+    ];
     match (kind, field) {
         (Kind::Inactivity, "after") => Some(Some("after = \"12h\"")),
-        (Kind::Inactivity, f) if f == "learned" || LEARNED_FIELDS.contains(&f) => Some(None),
         (Kind::ContinuousFlow, "after") => Some(Some("after = \"2h\"")),
         (Kind::ContinuousFlow, "window") => Some(Some("window = \"15m\"")),
         (Kind::ContinuousFlow, "min_rate_lpm") => Some(None),
         (Kind::Spike, "rate_lpm") => Some(Some("rate_lpm = 30.0")),
         (Kind::Spike, "window") => Some(Some("window = \"10m\"")),
+        (Kind::Inactivity | Kind::ContinuousFlow | Kind::Spike, "learned") => Some(None),
+        (k, f) if learned_only(k).contains(&f) => Some(None),
+        (Kind::UsageDrop, f) if USAGE_DROP.contains(&f) => Some(None),
         (Kind::MeterOffline, "after") => Some(Some("after = \"3h\"")),
         (Kind::MeterFault, "flags") => Some(Some("flags = [\"LEAK\", \"BURST\"]")),
         _ => None,
@@ -273,6 +336,15 @@ impl RuleSet {
     /// The rule called `name`.
     pub fn rule(&self, name: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.name == name)
+    }
+
+    /// The usage_drop parameters for `household`: `config` with that
+    /// household's `[[household]]` override, if any.
+    pub fn usage_drop_for(&self, household: &str, config: &UsageDropConfig) -> UsageDropConfig {
+        match self.households.get(household) {
+            Some(limits) => limits.apply_usage_drop(config),
+            None => config.clone(),
+        }
     }
 
     /// The inactivity parameters for `household`: `config` with that
@@ -376,36 +448,56 @@ impl Check<'_> {
             .flags
             .as_ref()
             .and_then(|flags| self.flags(path("flags"), flags));
-        let learned = if entry.learned == Some(true) && kind == Some(Kind::Inactivity) {
-            self.learned(i, &entry, after)
-        } else {
-            None
-        };
         let kind = kind?;
-        let present = [
-            entry.after.is_some(),
-            entry.window.is_some(),
-            entry.min_rate_lpm.is_some(),
-            entry.rate_lpm.is_some(),
-            entry.flags.is_some(),
-            entry.learned.is_some(),
-            entry.quantile.is_some(),
-            entry.margin.is_some(),
-            entry.min.is_some(),
-            entry.max.is_some(),
-            entry.morning_margin.is_some(),
-        ];
-        if kind == Kind::Inactivity && entry.learned != Some(true) {
-            for (field, present) in FIELDS.into_iter().zip(present) {
-                if present && LEARNED_FIELDS.contains(&field) {
-                    self.at(
-                        path(field),
-                        "only used by a learned rule; add learned = true or remove it".into(),
-                    );
-                }
+        let learned = entry.learned == Some(true);
+        let present = fields(&entry);
+        let learned_fields = learned_only(kind);
+        for &(field, present) in &present {
+            if present && !learned && learned_fields.contains(&field) {
+                self.at(
+                    path(field),
+                    "only used by a learned rule; add learned = true or remove it".into(),
+                );
             }
         }
-        for (field, present) in FIELDS.into_iter().zip(present) {
+        let detector_of = |check: &mut Self| -> Option<Detector> {
+            Some(match kind {
+                Kind::Inactivity => Detector::Inactivity(InactivityConfig {
+                    after: after?,
+                    learned: if learned {
+                        Some(check.learned(i, &entry, after)?)
+                    } else {
+                        None
+                    },
+                }),
+                Kind::ContinuousFlow => Detector::ContinuousFlow(ContinuousFlowConfig {
+                    after: after?,
+                    window: window?,
+                    min_rate_lpm: min_rate_lpm.unwrap_or(0.0),
+                    learned: if learned {
+                        Some(check.learned_run(i, &entry, after)?)
+                    } else {
+                        None
+                    },
+                }),
+                Kind::Spike => Detector::Spike(SpikeConfig {
+                    rate_lpm: rate_lpm?,
+                    window: window?,
+                    learned: if learned {
+                        Some(check.learned_rate(i, &entry, rate_lpm)?)
+                    } else {
+                        None
+                    },
+                }),
+                Kind::UsageDrop => Detector::UsageDrop(check.usage_drop(i, &entry)?),
+                Kind::MeterOffline => Detector::MeterOffline(MeterOfflineConfig { after: after? }),
+                Kind::MeterFault => Detector::MeterFault(MeterFaultConfig {
+                    flags: flags.clone()?,
+                }),
+            })
+        };
+        let detector = detector_of(self);
+        for &(field, present) in &present {
             match (usage_of(kind, field), present) {
                 (None, true) => self.at(
                     path(field),
@@ -436,28 +528,7 @@ impl Check<'_> {
         if self.problems.len() > before {
             return None;
         }
-        let detector = match kind {
-            Kind::Inactivity => Detector::Inactivity(InactivityConfig {
-                after: after?,
-                learned: if entry.learned == Some(true) {
-                    Some(learned?)
-                } else {
-                    None
-                },
-            }),
-            Kind::ContinuousFlow => Detector::ContinuousFlow(ContinuousFlowConfig {
-                after: after?,
-                window: window?,
-                min_rate_lpm: min_rate_lpm.unwrap_or(0.0),
-            }),
-            Kind::Spike => Detector::Spike(SpikeConfig {
-                rate_lpm: rate_lpm?,
-                window: window?,
-            }),
-            Kind::MeterOffline => Detector::MeterOffline(MeterOfflineConfig { after: after? }),
-            Kind::MeterFault => Detector::MeterFault(MeterFaultConfig { flags: flags? }),
-            Kind::UsageDrop => return None,
-        };
+        let detector = detector?;
         Some(Rule {
             name: entry.name,
             severity: entry.severity,
@@ -467,75 +538,15 @@ impl Check<'_> {
         })
     }
 
-    /// The learned-limit parameters of a rule (with defaults), checked.
-    fn learned(
-        &mut self,
-        i: usize,
-        entry: &RuleEntry,
-        after: Option<Duration>,
-    ) -> Option<LearnedConfig> {
-        let path = |key: &str| format!("rule[{i}].{key}");
-        let before = self.problems.len();
-        let quantile = entry.quantile.unwrap_or(0.999);
-        if !(quantile > 0.5 && quantile < 1.0) {
-            self.at(
-                path("quantile"),
-                format!("must be between 0.5 and 1, exclusive (got {quantile}); the usual value is 0.999"),
-            );
-        }
-        let margin = entry.margin.unwrap_or(1.0);
-        if !(margin.is_finite() && margin >= 1.0) {
-            self.at(
-                path("margin"),
-                format!("must be at least 1 (got {margin}); the usual value is 1.0"),
-            );
-        }
-        let min = self.duration(path("min"), Some(entry.min.as_deref().unwrap_or("3h")));
-        let max = match entry.max.as_deref() {
-            Some(text) => self.duration(path("max"), Some(text)),
-            None => after,
-        };
-        let morning_margin = match entry.morning_margin.as_deref() {
-            Some("off") => Some(None),
-            text => self
-                .duration(path("morning_margin"), Some(text.unwrap_or("1h")))
-                .map(Some),
-        };
-        if let (Some(min), Some(max)) = (min, max)
-            && min > max
-        {
-            self.at(
-                path("min"),
-                format!(
-                    "the minimum ({}) is longer than the maximum ({}); make min at most max",
-                    crate::text::duration(min),
-                    crate::text::duration(max)
-                ),
-            );
-        }
-        if self.problems.len() > before {
-            return None;
-        }
-        Some(LearnedConfig {
-            quantile,
-            margin,
-            min: min?,
-            max: max?,
-            morning_margin: morning_margin?,
-        })
-    }
-
     fn kind(&mut self, path: String, text: &str) -> Option<Kind> {
         if let Some(kind) = KINDS.into_iter().find(|k| k.as_str() == text) {
             return Some(kind);
         }
         let allowed = KINDS.map(Kind::as_str).join(", ");
-        let message = if text == Kind::UsageDrop.as_str() {
-            format!("kind \"{text}\" is not available in this version; use one of: {allowed}")
-        } else {
-            format!("unknown kind \"{text}\"; use one of: {allowed}")
-        };
-        self.at(path, message);
+        self.at(
+            path,
+            format!("unknown kind \"{text}\"; use one of: {allowed}"),
+        );
         None
     }
 

@@ -22,6 +22,7 @@ use crate::rule::inactivity::{Inactivity, InactivityConfig, Limit};
 use crate::rule::meter_fault::MeterFault;
 use crate::rule::meter_offline::MeterOffline;
 use crate::rule::spike::Spike;
+use crate::rule::usage_drop::{DailyUse, UsageDropConfig};
 use crate::rule::{Verdict, ms};
 use crate::text::Language;
 
@@ -64,6 +65,9 @@ pub struct MeterState {
     offline: MeterOffline,
     #[serde(default)]
     fault: MeterFault,
+    /// Daily totals, for usage_drop rules.
+    #[serde(default)]
+    daily: DailyUse,
     /// Per continuous_flow rule, by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     flows: Vec<(String, ContinuousFlow)>,
@@ -72,20 +76,32 @@ pub struct MeterState {
     spikes: Vec<(String, Spike)>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     alerts: Vec<ActiveAlert>,
-    /// Learned inactivity limits already worked out for the current quiet
-    /// stretch; derived, so neither stored nor compared.
+    /// Learned inactivity limits and usage_drop verdicts already worked
+    /// out; derived, so neither stored nor compared.
     #[serde(skip)]
-    memo: LimitMemo,
+    memo: Memo,
 }
 
-/// `(rule position, quiet since, baseline days, limit ms)` per learned
-/// inactivity rule. The limit depends only on these (the baseline changes
-/// only on use, which moves `since`, or at a day's close, which bumps
-/// `days`); replacing the rules clears it.
+/// Results that change rarely, worked out once. `limits`: `(rule position,
+/// quiet since, baseline days, limit ms)` per learned inactivity rule; the
+/// limit depends only on these (the baseline changes only on use, which
+/// moves `since`, or at a day's close, which bumps `days`). `drops`: `(rule
+/// position, days closed, verdict)` per usage_drop rule. Replacing the rules
+/// or a meter's household clears both.
 #[derive(Debug, Clone, Default)]
-struct LimitMemo(Vec<(usize, i64, u32, i64)>);
+struct Memo {
+    limits: Vec<(usize, i64, u32, i64)>,
+    drops: Vec<(usize, u32, Verdict)>,
+}
 
-impl PartialEq for LimitMemo {
+impl Memo {
+    fn clear(&mut self) {
+        self.limits.clear();
+        self.drops.clear();
+    }
+}
+
+impl PartialEq for Memo {
     fn eq(&self, _: &Self) -> bool {
         true
     }
@@ -188,7 +204,7 @@ impl Engine {
                 .flows
                 .retain(|(name, _)| keeps(Kind::ContinuousFlow, name));
             state.spikes.retain(|(name, _)| keeps(Kind::Spike, name));
-            state.memo.0.clear();
+            state.memo.clear();
         }
         self.rules = rules;
     }
@@ -198,7 +214,7 @@ impl Engine {
         let meter_id = meter_id.into();
         if let Some(state) = self.meters.get_mut(&meter_id) {
             // Its `[[household]]` limits may differ.
-            state.memo.0.clear();
+            state.memo.clear();
         }
         self.households.insert(meter_id, household.into());
     }
@@ -270,6 +286,7 @@ impl Engine {
             let (start, end) = (ms(&span.start), ms(&span.end));
             state.inactivity.unknown(start, end);
             state.baseline.unknown();
+            state.daily.usage(start, end, 0.0, state.offset_s, false);
             for rule in enabled() {
                 if let Detector::ContinuousFlow(_) = rule.detector {
                     slot(&mut state.flows, &rule.name).unknown(start, end);
@@ -279,9 +296,16 @@ impl Engine {
         if let Some(usage) = &step.usage {
             let (start, end, litres) = (ms(&usage.start), ms(&usage.end), usage.litres);
             state.inactivity.usage(start, end, litres);
+            let days = state.baseline.days();
             state
                 .baseline
                 .usage(start, end, litres, state.offset_s, &self.rules.baseline);
+            state.daily.usage(start, end, litres, state.offset_s, true);
+            if state.baseline.days() != days {
+                let keep = self.rules.baseline.keep_per_day;
+                state.flows.iter_mut().for_each(|(_, f)| f.close_day(keep));
+                state.spikes.iter_mut().for_each(|(_, s)| s.close_day(keep));
+            }
             for rule in enabled() {
                 match &rule.detector {
                     Detector::ContinuousFlow(config) => {
@@ -446,6 +470,18 @@ fn inactivity_config<'a>(
     Cow::Owned(rules.inactivity_for(who.household(), config))
 }
 
+/// The usage_drop parameters for this meter's household.
+fn usage_drop_config<'a>(
+    rules: &RuleSet,
+    who: &Who<'_>,
+    config: &'a UsageDropConfig,
+) -> Cow<'a, UsageDropConfig> {
+    if rules.households.is_empty() {
+        return Cow::Borrowed(config);
+    }
+    Cow::Owned(rules.usage_drop_for(who.household(), config))
+}
+
 /// The inactivity limit for the meter's current quiet stretch.
 fn inactivity_limit(rules: &RuleSet, config: &InactivityConfig, state: &MeterState) -> Limit {
     match state.inactivity.since_ms() {
@@ -479,7 +515,7 @@ fn verdict(
             );
             let known = state
                 .memo
-                .0
+                .limits
                 .iter()
                 .find(|m| (m.0, m.1, m.2) == key)
                 .map(|m| m.3);
@@ -497,16 +533,36 @@ fn verdict(
                     }
                 });
             if let Some(ms) = computed {
-                state.memo.0.retain(|m| m.0 != position);
-                state.memo.0.push((key.0, key.1, key.2, ms));
+                state.memo.limits.retain(|m| m.0 != position);
+                state.memo.limits.push((key.0, key.1, key.2, ms));
             }
             verdict
         }
         Detector::ContinuousFlow(config) => {
-            find(&state.flows, &rule.name).map_or(Verdict::Unchanged, |s| s.verdict(config))
+            let learning = state.baseline.learning(&rules.baseline);
+            find(&state.flows, &rule.name)
+                .map_or(Verdict::Unchanged, |s| s.verdict(config, learning))
         }
         Detector::Spike(config) => {
-            find(&state.spikes, &rule.name).map_or(Verdict::Unchanged, |s| s.verdict(config))
+            let learning = state.baseline.learning(&rules.baseline);
+            find(&state.spikes, &rule.name)
+                .map_or(Verdict::Unchanged, |s| s.verdict(config, learning))
+        }
+        Detector::UsageDrop(config) => {
+            let closed = state.daily.closed();
+            if let Some(m) = state.memo.drops.iter().find(|m| m.0 == position)
+                && m.1 == closed
+            {
+                return m.2;
+            }
+            let config = usage_drop_config(rules, who, config);
+            let verdict = state
+                .daily
+                .assess(&config)
+                .map_or(Verdict::Unchanged, |a| a.verdict(&config));
+            state.memo.drops.retain(|m| m.0 != position);
+            state.memo.drops.push((position, closed, verdict));
+            verdict
         }
         Detector::MeterOffline(config) => state.offline.verdict(ms(&now), config),
         Detector::MeterFault(config) => state.fault.verdict(config),
@@ -522,6 +578,7 @@ fn summary(
     verdict: Verdict,
 ) -> String {
     let offset = state.offset();
+    let learning = state.baseline.learning(&rules.baseline);
     let none = || "No data yet.".to_owned();
     match &rule.detector {
         Detector::Inactivity(config) => state.inactivity.summary_in(
@@ -530,11 +587,17 @@ fn summary(
             verdict,
             offset,
         ),
-        Detector::ContinuousFlow(config) => {
-            find(&state.flows, &rule.name).map_or_else(none, |s| s.summary(config, verdict, offset))
-        }
+        Detector::ContinuousFlow(config) => find(&state.flows, &rule.name)
+            .map_or_else(none, |s| s.summary(config, learning, verdict, offset)),
         Detector::Spike(config) => find(&state.spikes, &rule.name)
-            .map_or_else(none, |s| s.summary(config, verdict, offset)),
+            .map_or_else(none, |s| s.summary(config, learning, verdict, offset)),
+        Detector::UsageDrop(config) => state
+            .daily
+            .assess(&usage_drop_config(rules, who, config))
+            .map_or_else(
+                || "Not enough days of data to compare daily use.".to_owned(),
+                |a| a.summary(verdict, who.language()),
+            ),
         Detector::MeterOffline(config) => state.offline.summary(ms(&now), config, verdict, offset),
         Detector::MeterFault(config) => state.fault.summary(config, verdict),
     }

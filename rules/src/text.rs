@@ -108,6 +108,8 @@ pub fn clock(at_ms: i64, reference_ms: i64, offset: FixedOffset) -> String {
 
 /// `6.5 L/min`; whole numbers without a decimal point.
 pub fn rate(lpm: f64) -> String {
+    // Float noise can leave -0.0 behind; nobody says "-0 L/min".
+    let lpm = if lpm > 0.0 { lpm } else { 0.0 };
     if (lpm - lpm.round()).abs() < 0.05 {
         format!("{:.0} L/min", lpm)
     } else {

@@ -11,10 +11,12 @@ use std::time::Duration;
 use crate::reading::Timestamp;
 
 pub mod continuous_flow;
+pub mod histogram;
 pub mod inactivity;
 pub mod meter_fault;
 pub mod meter_offline;
 pub mod spike;
+pub mod usage_drop;
 
 /// What a detector concludes from the facts it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
