@@ -32,18 +32,26 @@ pub struct Contender {
     pub rules: RuleSet,
 }
 
-/// The shipped rules (learned inactivity) and the same rules with a fixed
-/// inactivity limit of 8, 12 and 24 hours.
+/// The shipped rules (learned inactivity, continuous_flow and spike) and the
+/// same rules with every limit fixed: inactivity after 8, 12 and 24 hours,
+/// continuous use for 2 h (`tap_running`) and the other flow and volume
+/// rules at their fixed fallbacks. usage_drop has no fixed form and is the
+/// same in all.
 pub fn contenders() -> Vec<Contender> {
     let learned = RuleSet::default_rules();
     let fixed = |hours: u64| {
         let mut rules = learned.clone();
         for rule in &mut rules.rules {
-            if let Detector::Inactivity(config) = &mut rule.detector {
-                *config = InactivityConfig {
-                    after: Duration::from_secs(hours * 3600),
-                    learned: None,
-                };
+            match &mut rule.detector {
+                Detector::Inactivity(config) => {
+                    *config = InactivityConfig {
+                        after: Duration::from_secs(hours * 3600),
+                        learned: None,
+                    };
+                }
+                Detector::ContinuousFlow(config) => config.learned = None,
+                Detector::Spike(config) => config.learned = None,
+                _ => {}
             }
         }
         Contender {
@@ -239,6 +247,14 @@ fn speed_and_size(readings: &[Reading]) {
         .map(|s| serde_json::to_vec(&s).map_or(0, |v| v.len()))
         .collect();
     let max = sizes.iter().copied().max().unwrap_or(0);
+    if std::env::var("WW_BENCH_DUMP_STATE").is_ok() {
+        let largest = engine
+            .meters()
+            .filter_map(|m| engine.meter_state(m))
+            .filter_map(|s| serde_json::to_string(&s).ok())
+            .max_by_key(String::len);
+        eprintln!("largest state: {}", largest.unwrap_or_default());
+    }
     let mean = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
     println!("## Replay speed and state size\n");
     println!("| measure | value | target |\n|---|---|---|");

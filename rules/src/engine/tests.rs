@@ -1,6 +1,7 @@
 use chrono::{DateTime, Duration};
 
 use super::*;
+use crate::event::Transition;
 
 fn t(minutes: i64) -> Timestamp {
     DateTime::parse_from_rfc3339("2026-11-24T00:00:00+08:00").unwrap() + Duration::minutes(minutes)

@@ -126,7 +126,11 @@ impl ContinuousFlow {
                 self.break_run(Some(config));
                 self.run_from = Some(start);
             }
-            self.spread(start, end, litres, config);
+            // Design: with no minimum rate, the rate is never asked for, so
+            // nothing is kept for it (state stays small, the path short).
+            if config.min_rate_lpm > 0.0 {
+                self.spread(start, end, litres, config);
+            }
             self.quiet_from = Some(end);
         } else if end - quiet_from >= window {
             self.break_run(Some(config));
@@ -190,6 +194,12 @@ impl ContinuousFlow {
             return Verdict::Unchanged;
         }
         let limit = self.limit(config, learning).ms;
+        if quiet_from - run_from < limit {
+            return Verdict::Unchanged;
+        }
+        if config.min_rate_lpm <= 0.0 {
+            return Verdict::Firing;
+        }
         match self.run_rate(limit) {
             Some(rate) if rate >= config.min_rate_lpm => Verdict::Firing,
             _ => Verdict::Unchanged,
@@ -221,13 +231,18 @@ impl ContinuousFlow {
             ),
             _ => format!("; the limit is {}", text::duration_ms(limit.ms)),
         };
-        match (verdict, self.run_from, self.run_rate(limit.ms)) {
-            (Verdict::Firing, Some(run_from), Some(rate)) => format!(
-                "Water used in every {} since {} ({}, {} on average){why}.",
+        let rate = match self.run_rate(limit.ms) {
+            Some(rate) if config.min_rate_lpm > 0.0 => {
+                format!(", {} on average", text::rate(rate))
+            }
+            _ => String::new(),
+        };
+        match (verdict, self.run_from) {
+            (Verdict::Firing, Some(run_from)) => format!(
+                "Water used in every {} since {} ({}{rate}){why}.",
                 text::duration(config.window),
                 at(run_from),
                 text::duration_ms(quiet_from - run_from),
-                text::rate(rate),
             ),
             _ => format!(
                 "No water used since {} ({}); the flow has stopped.",
