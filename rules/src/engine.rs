@@ -24,7 +24,7 @@ use crate::config::{Detector, RuleSet};
 use crate::event::{AlertEvent, Kind, Severity};
 use crate::normalise::{Fate, MAX_AHEAD_MS, Note};
 use crate::reading::{Reading, Timestamp};
-use crate::rule::ms;
+use crate::rule::{EPSILON_L, ms};
 use crate::text::Language;
 
 mod evaluate;
@@ -57,8 +57,9 @@ pub struct ActiveAlert {
 /// Which rules an evaluation asks.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scope {
-    /// After a reading: every rule.
-    Reading,
+    /// After a reading: every rule. `used`: the reading showed use, an
+    /// unknown span or closed a day.
+    Reading { used: bool },
     /// On a tick: only the rules time alone can change.
     Tick,
 }
@@ -72,6 +73,39 @@ pub struct BaselineStatus {
     pub days_seen: u32,
     /// Days with use needed before learned rules apply (`[baseline] learning_days`).
     pub learning_days: u32,
+}
+
+/// An enabled rule as the hot path needs it: where it is in the rules
+/// file, its kind, and (continuous_flow, spike) its per-meter slot.
+#[derive(Debug, Clone, Copy)]
+struct Planned {
+    position: usize,
+    kind: Kind,
+    slot: usize,
+}
+
+/// The enabled rules of `rules`, in order, with their slots.
+fn plan(rules: &RuleSet) -> Vec<Planned> {
+    let (mut flows, mut spikes) = (0, 0);
+    let mut plan = Vec::new();
+    for (position, rule) in rules.rules.iter().enumerate() {
+        if !rule.enabled {
+            continue;
+        }
+        let kind = rule.detector.kind();
+        let counter = match kind {
+            Kind::ContinuousFlow => &mut flows,
+            Kind::Spike => &mut spikes,
+            _ => &mut 0,
+        };
+        plan.push(Planned {
+            position,
+            kind,
+            slot: *counter,
+        });
+        *counter += 1;
+    }
+    plan
 }
 
 /// FNV-1a over the meter id: a few nanoseconds for a short id.
@@ -102,6 +136,8 @@ impl Hasher for IdHasher {
 /// The rules engine.
 pub struct Engine {
     rules: RuleSet,
+    /// The enabled rules, for the hot path.
+    plan: Vec<Planned>,
     /// Bumped whenever the rules change.
     generation: u64,
     /// Per meter, in order of first sight.
@@ -118,6 +154,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(rules: RuleSet) -> Engine {
         Engine {
+            plan: plan(&rules),
             rules,
             generation: 1,
             states: Vec::new(),
@@ -142,6 +179,7 @@ impl Engine {
         for state in &mut self.states {
             state.align(&rules);
         }
+        self.plan = plan(&rules);
         self.rules = rules;
         self.generation += 1;
     }
@@ -227,7 +265,9 @@ impl Engine {
     /// meter's newest, or stamped more than an hour after `now`, changes
     /// nothing; its notes say why.
     pub fn observe(&mut self, reading: &Reading, now: Timestamp) -> Outcome {
-        if ms(&reading.ts) - ms(&now) > MAX_AHEAD_MS {
+        let ts_ms = ms(&reading.ts);
+        let now_ms = if now == reading.ts { ts_ms } else { ms(&now) };
+        if ts_ms - now_ms > MAX_AHEAD_MS {
             return Outcome {
                 events: Vec::new(),
                 notes: vec![Note::Future],
@@ -243,11 +283,12 @@ impl Engine {
                 notes: step.notes,
             };
         }
-        state.offline.arrival(ms(&now));
+        state.offline.arrival(now_ms);
         state.offset_s = reading.ts.offset().local_minus_utc();
         state.fault.reading(&reading.status);
+        let mut used = step.fate == Fate::First || step.unknown.is_some();
         if step.fate == Fate::First {
-            state.inactivity.first_reading(ms(&reading.ts));
+            state.inactivity.first_reading(ts_ms);
         }
         if let Some(span) = &step.unknown {
             let (start, end) = (ms(&span.start), ms(&span.end));
@@ -259,29 +300,30 @@ impl Engine {
             }
         }
         if let Some(usage) = &step.usage {
-            let (start, end, litres) = (ms(&usage.start), ms(&usage.end), usage.litres);
+            let (start, end, litres) = (usage.start_ms, usage.end_ms, usage.litres);
             state.inactivity.usage(start, end, litres);
             let days = state.baseline.days();
             state
                 .baseline
                 .usage(start, end, litres, state.offset_s, &rules.baseline);
             state.daily.usage(start, end, litres, state.offset_s, true);
+            used |= litres > EPSILON_L || state.baseline.days() != days;
             if state.baseline.days() != days {
                 let keep = rules.baseline.keep_per_day;
                 state.flows.iter_mut().for_each(|(_, f)| f.close_day(keep));
                 state.spikes.iter_mut().for_each(|(_, s)| s.close_day(keep));
             }
             // The slots are lined up with the enabled rules (`align`).
-            let (mut flows, mut spikes) = (state.flows.iter_mut(), state.spikes.iter_mut());
-            for rule in rules.rules.iter().filter(|r| r.enabled) {
-                match &rule.detector {
-                    Detector::ContinuousFlow(config) => {
-                        if let Some((_, flow)) = flows.next() {
+            for planned in &self.plan {
+                let detector = rules.rules.get(planned.position).map(|r| &r.detector);
+                match (planned.kind, detector) {
+                    (Kind::ContinuousFlow, Some(Detector::ContinuousFlow(config))) => {
+                        if let Some((_, flow)) = state.flows.get_mut(planned.slot) {
                             flow.usage(start, end, litres, config);
                         }
                     }
-                    Detector::Spike(config) => {
-                        if let Some((_, spike)) = spikes.next() {
+                    (Kind::Spike, Some(Detector::Spike(config))) => {
+                        if let Some((_, spike)) = state.spikes.get_mut(planned.slot) {
                             spike.usage(start, end, litres, config);
                         }
                     }
@@ -294,7 +336,15 @@ impl Engine {
             households: &self.households,
             languages: &self.languages,
         };
-        let events = evaluate(rules, self.generation, &who, state, now, Scope::Reading);
+        let events = evaluate(
+            rules,
+            &self.plan,
+            self.generation,
+            &who,
+            state,
+            now,
+            Scope::Reading { used },
+        );
         Outcome {
             events,
             notes: step.notes,
@@ -314,6 +364,7 @@ impl Engine {
             let state = &mut self.states[i];
             events.extend(evaluate(
                 &self.rules,
+                &self.plan,
                 self.generation,
                 &who,
                 state,

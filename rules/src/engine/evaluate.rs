@@ -2,9 +2,9 @@
 
 use std::borrow::Cow;
 
-use super::{ActiveAlert, MeterState, Scope, Who};
+use super::{ActiveAlert, MeterState, Planned, Scope, Who};
 use crate::config::{Detector, Rule, RuleSet};
-use crate::event::{AlertEvent, Transition};
+use crate::event::{AlertEvent, Kind, Transition};
 use crate::reading::Timestamp;
 use crate::rule::inactivity::{InactivityConfig, Limit};
 use crate::rule::usage_drop::UsageDropConfig;
@@ -12,9 +12,11 @@ use crate::rule::{Verdict, ms};
 
 /// Asks the rules in `scope` for their verdicts and turns changes into
 /// events. `generation` is the engine's rules generation: cached rule
-/// positions of firing alerts are re-checked when it moved on.
+/// positions of firing alerts are re-checked when it moved on. A reading
+/// that showed no use cannot start a flow or spike alert (see `cannot_fire`).
 pub(super) fn evaluate(
     rules: &RuleSet,
+    plan: &[Planned],
     generation: u64,
     who: &Who<'_>,
     state: &mut MeterState,
@@ -32,7 +34,9 @@ pub(super) fn evaluate(
         summary,
     };
     let mut events = Vec::new();
-    if state.memo.generation != generation || state.memo.alert_rules.len() != state.alerts.len() {
+    let rules_changed = state.memo.generation != generation;
+    let grew = rules_changed || matches!(scope, Scope::Reading { used: true });
+    if rules_changed || state.memo.alert_rules.len() != state.alerts.len() {
         let position_of = |alert: &ActiveAlert| {
             rules
                 .rules
@@ -53,33 +57,24 @@ pub(super) fn evaluate(
         state.memo.alert_rules = state.alerts.iter().filter_map(position_of).collect();
         state.memo.generation = generation;
     }
-    // The per-rule slots are lined up with the enabled rules (`align`).
-    let (mut flow, mut spike) = (0, 0);
-    for (position, rule) in rules.rules.iter().enumerate() {
-        if !rule.enabled {
+    for planned in plan {
+        if scope == Scope::Tick && planned.kind != Kind::MeterOffline {
             continue;
         }
-        let slot = match rule.detector {
-            Detector::ContinuousFlow(_) => {
-                flow += 1;
-                flow - 1
-            }
-            Detector::Spike(_) => {
-                spike += 1;
-                spike - 1
-            }
-            _ => 0,
+        let position = planned.position;
+        let firing = state.memo.alert_rules.iter().position(|&p| p == position);
+        if firing.is_none() && cannot_fire(planned.kind, state, scope, grew) {
+            continue;
+        }
+        let Some(rule) = rules.rules.get(position) else {
+            continue;
         };
-        if scope == Scope::Tick && !matches!(rule.detector, Detector::MeterOffline(_)) {
-            continue;
-        }
         let at = At {
             position,
             rule,
-            slot,
+            slot: planned.slot,
         };
         let verdict = verdict(rules, who, &at, state, now);
-        let firing = state.memo.alert_rules.iter().position(|&p| p == position);
         match (verdict, firing) {
             (Verdict::Firing, None) => {
                 let alert = ActiveAlert {
@@ -106,6 +101,20 @@ pub(super) fn evaluate(
         }
     }
     events
+}
+
+/// Whether a rule that is not firing surely stays quiet, known without
+/// asking it: a meter that just reported is not offline, a reading without
+/// status flags raises no fault, and unless the reading showed use (or a
+/// day closed, or the rules changed: `grew`) a run of use is no longer and
+/// a trailing rate no higher than at the last reading, under the same limits.
+fn cannot_fire(kind: Kind, state: &MeterState, scope: Scope, grew: bool) -> bool {
+    match kind {
+        Kind::MeterOffline => matches!(scope, Scope::Reading { .. }),
+        Kind::MeterFault => state.fault.is_empty(),
+        Kind::ContinuousFlow | Kind::Spike => !grew,
+        Kind::Inactivity | Kind::UsageDrop => false,
+    }
 }
 
 /// A rule being evaluated: its position in the rules file and, for rules

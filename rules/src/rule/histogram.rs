@@ -7,6 +7,8 @@
 // so a restored state is bit-identical and a learned rule adds well under
 // 200 bytes of JSON.
 
+use std::cell::Cell;
+
 use serde::{Deserialize, Serialize};
 
 /// One observation (or one day) in fixed point.
@@ -41,6 +43,10 @@ pub struct Histogram {
     /// Days with use closed while learning, `UNIT` per day, decayed.
     #[serde(default)]
     days: u32,
+    /// The last [`Histogram::usual_max`] answer, `(quantile, answer)`,
+    /// until the counts change; derived, so neither stored nor compared.
+    #[serde(skip)]
+    usual: Cell<Option<(f64, Option<f64>)>>,
 }
 
 /// Trailing empty buckets are not stored, so they do not count as a difference.
@@ -70,6 +76,7 @@ impl Histogram {
         if let Some(c) = self.counts.get_mut(k) {
             *c = c.saturating_add(UNIT);
         }
+        self.usual.set(None);
     }
 
     /// Closes a day with use: everything learned fades by `keep`.
@@ -78,11 +85,23 @@ impl Histogram {
         self.counts.iter_mut().for_each(decay);
         decay(&mut self.days);
         self.days = self.days.saturating_add(UNIT);
+        self.usual.set(None);
     }
 
     /// The value exceeded on at most `1 - quantile` of days (the upper edge of
     /// its bucket); `None` when nothing was learned yet.
     pub fn usual_max(&self, scale: &Scale, quantile: f64) -> Option<f64> {
+        if let Some((q, answer)) = self.usual.get()
+            && q == quantile
+        {
+            return answer;
+        }
+        let answer = self.work_out_usual_max(scale, quantile);
+        self.usual.set(Some((quantile, answer)));
+        answer
+    }
+
+    fn work_out_usual_max(&self, scale: &Scale, quantile: f64) -> Option<f64> {
         let allowed = (1.0 - quantile).max(0.0) * f64::from(self.days.max(UNIT));
         let mut above = 0.0;
         for k in (0..self.counts.len()).rev() {

@@ -39,5 +39,9 @@ pub(crate) fn ms(ts: &Timestamp) -> i64 {
 }
 
 pub(crate) fn duration_ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    // Design: on the hot path; avoids `as_millis`' 128-bit arithmetic.
+    i64::try_from(d.as_secs())
+        .ok()
+        .and_then(|s| s.checked_mul(1000))
+        .map_or(i64::MAX, |ms| ms + i64::from(d.subsec_millis()))
 }
