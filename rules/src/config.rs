@@ -110,8 +110,7 @@ pub struct RuleEntry {
     /// Learned `spike`: the learned limit is never lower. Default 1.0.
     #[serde(default)]
     pub min_rate_lpm: Option<f64>,
-    /// Learned `spike` only: the learned limit is never higher, and faster
-    /// windows are never learned as normal. Default `rate_lpm`.
+    /// Learned `spike` only: the learned limit is never higher. Default `rate_lpm`.
     #[serde(default)]
     pub max_rate_lpm: Option<f64>,
     /// `spike` only: the flow rate (L/min) that fires the alert.
@@ -147,7 +146,7 @@ pub struct RuleEntry {
     pub min: Option<String>,
     /// Learned `inactivity` and `continuous_flow`: the limit is never
     /// longer. Default `after`, so a learned rule is never later than the
-    /// fixed one. continuous_flow runs this long are never learned as normal.
+    /// fixed one.
     #[serde(default)]
     pub max: Option<String>,
     /// Learned `inactivity` only: for a quiet stretch that began at night

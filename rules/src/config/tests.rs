@@ -48,7 +48,7 @@ fn the_shipped_rules_parse_into_the_documented_rules() {
             window: Duration::from_secs(15 * 60),
             min_rate_lpm: 2.0,
             learned: Some(LearnedRun {
-                quantile: 0.9,
+                quantile: 0.95,
                 margin: 1.5,
                 min: Duration::from_secs(45 * 60),
                 max: hours(2),

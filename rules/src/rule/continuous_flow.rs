@@ -10,10 +10,12 @@
 //! continuous. The alert resolves once a whole window passes without use.
 //!
 //! A `learned` rule also learns how long this household's runs of use last
-//! (runs that ended on their own, shorter than the rule's `max`: an incident
-//! is never learned as normal) and, once the household is past its learning
-//! period, fires when a run outlasts its usual longest run (`quantile`,
-//! times `margin`, within `[min, max]`); until then `after` applies.
+//! (every run that ended on its own; a run broken by a data gap or an
+//! unknown span is not learned) and, once the household is past its learning
+//! period, fires when a run outlasts its usual longest run (`quantile`, so a
+//! rare long run such as a tap left open once does not move it, times
+//! `margin`, within `[min, max]`); until then `after` applies. A household
+//! whose runs are often longer than `max` is held to `max`: the fixed rule.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -48,7 +50,7 @@ pub struct LearnedRun {
     pub margin: f64,
     /// The limit is never shorter than this.
     pub min: Duration,
-    /// The limit is never longer than this; longer runs are never learned.
+    /// The limit is never longer than this.
     pub max: Duration,
 }
 
@@ -77,9 +79,10 @@ pub struct RunLimit {
 
 /// Litres per time bucket, for the average rate over the last `after`.
 ///
-// Design: buckets are `after / 16` long whatever the window, so the state
-// stays at most ~18 numbers for any configuration.
-const BUCKETS_PER_AFTER: i64 = 16;
+// Design: buckets are `after / 8` long whatever the window, so the state
+// stays at most ~10 pairs for any configuration (a stored state must fit in
+// 4 KiB with every rule and alert).
+const BUCKETS_PER_AFTER: i64 = 8;
 
 /// Per-(meter, rule) state. Times are milliseconds since the Unix epoch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -263,11 +266,10 @@ impl ContinuousFlow {
     }
 
     /// Ends the current run; with the rule's `config`, a run that ended on
-    /// its own is learned (a learned rule's, shorter than its `max`).
+    /// its own is learned (a learned rule's).
     fn break_run(&mut self, ended: Option<&ContinuousFlowConfig>) {
         if let (Some(config), Some(from), Some(until)) = (ended, self.run_from, self.quiet_from)
-            && let Some(l) = &config.learned
-            && until - from < duration_ms(l.max)
+            && config.learned.is_some()
         {
             self.runs.add(&RUNS, (until - from) as f64);
         }

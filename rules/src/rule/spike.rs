@@ -7,10 +7,9 @@
 //! rate falls below the limit.
 //!
 //! A `learned` rule also learns the household's busiest rate per window
-//! (each clock-aligned `window`'s highest trailing rate, when there was use
-//! and it stayed below `max_rate_lpm`: an incident is never learned as
-//! normal) and, once the household is past its learning period, fires at its
-//! usual busiest rate (`quantile`) times `margin`, within
+//! (each clock-aligned `window`'s highest trailing rate, when there was use)
+//! and, once the household is past its learning period, fires at its usual
+//! busiest rate (`quantile`: a rare burst does not move it) times `margin`, within
 //! `[min_rate_lpm, max_rate_lpm]`; until then `rate_lpm` applies. A physical
 //! burst-pipe rule stays a plain (fixed) spike rule beside it.
 
@@ -44,7 +43,7 @@ pub struct LearnedRate {
     pub margin: f64,
     /// The limit is never lower than this (L/min).
     pub min_rate_lpm: f64,
-    /// The limit is never higher than this (L/min); faster windows are never learned.
+    /// The limit is never higher than this (L/min).
     pub max_rate_lpm: f64,
 }
 
@@ -125,18 +124,18 @@ impl Spike {
             )
         };
         self.latest = Some(latest);
-        if let Some(l) = &config.learned {
-            self.learn(end.div_euclid(window), latest.0, l);
+        if config.learned.is_some() {
+            self.learn(end.div_euclid(window), latest.0);
         }
     }
 
     /// Keeps the busiest rate of the current window; when a new window
-    /// begins, learns the last one's (if it had use and stayed under the max).
-    fn learn(&mut self, block: i64, rate: f64, config: &LearnedRate) {
+    /// begins, learns the last one's (if it had use).
+    fn learn(&mut self, block: i64, rate: f64) {
         match &mut self.block {
             Some((b, peak)) if *b == block => *peak = peak.max(rate),
             Some((b, peak)) if *b < block => {
-                if *peak > EPSILON_L && *peak < config.max_rate_lpm {
+                if *peak > EPSILON_L {
                     self.rates.add(&RATES, *peak);
                 }
                 self.block = Some((block, rate));

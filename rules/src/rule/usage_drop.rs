@@ -4,9 +4,9 @@
 //! [`DailyUse`] adds up each local day's use. A day counts only when readings
 //! cover at least [`COVERED_MS`] of it in intervals no longer than
 //! [`DATA_GAP_MS`]: a silent meter, a long gap or a register reset makes the
-//! day *unknown*, never low (no data is never no use). A day with data but no
-//! use at all is an absence (inactivity's business) and counts neither as low
-//! nor as normal.
+//! day *unknown*, never low (no data is never no use). A day with data but
+//! (almost) no use, under [`ABSENT_BELOW_L`], is an absence (inactivity's
+//! business) and counts neither as low nor as normal.
 //!
 //! The rule compares the median of the last `recent_days` counted days with
 //! the household's level, the `quantile` of the counted days in the
@@ -35,6 +35,9 @@ pub const COVERED_MS: i64 = 20 * 3_600_000;
 pub const MAX_DAYS: usize = 42;
 /// A closed day whose use is not known.
 const UNKNOWN: i32 = -1;
+/// A day with less use than this is an absence (nobody lives a day on a
+/// few flushes' worth; a dripping tap in an empty home reads like this).
+pub const ABSENT_BELOW_L: i32 = 10;
 
 /// The typed `[[rule]]` parameters of a `usage_drop` rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -196,7 +199,7 @@ impl DailyUse {
         // The recent days must be recent: among the last 2 × recent_days closed days.
         let recent_span = 2 * recent_n;
         for (age, &total) in self.days.iter().rev().enumerate() {
-            if total <= 0 {
+            if total < ABSENT_BELOW_L {
                 continue;
             }
             if r < recent_n {

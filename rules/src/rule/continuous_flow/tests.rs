@@ -180,5 +180,5 @@ fn state_stays_small_for_any_configuration() {
     for i in 0..5_000 {
         state.usage(i * 30 * S, (i + 1) * 30 * S, 1.0, &config);
     }
-    assert!(state.buckets.len() <= 18, "{}", state.buckets.len());
+    assert!(state.buckets.len() <= 10, "{}", state.buckets.len());
 }
