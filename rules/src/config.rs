@@ -155,8 +155,8 @@ pub struct RuleEntry {
     /// turns the morning check off.
     #[serde(default)]
     pub morning_margin: Option<String>,
-    /// `usage_drop` only: how many recent days (with use) are compared, by
-    /// their median. Default 4.
+    /// `usage_drop` only: how many recent days (with use) must all be low.
+    /// Default 4.
     #[serde(default)]
     pub recent_days: Option<u32>,
     /// `usage_drop` only: the days before the recent ones that set the
@@ -167,12 +167,12 @@ pub struct RuleEntry {
     /// the rule can fire (it has no fixed fallback). Default 14.
     #[serde(default)]
     pub min_history_days: Option<u32>,
-    /// `usage_drop` only: fire when recent use is below this share of the
-    /// level, in (0, 1). Default 0.5.
+    /// `usage_drop` only: fire when each recent day's use is below this share
+    /// of the level, in (0, 1). Default 0.5.
     #[serde(default)]
     pub fraction: Option<f64>,
-    /// `usage_drop` only: ... and at least this many litres a day below it,
-    /// so a small household's small drop stays quiet. Default 30.
+    /// `usage_drop` only: ... and their mean at least this many litres a day
+    /// below it, so a small household's small drop stays quiet. Default 30.
     #[serde(default)]
     pub min_drop_l: Option<f64>,
 }

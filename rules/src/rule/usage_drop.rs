@@ -8,13 +8,13 @@
 //! (almost) no use, under [`ABSENT_BELOW_L`], is an absence (inactivity's
 //! business) and counts neither as low nor as normal.
 //!
-//! The rule compares the median of the last `recent_days` counted days with
-//! the household's level, the `quantile` of the counted days in the
+//! The rule compares the last `recent_days` counted days with the
+//! household's level, the `quantile` of the counted days in the
 //! `history_days` before them (at least `min_history_days` of them, else the
-//! rule stays silent: it has no fixed fallback). It fires when the recent
-//! median is below `fraction` of the level and at least `min_drop_l` under
-//! it, and resolves when the recent median is back above that line. Verdicts
-//! change only when a day closes.
+//! rule stays silent: it has no fixed fallback). It fires when every one of
+//! the recent days is below `fraction` of the level and their mean at least
+//! `min_drop_l` under it, and resolves as soon as a recent day is back above
+//! that line. Verdicts change only when a day closes.
 //!
 // Design: the level trails the household, so a decline that lasts many
 // weeks is eventually learned as the new normal and the alert resolves;
@@ -59,7 +59,10 @@ pub struct UsageDropConfig {
 /// What the last days say, in litres per day.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Assessment {
+    /// The mean of the recent days.
     pub recent_l: f64,
+    /// The highest of them.
+    pub recent_max_l: f64,
     pub recent_days: u32,
     pub level_l: f64,
 }
@@ -67,7 +70,7 @@ pub struct Assessment {
 impl Assessment {
     pub fn verdict(&self, config: &UsageDropConfig) -> Verdict {
         let line = config.fraction * self.level_l;
-        if self.recent_l < line && self.level_l - self.recent_l >= config.min_drop_l {
+        if self.recent_max_l < line && self.level_l - self.recent_l >= config.min_drop_l {
             Verdict::Firing
         } else {
             Verdict::Clear
@@ -76,8 +79,9 @@ impl Assessment {
 
     /// The alert text for `verdict` in `lang`.
     pub fn summary(&self, verdict: Verdict, lang: Language) -> String {
-        let (recent, level, n) = (
+        let (recent, back, level, n) = (
             self.recent_l.round(),
+            self.recent_max_l.round(),
             self.level_l.round(),
             self.recent_days,
         );
@@ -89,10 +93,10 @@ impl Assessment {
                 format!("近{n}天日用水量为{recent}升/天；该户通常每天用水{level}升。")
             }
             (_, Language::En) => format!(
-                "Daily use is back to {recent} L/day over the last {n} days; this household usually uses {level} L/day."
+                "Daily use is back up to {back} L on a recent day; this household usually uses {level} L/day."
             ),
             (_, Language::ZhCn) => {
-                format!("近{n}天日用水量已恢复到{recent}升/天；该户通常每天用水{level}升。")
+                format!("近日日用水量已回升到{back}升；该户通常每天用水{level}升。")
             }
         }
     }
@@ -194,6 +198,7 @@ impl DailyUse {
     pub fn assess(&self, config: &UsageDropConfig) -> Option<Assessment> {
         let recent_n = config.recent_days as usize;
         let mut recent = [0f64; MAX_DAYS];
+        // Design: `recent_days` ≤ MAX_DAYS / 2 (validated), so the arrays fit.
         let mut history = [0f64; MAX_DAYS];
         let (mut r, mut h) = (0, 0);
         // The recent days must be recent: among the last 2 × recent_days closed days.
@@ -216,8 +221,10 @@ impl DailyUse {
         if r < recent_n || h < config.min_history_days as usize || h == 0 {
             return None;
         }
+        let recent = &recent[..r];
         Some(Assessment {
-            recent_l: quantile(&mut recent[..r], 0.5),
+            recent_l: recent.iter().sum::<f64>() / r as f64,
+            recent_max_l: recent.iter().copied().fold(0.0, f64::max),
             recent_days: config.recent_days,
             level_l: quantile(&mut history[..h], config.quantile),
         })
