@@ -6,10 +6,12 @@
 //! spread over the gap (a low rate) and is not a spike. Resolves as soon as the
 //! rate falls below the limit.
 //!
-//! A `learned` rule also learns the household's busiest rate per window
-//! (each clock-aligned `window`'s highest trailing rate, when there was use)
-//! and, once the household is past its learning period, fires at its usual
-//! busiest rate (`quantile`: a rare burst does not move it) times `margin`, within
+//! A `learned` rule also learns the household's busiest `window` of each
+//! day (the highest trailing rate measured that day, learned when the day
+//! closes, so an incident never raises the limit it is judged by on the day)
+//! and, once the household is past its learning period, fires at the rate
+//! its busiest window stays under on all but `1 - quantile` of days (a rare
+//! day with a burst or visitors does not move it) times `margin`, within
 //! `[min_rate_lpm, max_rate_lpm]`; until then `rate_lpm` applies. A physical
 //! burst-pipe rule stays a plain (fixed) spike rule beside it.
 
@@ -80,16 +82,20 @@ pub struct Spike {
     /// The latest measurement: `(rate in L/min, measured over ms, up to ms)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     latest: Option<(f64, i64, i64)>,
-    /// Learned rules: the clock-aligned window being watched and its highest rate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    block: Option<(i64, f64)>,
-    /// Learned rules: the household's busiest rate per window.
+    /// Learned rules: today's highest trailing rate so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    day_peak: f64,
+    /// Learned rules: the household's busiest rate per day.
     #[serde(default, skip_serializing_if = "is_empty")]
     rates: Histogram,
 }
 
 fn is_empty(h: &Histogram) -> bool {
     h.is_empty()
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Spike {
@@ -124,31 +130,18 @@ impl Spike {
             )
         };
         self.latest = Some(latest);
-        if config.learned.is_some() {
-            self.learn(end.div_euclid(window), latest.0);
+        if config.learned.is_some() && latest.0 > self.day_peak {
+            self.day_peak = latest.0;
         }
     }
 
-    /// Keeps the busiest rate of the current window; when a new window
-    /// begins, learns the last one's (if it had use).
-    fn learn(&mut self, block: i64, rate: f64) {
-        match &mut self.block {
-            Some((b, peak)) if *b == block => *peak = peak.max(rate),
-            Some((b, peak)) if *b < block => {
-                if *peak > EPSILON_L {
-                    self.rates.add(&RATES, *peak);
-                }
-                self.block = Some((block, rate));
-            }
-            Some(_) => {}
-            None => self.block = Some((block, rate)),
-        }
-    }
-
-    /// Closes a day with use: the learned rates fade by `keep`.
+    /// Closes a day with use: the learned rates fade by `keep` and the
+    /// day's busiest window is learned.
     pub fn close_day(&mut self, keep: f64) {
-        if !is_empty(&self.rates) {
+        if self.day_peak > EPSILON_L || !is_empty(&self.rates) {
             self.rates.close_day(keep);
+            self.rates.add(&RATES, self.day_peak);
+            self.day_peak = 0.0;
         }
     }
 
