@@ -62,7 +62,7 @@ fn the_shipped_rules_parse_into_the_documented_rules() {
             history_days: 28,
             min_history_days: 14,
             quantile: 0.5,
-            fraction: 0.5,
+            fraction: 0.6,
             min_drop_l: 30.0,
         }))
     );
