@@ -108,6 +108,14 @@ fn plan(rules: &RuleSet) -> Vec<Planned> {
     plan
 }
 
+/// The positions of the planned rules of `kind`, in slot order.
+fn positions(plan: &[Planned], kind: Kind) -> Vec<usize> {
+    plan.iter()
+        .filter(|p| p.kind == kind)
+        .map(|p| p.position)
+        .collect()
+}
+
 /// FNV-1a over the meter id: a few nanoseconds for a short id.
 ///
 // Design: meter ids come from the utility's registry or the broker's
@@ -138,6 +146,9 @@ pub struct Engine {
     rules: RuleSet,
     /// The enabled rules, for the hot path.
     plan: Vec<Planned>,
+    /// Positions of the enabled continuous_flow and spike rules, in slot order.
+    flow_rules: Vec<usize>,
+    spike_rules: Vec<usize>,
     /// Bumped whenever the rules change.
     generation: u64,
     /// Per meter, in order of first sight.
@@ -153,8 +164,11 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(rules: RuleSet) -> Engine {
+        let plan = plan(&rules);
         Engine {
-            plan: plan(&rules),
+            flow_rules: positions(&plan, Kind::ContinuousFlow),
+            spike_rules: positions(&plan, Kind::Spike),
+            plan,
             rules,
             generation: 1,
             states: Vec::new(),
@@ -180,6 +194,8 @@ impl Engine {
             state.align(&rules);
         }
         self.plan = plan(&rules);
+        self.flow_rules = positions(&self.plan, Kind::ContinuousFlow);
+        self.spike_rules = positions(&self.plan, Kind::Spike);
         self.rules = rules;
         self.generation += 1;
     }
@@ -314,20 +330,18 @@ impl Engine {
                 state.spikes.iter_mut().for_each(|(_, s)| s.close_day(keep));
             }
             // The slots are lined up with the enabled rules (`align`).
-            for planned in &self.plan {
-                let detector = rules.rules.get(planned.position).map(|r| &r.detector);
-                match (planned.kind, detector) {
-                    (Kind::ContinuousFlow, Some(Detector::ContinuousFlow(config))) => {
-                        if let Some((_, flow)) = state.flows.get_mut(planned.slot) {
-                            flow.usage(start, end, litres, config);
-                        }
-                    }
-                    (Kind::Spike, Some(Detector::Spike(config))) => {
-                        if let Some((_, spike)) = state.spikes.get_mut(planned.slot) {
-                            spike.usage(start, end, litres, config);
-                        }
-                    }
-                    _ => {}
+            for (&position, (_, flow)) in self.flow_rules.iter().zip(&mut state.flows) {
+                if let Some(Detector::ContinuousFlow(config)) =
+                    rules.rules.get(position).map(|r| &r.detector)
+                {
+                    flow.usage(start, end, litres, config);
+                }
+            }
+            for (&position, (_, spike)) in self.spike_rules.iter().zip(&mut state.spikes) {
+                if let Some(Detector::Spike(config)) =
+                    rules.rules.get(position).map(|r| &r.detector)
+                {
+                    spike.usage(start, end, litres, config);
                 }
             }
         }

@@ -204,3 +204,11 @@ fn notes_come_back_with_the_outcome() {
         "a reading from the future blocks nothing"
     );
 }
+
+#[test]
+fn an_engine_can_move_between_and_be_shared_by_threads() {
+    // The daemon keeps the engine in a task on a multi-threaded runtime.
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Engine>();
+    shareable::<MeterState>();
+}

@@ -112,6 +112,13 @@ fn is_empty(h: &Histogram) -> bool {
 impl ContinuousFlow {
     /// A usage interval from the normaliser.
     pub fn usage(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
+        self.follow(start, end, litres, config);
+        if let Some(l) = &config.learned {
+            self.runs.refresh(&RUNS, l.quantile);
+        }
+    }
+
+    fn follow(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
         let window = duration_ms(config.window);
         self.latest = Some(self.latest.map_or(end, |l| l.max(end)));
         if end - start > DATA_GAP_MS {

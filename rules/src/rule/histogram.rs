@@ -7,8 +7,6 @@
 // so a restored state is bit-identical and a learned rule adds well under
 // 200 bytes of JSON.
 
-use std::cell::Cell;
-
 use serde::{Deserialize, Serialize};
 
 /// One observation (or one day) in fixed point.
@@ -43,10 +41,11 @@ pub struct Histogram {
     /// Days with use closed while learning, `UNIT` per day, decayed.
     #[serde(default)]
     days: u32,
-    /// The last [`Histogram::usual_max`] answer, `(quantile, answer)`,
-    /// until the counts change; derived, so neither stored nor compared.
+    /// The [`Histogram::usual_max`] answer `(quantile, answer)` worked out
+    /// by [`Histogram::refresh`], until the counts change; derived, so
+    /// neither stored nor compared.
     #[serde(skip)]
-    usual: Cell<Option<(f64, Option<f64>)>>,
+    usual: Option<(f64, Option<f64>)>,
 }
 
 /// Trailing empty buckets are not stored, so they do not count as a difference.
@@ -76,7 +75,7 @@ impl Histogram {
         if let Some(c) = self.counts.get_mut(k) {
             *c = c.saturating_add(UNIT);
         }
-        self.usual.set(None);
+        self.usual = None;
     }
 
     /// Closes a day with use: everything learned fades by `keep`.
@@ -85,20 +84,24 @@ impl Histogram {
         self.counts.iter_mut().for_each(decay);
         decay(&mut self.days);
         self.days = self.days.saturating_add(UNIT);
-        self.usual.set(None);
+        self.usual = None;
     }
 
     /// The value exceeded on at most `1 - quantile` of days (the upper edge of
     /// its bucket); `None` when nothing was learned yet.
     pub fn usual_max(&self, scale: &Scale, quantile: f64) -> Option<f64> {
-        if let Some((q, answer)) = self.usual.get()
-            && q == quantile
-        {
-            return answer;
+        match self.usual {
+            Some((q, answer)) if q == quantile => answer,
+            _ => self.work_out_usual_max(scale, quantile),
         }
-        let answer = self.work_out_usual_max(scale, quantile);
-        self.usual.set(Some((quantile, answer)));
-        answer
+    }
+
+    /// Works out [`Histogram::usual_max`] for `quantile` now, if the counts
+    /// changed since, so that asking is cheap until they change again.
+    pub fn refresh(&mut self, scale: &Scale, quantile: f64) {
+        if !matches!(self.usual, Some((q, _)) if q == quantile) {
+            self.usual = Some((quantile, self.work_out_usual_max(scale, quantile)));
+        }
     }
 
     fn work_out_usual_max(&self, scale: &Scale, quantile: f64) -> Option<f64> {

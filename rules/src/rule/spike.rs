@@ -130,8 +130,9 @@ impl Spike {
             )
         };
         self.latest = Some(latest);
-        if config.learned.is_some() && latest.0 > self.day_peak {
-            self.day_peak = latest.0;
+        if let Some(l) = &config.learned {
+            self.day_peak = self.day_peak.max(latest.0);
+            self.rates.refresh(&RATES, l.quantile);
         }
     }
 
