@@ -365,3 +365,31 @@ fn hourly_readings_in_a_daily_batch_judge_the_days_in_event_time() {
     // Day 4 of the low days (11-28) closes with the first reading of 11-29.
     assert_eq!(fired[0], at("2026-11-29 23:30"));
 }
+
+#[test]
+fn a_household_override_of_the_usage_drop_fraction_applies_to_that_household_only() {
+    let all = dates(30);
+    let mut home = usual(24);
+    for d in &all[24..30] {
+        home = low_day(home, d);
+    }
+    let readings = home.readings("2026-11-01 00:00", "2026-11-30 12:00", minutes(15));
+    let text = format!(
+        "{}\n[[household]]\nid = \"{METER}\"\nnote = \"uses little on purpose\"\nusage_drop_fraction = 0.3\n",
+        waterwatch_rules::config::DEFAULT_RULES_TOML
+    );
+    let rules = RuleSet::parse("override.toml", &text).expect("valid override");
+    // 30 L a day is under 60 % of 87 L but not under 30 %.
+    let mut tolerant = Run::with_rules(rules.clone());
+    tolerant.live(&readings);
+    assert!(
+        tolerant.fired("usage_drop").is_empty(),
+        "{:?}",
+        tolerant.story()
+    );
+    // The same file, another household: the shipped fraction applies.
+    let mut other = Run::with_rules(rules);
+    other.engine.set_household(METER, "h-elsewhere");
+    other.live(&readings);
+    assert_eq!(other.fired("usage_drop").len(), 1, "{:?}", other.story());
+}
