@@ -5,8 +5,9 @@
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-/// The language of a household's alert texts. Inactivity texts exist in
-/// every language; the other rules speak English for now.
+/// The language of a household's alert texts. Inactivity, continuous_flow,
+/// spike and usage_drop texts exist in every language; meter_offline and
+/// meter_fault speak English for now.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
@@ -115,6 +116,19 @@ pub fn rate(lpm: f64) -> String {
     } else {
         format!("{:.1} L/min", lpm)
     }
+}
+
+/// [`rate`] in `lang`: `6.5 L/min`, `6.5升/分钟`.
+pub fn rate_in(lang: Language, lpm: f64) -> String {
+    match lang {
+        Language::En => rate(lpm),
+        Language::ZhCn => rate(lpm).replace(" L/min", "升/分钟"),
+    }
+}
+
+/// A configured duration in `lang`.
+pub fn duration_in(lang: Language, d: std::time::Duration) -> String {
+    duration_ms_in(lang, i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn local(ms: i64, offset: FixedOffset) -> Option<DateTime<FixedOffset>> {

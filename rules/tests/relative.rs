@@ -393,3 +393,36 @@ fn a_household_override_of_the_usage_drop_fraction_applies_to_that_household_onl
     other.live(&readings);
     assert_eq!(other.fired("usage_drop").len(), 1, "{:?}", other.story());
 }
+
+#[test]
+fn flow_and_volume_alerts_speak_chinese_to_a_chinese_household() {
+    let all = dates(22);
+    let home = usual(21)
+        .normal_day(&all[21])
+        .flow("2026-11-22 10:30", "2026-11-22 16:00", 3.0);
+    let mut run = Run::new();
+    run.engine.set_household_language(METER, Language::ZhCn);
+    run.live(&home.readings("2026-11-01 00:00", "2026-11-22 16:00", minutes(15)));
+    let said = |rule: &str| {
+        run.events
+            .iter()
+            .filter(|e| e.rule == rule)
+            .map(|e| e.summary.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        said("tap_running"),
+        [
+            "自10:30起每15分钟都在用水（45分钟，平均3升/分钟）；该户连续用水通常不超过17分钟，报警阈值为45分钟。"
+        ],
+        "{:?}",
+        run.story()
+    );
+    let volume = said("unusual_volume");
+    assert!(
+        volume
+            .first()
+            .is_some_and(|s| s.starts_with("截至") && s.contains("该户最忙的1小时通常不超过")),
+        "{volume:?}"
+    );
+}

@@ -258,14 +258,12 @@ fn summary(
             verdict,
             offset,
         ),
-        Detector::ContinuousFlow(config) => state
-            .flows
-            .get(at.slot)
-            .map_or_else(none, |(_, s)| s.summary(config, learning, verdict, offset)),
-        Detector::Spike(config) => state
-            .spikes
-            .get(at.slot)
-            .map_or_else(none, |(_, s)| s.summary(config, learning, verdict, offset)),
+        Detector::ContinuousFlow(config) => state.flows.get(at.slot).map_or_else(none, |(_, s)| {
+            s.summary(config, learning, verdict, offset, who.language())
+        }),
+        Detector::Spike(config) => state.spikes.get(at.slot).map_or_else(none, |(_, s)| {
+            s.summary(config, learning, verdict, offset, who.language())
+        }),
         Detector::UsageDrop(config) => state
             .daily
             .assess(&usage_drop_config(rules, who, config))

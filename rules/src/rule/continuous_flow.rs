@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::histogram::{Histogram, Scale};
 use super::{EPSILON_L, MINUTE_MS, Verdict, duration_ms};
 use crate::normalise::DATA_GAP_MS;
-use crate::text;
+use crate::text::{self, Language};
 
 /// The typed `[[rule]]` parameters of a `continuous_flow` rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -223,41 +223,62 @@ impl ContinuousFlow {
         learning: bool,
         verdict: Verdict,
         offset: FixedOffset,
+        lang: Language,
     ) -> String {
         let (Some(quiet_from), Some(latest)) = (self.quiet_from, self.latest) else {
             return "No readings yet.".to_owned();
         };
-        let at = |ms| text::clock(ms, latest, offset);
+        let zh = lang == Language::ZhCn;
+        let at = |ms| text::clock_in(lang, ms, latest, offset);
+        let span = |ms| text::duration_ms_in(lang, ms);
         let limit = self.limit(config, learning);
-        let why = match (limit.usual_ms, &config.learned) {
-            (Some(usual), _) => format!(
-                "; this household's runs usually last at most {}, so the limit is {}",
-                text::duration_ms(usual),
-                text::duration_ms(limit.ms)
+        let (usual, limit_text) = (limit.usual_ms.map(span), span(limit.ms));
+        let why = match (usual, &config.learned, zh) {
+            (Some(usual), _, false) => format!(
+                "; this household's runs usually last at most {usual}, so the limit is {limit_text}"
             ),
-            (None, Some(_)) if learning => format!(
-                "; still learning this household's runs, so the fixed limit of {} applies",
-                text::duration_ms(limit.ms)
+            (Some(usual), _, true) => {
+                format!("；该户连续用水通常不超过{usual}，报警阈值为{limit_text}")
+            }
+            (None, Some(_), false) if learning => format!(
+                "; still learning this household's runs, so the fixed limit of {limit_text} applies"
             ),
-            _ => format!("; the limit is {}", text::duration_ms(limit.ms)),
+            (None, Some(_), true) if learning => {
+                format!("；仍在学习该户的用水习惯，采用固定阈值{limit_text}")
+            }
+            (_, _, false) => format!("; the limit is {limit_text}"),
+            (_, _, true) => format!("；报警阈值为{limit_text}"),
         };
         let rate = match self.run_rate(limit.ms) {
+            Some(rate) if config.min_rate_lpm > 0.0 && zh => {
+                format!("，平均{}", text::rate_in(lang, rate))
+            }
             Some(rate) if config.min_rate_lpm > 0.0 => {
                 format!(", {} on average", text::rate(rate))
             }
             _ => String::new(),
         };
-        match (verdict, self.run_from) {
-            (Verdict::Firing, Some(run_from)) => format!(
-                "Water used in every {} since {} ({}{rate}){why}.",
-                text::duration(config.window),
+        let window = text::duration_in(lang, config.window);
+        match (verdict, self.run_from, zh) {
+            (Verdict::Firing, Some(run_from), false) => format!(
+                "Water used in every {window} since {} ({}{rate}){why}.",
                 at(run_from),
-                text::duration_ms(quiet_from - run_from),
+                span(quiet_from - run_from),
             ),
-            _ => format!(
+            (Verdict::Firing, Some(run_from), true) => format!(
+                "自{}起每{window}都在用水（{}{rate}）{why}。",
+                at(run_from),
+                span(quiet_from - run_from),
+            ),
+            (_, _, false) => format!(
                 "No water used since {} ({}); the flow has stopped.",
                 at(quiet_from),
-                text::duration_ms(latest - quiet_from)
+                span(latest - quiet_from)
+            ),
+            (_, _, true) => format!(
+                "自{}起未用水（{}），水流已停止。",
+                at(quiet_from),
+                span(latest - quiet_from)
             ),
         }
     }

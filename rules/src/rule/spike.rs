@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::histogram::{Histogram, Scale};
 use super::{EPSILON_L, MINUTE_MS, Verdict, duration_ms};
-use crate::text;
+use crate::text::{self, Language};
 
 /// The typed `[[rule]]` parameters of a `spike` rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,39 +189,53 @@ impl Spike {
         }
     }
 
-    /// The alert text for `verdict`, times in `offset`.
+    /// The alert text for `verdict` in `lang`, times in `offset`.
     pub fn summary(
         &self,
         config: &SpikeConfig,
         learning: bool,
         verdict: Verdict,
         offset: FixedOffset,
+        lang: Language,
     ) -> String {
         let Some((rate, over, until)) = self.latest else {
             return "No readings yet.".to_owned();
         };
-        let limit = self.limit(config, learning);
-        let why = match (limit.usual_lpm, &config.learned) {
-            (Some(usual), _) => format!(
-                "; this household's busiest {} is usually at most {}, so the limit is {}",
-                text::duration(config.window),
-                text::rate(usual),
-                text::rate(limit.lpm)
-            ),
-            (None, Some(_)) if learning => format!(
-                "; still learning this household's use, so the fixed limit of {} applies",
-                text::rate(limit.lpm)
-            ),
-            _ => format!("; the limit is {}", text::rate(limit.lpm)),
-        };
+        let zh = lang == Language::ZhCn;
         let (rate, over, at) = (
-            text::rate(rate),
-            text::duration_ms(over),
-            text::clock(until, until, offset),
+            text::rate_in(lang, rate),
+            text::duration_ms_in(lang, over),
+            text::clock_in(lang, until, until, offset),
         );
-        match verdict {
-            Verdict::Firing => format!("Water flowing at {rate} over the {over} up to {at}{why}."),
-            _ => format!("Flow down to {rate} over the {over} up to {at}."),
+        let limit = self.limit(config, learning);
+        let (usual, limit_text) = (
+            limit.usual_lpm.map(|u| text::rate_in(lang, u)),
+            text::rate_in(lang, limit.lpm),
+        );
+        let window = text::duration_in(lang, config.window);
+        let why = match (usual, &config.learned, zh) {
+            (Some(usual), _, false) => format!(
+                "; this household's busiest {window} is usually at most {usual}, so the limit is {limit_text}"
+            ),
+            (Some(usual), _, true) => {
+                format!("；该户最忙的{window}通常不超过{usual}，报警阈值为{limit_text}")
+            }
+            (None, Some(_), false) if learning => format!(
+                "; still learning this household's use, so the fixed limit of {limit_text} applies"
+            ),
+            (None, Some(_), true) if learning => {
+                format!("；仍在学习该户的用水量，采用固定阈值{limit_text}")
+            }
+            (_, _, false) => format!("; the limit is {limit_text}"),
+            (_, _, true) => format!("；报警阈值为{limit_text}"),
+        };
+        match (verdict, zh) {
+            (Verdict::Firing, false) => {
+                format!("Water flowing at {rate} over the {over} up to {at}{why}.")
+            }
+            (Verdict::Firing, true) => format!("截至{at}的{over}内水流为{rate}{why}。"),
+            (_, false) => format!("Flow down to {rate} over the {over} up to {at}."),
+            (_, true) => format!("截至{at}的{over}内水流已降至{rate}。"),
         }
     }
 
