@@ -67,6 +67,7 @@ pub fn contenders() -> Vec<Contender> {
         fixed(8),
         fixed(12),
         fixed(24),
+        any_use_for_two_hours(fixed(12)),
     ];
     // `WW_BENCH_SWEEP="0.99:1.0,0.999:1.1:30:11"`: learned variants
     // (quantile:margin[:morning margin in minutes[:max in hours]]).
@@ -90,6 +91,20 @@ pub fn contenders() -> Vec<Contender> {
         });
     }
     all
+}
+
+/// The fixed 12 h contender with the programmes' plain "continuous use for
+/// 2 h" rule: `running_toilet` (any use in every 15 minutes) after 2 h.
+fn any_use_for_two_hours(mut contender: Contender) -> Contender {
+    for rule in &mut contender.rules.rules {
+        if let Detector::ContinuousFlow(config) = &mut rule.detector
+            && rule.name == "running_toilet"
+        {
+            config.after = Duration::from_secs(2 * 3600);
+        }
+    }
+    contender.name = format!("{}, any use 2 h", contender.name);
+    contender
 }
 
 /// `rules` with the learned inactivity rule's quantile, margin and (when
