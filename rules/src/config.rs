@@ -249,6 +249,7 @@ impl Check<'_> {
         let kind = self.kind(path("kind"), &entry.kind);
         let after = self.duration(path("after"), entry.after.as_deref());
         let window = self.duration(path("window"), entry.window.as_deref());
+        let steady = self.duration(path("steady"), entry.steady.as_deref());
         let min_rate_lpm = entry.min_rate_lpm.filter(|&rate| {
             let ok = rate.is_finite() && rate >= 0.0;
             if !ok {
@@ -299,6 +300,7 @@ impl Check<'_> {
                     after: after?,
                     window: window?,
                     min_rate_lpm: min_rate_lpm.unwrap_or(0.0),
+                    steady,
                     learned: if learned {
                         Some(check.learned_run(i, &entry, after)?)
                     } else {

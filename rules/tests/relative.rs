@@ -45,7 +45,12 @@ fn fixed_rules() -> RuleSet {
     let mut rules = RuleSet::default_rules();
     for rule in &mut rules.rules {
         match &mut rule.detector {
-            Detector::ContinuousFlow(ContinuousFlowConfig { learned, .. }) => *learned = None,
+            Detector::ContinuousFlow(ContinuousFlowConfig {
+                learned, steady, ..
+            }) => {
+                *learned = None;
+                *steady = None;
+            }
             Detector::Spike(SpikeConfig { learned, .. }) => *learned = None,
             _ => {}
         }
@@ -228,14 +233,50 @@ fn a_running_toilet_fires_within_two_hours_once_the_household_is_learned() {
     assert!(run.fired("tap_running").is_empty(), "{:?}", run.story());
 }
 
+/// The shipped rules with `steady = "1h"` on the running-toilet rule.
+fn with_steady_toilet() -> RuleSet {
+    let mut rules = RuleSet::default_rules();
+    for rule in &mut rules.rules {
+        if let Detector::ContinuousFlow(config) = &mut rule.detector
+            && rule.name == "running_toilet"
+        {
+            config.steady = Some(std::time::Duration::from_secs(3600));
+        }
+    }
+    rules
+}
+
 #[test]
-fn a_running_toilet_in_the_first_days_waits_for_the_fixed_day() {
+fn a_running_toilet_in_the_first_days_waits_for_the_fixed_day_unless_steady_is_on() {
     let home = usual(3).flow("2026-11-02 13:10", "2026-11-04 00:00", 0.5);
-    let mut run = Run::new();
-    run.live(&home.readings("2026-11-01 00:00", "2026-11-03 23:45", minutes(15)));
+    let readings = home.readings("2026-11-01 00:00", "2026-11-03 23:45", minutes(15));
+    let mut shipped = Run::new();
+    shipped.live(&readings);
+    assert_eq!(
+        shipped.fired("running_toilet").len(),
+        1,
+        "{:?}",
+        shipped.story()
+    );
+    assert_between(
+        shipped.fired("running_toilet")[0],
+        "2026-11-03 13:00",
+        "2026-11-03 13:30",
+    );
+    let mut run = Run::with_rules(with_steady_toilet());
+    run.live(&readings);
     let fired = run.fired("running_toilet");
     assert_eq!(fired.len(), 1, "{:?}", run.story());
-    assert_between(fired[0], "2026-11-03 13:00", "2026-11-03 13:30");
+    // 7 or 8 litres every quarter hour from 13:15: five like readings and an
+    // hour by 14:30, long before the fixed day of the learning period.
+    assert_between(fired[0], "2026-11-02 14:15", "2026-11-02 14:30");
+    assert!(
+        run.story().iter().any(|s| s.contains(
+            "Water has flowed steadily at about 0.5 L/min since 13:15 (1 h 15 min), like a running toilet or a dripping tap."
+        )),
+        "{:?}",
+        run.story()
+    );
 }
 
 #[test]

@@ -49,7 +49,10 @@ pub fn contenders() -> Vec<Contender> {
                         learned: None,
                     };
                 }
-                Detector::ContinuousFlow(config) => config.learned = None,
+                Detector::ContinuousFlow(config) => {
+                    config.learned = None;
+                    config.steady = None;
+                }
                 Detector::Spike(config) => config.learned = None,
                 _ => {}
             }
@@ -68,6 +71,10 @@ pub fn contenders() -> Vec<Contender> {
         fixed(12),
         fixed(24),
         any_use_for_two_hours(fixed(12)),
+        steady_toilet(Contender {
+            name: "learned".into(),
+            rules: learned.clone(),
+        }),
     ];
     // `WW_BENCH_SWEEP="0.99:1.0,0.999:1.1:30:11"`: learned variants
     // (quantile:margin[:morning margin in minutes[:max in hours]]).
@@ -104,6 +111,19 @@ fn any_use_for_two_hours(mut contender: Contender) -> Contender {
         }
     }
     contender.name = format!("{}, any use 2 h", contender.name);
+    contender
+}
+
+/// `contender` with the steady-flow check (`steady = "1h"`) on `running_toilet`.
+fn steady_toilet(mut contender: Contender) -> Contender {
+    for rule in &mut contender.rules.rules {
+        if let Detector::ContinuousFlow(config) = &mut rule.detector
+            && rule.name == "running_toilet"
+        {
+            config.steady = Some(Duration::from_secs(3600));
+        }
+    }
+    contender.name = format!("{} + steady 1 h", contender.name);
     contender
 }
 

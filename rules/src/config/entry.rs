@@ -85,6 +85,12 @@ pub struct RuleEntry {
     /// turns the morning check off.
     #[serde(default)]
     pub morning_margin: Option<String>,
+    /// `continuous_flow` only: also fire when the flow has been steady —
+    /// each reading interval (or `window`) using the same litres as the one
+    /// before, give or take a quarter, four or more in a row — for this long,
+    /// e.g. "1h": a running toilet or a dripping tap, not a person.
+    #[serde(default)]
+    pub steady: Option<String>,
     /// `usage_drop` only: how many recent days (with use) must all be low.
     /// Default 4.
     #[serde(default)]
@@ -122,7 +128,7 @@ pub(super) const KINDS: [Kind; 6] = [
 ];
 
 /// The kind-specific fields of a `[[rule]]`, and whether `entry` has each.
-pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 17] {
+pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 18] {
     [
         ("after", entry.after.is_some()),
         ("window", entry.window.is_some()),
@@ -136,6 +142,7 @@ pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 17] {
         ("min", entry.min.is_some()),
         ("max", entry.max.is_some()),
         ("morning_margin", entry.morning_margin.is_some()),
+        ("steady", entry.steady.is_some()),
         ("recent_days", entry.recent_days.is_some()),
         ("history_days", entry.history_days.is_some()),
         ("min_history_days", entry.min_history_days.is_some()),
@@ -169,7 +176,7 @@ pub(super) fn usage_of(kind: Kind, field: &str) -> Option<Option<&'static str>> 
         (Kind::Inactivity, "after") => Some(Some("after = \"12h\"")),
         (Kind::ContinuousFlow, "after") => Some(Some("after = \"2h\"")),
         (Kind::ContinuousFlow, "window") => Some(Some("window = \"15m\"")),
-        (Kind::ContinuousFlow, "min_rate_lpm") => Some(None),
+        (Kind::ContinuousFlow, "min_rate_lpm" | "steady") => Some(None),
         (Kind::Spike, "rate_lpm") => Some(Some("rate_lpm = 30.0")),
         (Kind::Spike, "window") => Some(Some("window = \"10m\"")),
         (Kind::Inactivity | Kind::ContinuousFlow | Kind::Spike, "learned") => Some(None),

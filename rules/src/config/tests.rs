@@ -53,6 +53,7 @@ fn the_shipped_rules_parse_into_the_documented_rules() {
                 min: Duration::from_secs(45 * 60),
                 max: hours(2),
             }),
+            steady: None,
         }))
     );
     assert_eq!(

@@ -28,6 +28,10 @@ use super::{EPSILON_L, MINUTE_MS, Verdict, duration_ms};
 use crate::normalise::DATA_GAP_MS;
 use crate::text::{self, Language};
 
+mod steady;
+
+use steady::Steady;
+
 /// The typed `[[rule]]` parameters of a `continuous_flow` rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContinuousFlowConfig {
@@ -39,6 +43,9 @@ pub struct ContinuousFlowConfig {
     pub min_rate_lpm: f64,
     /// Limit the run by the household's own usual runs once they are known.
     pub learned: Option<LearnedRun>,
+    /// Also fire when the flow has been steady (see `steady.rs`) this long,
+    /// whatever the limit: a leak, not a person.
+    pub steady: Option<Duration>,
 }
 
 /// How a learned continuous_flow rule turns the household's runs into a limit.
@@ -103,6 +110,13 @@ pub struct ContinuousFlow {
     /// Lengths of this household's past runs (learned rules only), ms.
     #[serde(default, skip_serializing_if = "is_empty")]
     runs: Histogram,
+    /// The steady-flow check (rules with `steady` only).
+    #[serde(default, skip_serializing_if = "is_steady_empty")]
+    steady: Steady,
+}
+
+fn is_steady_empty(s: &Steady) -> bool {
+    *s == Steady::default()
 }
 
 fn is_empty(h: &Histogram) -> bool {
@@ -123,6 +137,7 @@ impl ContinuousFlow {
         self.latest = Some(self.latest.map_or(end, |l| l.max(end)));
         if end - start > DATA_GAP_MS {
             self.break_run(None);
+            self.steady.reset();
             if litres > EPSILON_L {
                 self.quiet_from = Some(end);
             } else if self.quiet_from.is_none() {
@@ -131,6 +146,9 @@ impl ContinuousFlow {
             return;
         }
         let quiet_from = *self.quiet_from.get_or_insert(start);
+        if config.steady.is_some() {
+            self.steady.interval(start, end, litres, window);
+        }
         if litres > EPSILON_L {
             if self.run_from.is_none() || start - quiet_from >= window {
                 self.break_run(Some(config));
@@ -150,6 +168,7 @@ impl ContinuousFlow {
     /// A span whose use cannot be known: the run breaks, as after a data gap with use.
     pub fn unknown(&mut self, _start: i64, end: i64) {
         self.break_run(None);
+        self.steady.reset();
         self.quiet_from = Some(end);
         self.latest = Some(self.latest.map_or(end, |l| l.max(end)));
     }
@@ -194,6 +213,9 @@ impl ContinuousFlow {
         let Some(run_from) = self.run_from else {
             return Verdict::Unchanged;
         };
+        if self.steady_since(config).is_some() {
+            return Verdict::Firing;
+        }
         // Design: most runs are shorter than any limit; the learned one is
         // worked out only for those that are not.
         let shortest = config
@@ -259,6 +281,20 @@ impl ContinuousFlow {
             _ => String::new(),
         };
         let window = text::duration_in(lang, config.window);
+        if let (Verdict::Firing, Some((since, rate))) = (verdict, self.steady_since(config)) {
+            let (since, long, rate) = (
+                at(since),
+                span(quiet_from - since),
+                text::rate_in(lang, rate),
+            );
+            return if zh {
+                format!("自{since}起持续稳定用水，约{rate}（{long}），像是马桶漏水或水龙头未关紧。")
+            } else {
+                format!(
+                    "Water has flowed steadily at about {rate} since {since} ({long}), like a running toilet or a dripping tap."
+                )
+            };
+        }
         match (verdict, self.run_from, zh) {
             (Verdict::Firing, Some(run_from), false) => format!(
                 "Water used in every {window} since {} ({}{rate}){why}.",
@@ -281,6 +317,11 @@ impl ContinuousFlow {
                 span(latest - quiet_from)
             ),
         }
+    }
+
+    /// `(since ms, rate L/min)` of a steady flow long enough to fire.
+    fn steady_since(&self, config: &ContinuousFlowConfig) -> Option<(i64, f64)> {
+        self.steady.holds(duration_ms(config.steady?))
     }
 
     /// The average rate over the last `after` of a run at least `after` long.

@@ -10,6 +10,7 @@ fn tap() -> ContinuousFlowConfig {
         window: Duration::from_secs(15 * 60),
         min_rate_lpm: 2.0,
         learned: None,
+        steady: None,
     }
 }
 
@@ -19,6 +20,7 @@ fn trickle() -> ContinuousFlowConfig {
         window: Duration::from_secs(3600),
         min_rate_lpm: 0.0,
         learned: None,
+        steady: None,
     }
 }
 
@@ -175,6 +177,7 @@ fn state_stays_small_for_any_configuration() {
         window: Duration::from_secs(60),
         min_rate_lpm: 0.0,
         learned: None,
+        steady: None,
     };
     let mut state = ContinuousFlow::default();
     for i in 0..5_000 {
