@@ -196,9 +196,10 @@ impl DailyUse {
     /// Recent daily use against the household's level; `None` while there
     /// are too few counted days (recent or in the history).
     pub fn assess(&self, config: &UsageDropConfig) -> Option<Assessment> {
-        let recent_n = config.recent_days as usize;
+        // Design: validation keeps `recent_days` under MAX_DAYS / 2; the
+        // clamp keeps a hand-built config from indexing past the arrays.
+        let recent_n = (config.recent_days as usize).clamp(1, MAX_DAYS / 2);
         let mut recent = [0f64; MAX_DAYS];
-        // Design: `recent_days` ≤ MAX_DAYS / 2 (validated), so the arrays fit.
         let mut history = [0f64; MAX_DAYS];
         let (mut r, mut h) = (0, 0);
         // The recent days must be recent: among the last 2 × recent_days closed days.
@@ -225,7 +226,7 @@ impl DailyUse {
         Some(Assessment {
             recent_l: recent.iter().sum::<f64>() / r as f64,
             recent_max_l: recent.iter().copied().fold(0.0, f64::max),
-            recent_days: config.recent_days,
+            recent_days: recent_n as u32,
             level_l: quantile(&mut history[..h], config.quantile),
         })
     }
