@@ -401,7 +401,7 @@ const TOP_STRETCHES: f64 = 5.0;
 const MIN_TAIL_SCALE_MS: i64 = 15 * MINUTE_MS;
 
 /// Serde for the count vectors: zeros written as runs (`-n` = n zeros).
-mod rle {
+pub(crate) mod rle {
     use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
 
     pub fn serialize<S: Serializer>(counts: &[u32], s: S) -> Result<S::Ok, S::Error> {

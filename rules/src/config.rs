@@ -8,21 +8,25 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use serde::Deserialize;
-
 use crate::baseline::{BaselineConfig, Learning};
 use crate::event::{Kind, Severity};
 use crate::normalise::NormaliseConfig;
 use crate::rule::continuous_flow::ContinuousFlowConfig;
-use crate::rule::inactivity::{InactivityConfig, LearnedConfig};
+use crate::rule::inactivity::InactivityConfig;
 use crate::rule::meter_fault::MeterFaultConfig;
 use crate::rule::meter_offline::MeterOfflineConfig;
 use crate::rule::spike::SpikeConfig;
+use crate::rule::usage_drop::UsageDropConfig;
 use crate::tomlcheck::{Doc, Problem};
 
+mod entry;
 mod household;
+mod learned;
 
+pub use entry::RuleEntry;
 pub use household::{HouseholdEntry, HouseholdLimits};
+
+use entry::{KINDS, fields, learned_only, usage_of};
 
 /// The shipped rules file, `rules/default.toml`.
 pub const DEFAULT_RULES_TOML: &str = include_str!("../default.toml");
@@ -35,7 +39,7 @@ pub struct RuleSet {
     pub baseline: Learning,
     /// In file order; events of one evaluation come out in this order.
     pub rules: Vec<Rule>,
-    /// Per-household inactivity limits (`[[household]]`), by household id.
+    /// Per-household limits (`[[household]]`), by household id.
     pub households: HashMap<String, HouseholdLimits>,
 }
 
@@ -55,6 +59,7 @@ pub enum Detector {
     Inactivity(InactivityConfig),
     ContinuousFlow(ContinuousFlowConfig),
     Spike(SpikeConfig),
+    UsageDrop(UsageDropConfig),
     MeterOffline(MeterOfflineConfig),
     MeterFault(MeterFaultConfig),
 }
@@ -65,127 +70,10 @@ impl Detector {
             Detector::Inactivity(_) => Kind::Inactivity,
             Detector::ContinuousFlow(_) => Kind::ContinuousFlow,
             Detector::Spike(_) => Kind::Spike,
+            Detector::UsageDrop(_) => Kind::UsageDrop,
             Detector::MeterOffline(_) => Kind::MeterOffline,
             Detector::MeterFault(_) => Kind::MeterFault,
         }
-    }
-}
-
-/// One `[[rule]]` table as written. Which of the optional fields a rule needs
-/// depends on its `kind`; a field its kind does not use is an error.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleEntry {
-    /// Unique name; alert events carry it as `rule`.
-    pub name: String,
-    /// What the rule detects: `inactivity` (no water used for `after`),
-    /// `continuous_flow` (use in every `window` for `after`, at `min_rate_lpm`
-    /// or more), `spike` (`rate_lpm` or more over `window`), `meter_offline`
-    /// (no data for `after` past the meter's usual reporting interval) or
-    /// `meter_fault` (the meter reports one of `flags`).
-    pub kind: String,
-    /// `info`, `warning` or `critical`.
-    pub severity: Severity,
-    /// A disabled rule never fires. Default `true`.
-    #[serde(default = "enabled_by_default")]
-    pub enabled: bool,
-    /// The escalation route for this rule's alerts (routing comes in a later version).
-    #[serde(default)]
-    pub route: Option<String>,
-    /// A duration such as `"12h"` or `"90m"`: how long before the alert fires.
-    /// Used by `inactivity`, `continuous_flow`, `meter_offline`.
-    #[serde(default)]
-    pub after: Option<String>,
-    /// A duration such as `"15m"`: for `continuous_flow`, a stretch this long
-    /// without use ends the run; for `spike`, the rate is averaged over it.
-    /// At most `after`.
-    #[serde(default)]
-    pub window: Option<String>,
-    /// `continuous_flow` only: the average rate (L/min) over the run's last
-    /// `after` must be at least this. Default 0 (any use).
-    #[serde(default)]
-    pub min_rate_lpm: Option<f64>,
-    /// `spike` only: the flow rate (L/min) that fires the alert.
-    #[serde(default)]
-    pub rate_lpm: Option<f64>,
-    /// `meter_fault` only: the meter status flags (any case) that fire the
-    /// alert, e.g. `["LEAK", "BURST", "TAMPER", "LOW_BATTERY"]`.
-    #[serde(default)]
-    pub flags: Option<Vec<String>>,
-    /// `inactivity` only: once the household's rhythm is learned (see
-    /// `[baseline]`), fire when the quiet stretch is longer than this
-    /// household usually goes without water starting at that time of day;
-    /// until then `after` applies. Default `false` (always `after`).
-    #[serde(default)]
-    pub learned: Option<bool>,
-    /// Learned `inactivity` only: the share of days whose quiet stretches
-    /// count as usual, in (0.5, 1). Default 0.999.
-    #[serde(default)]
-    pub quantile: Option<f64>,
-    /// Learned `inactivity` only: the usual longest stretch is multiplied by
-    /// this, at least 1. Default 1.0 (the quantile is extrapolated already).
-    #[serde(default)]
-    pub margin: Option<f64>,
-    /// Learned `inactivity` only: the limit is never shorter. Default "3h".
-    #[serde(default)]
-    pub min: Option<String>,
-    /// Learned `inactivity` only: the limit is never longer. Default `after`,
-    /// so the learned rule is never later than the fixed one.
-    #[serde(default)]
-    pub max: Option<String>,
-    /// Learned `inactivity` only: for a quiet stretch that began at night
-    /// (19:00–06:00), fire this long after the household's usual rising time
-    /// (its `quantile`) if no water has been used yet. Default "1h"; "off"
-    /// turns the morning check off.
-    #[serde(default)]
-    pub morning_margin: Option<String>,
-}
-
-fn enabled_by_default() -> bool {
-    true
-}
-
-/// The kinds this version can run, in the order messages list them.
-const KINDS: [Kind; 5] = [
-    Kind::Inactivity,
-    Kind::ContinuousFlow,
-    Kind::Spike,
-    Kind::MeterOffline,
-    Kind::MeterFault,
-];
-
-/// The kind-specific fields of a `[[rule]]`.
-const FIELDS: [&str; 11] = [
-    "after",
-    "window",
-    "min_rate_lpm",
-    "rate_lpm",
-    "flags",
-    "learned",
-    "quantile",
-    "margin",
-    "min",
-    "max",
-    "morning_margin",
-];
-
-/// The fields only a learned inactivity rule uses.
-const LEARNED_FIELDS: [&str; 5] = ["quantile", "margin", "min", "max", "morning_margin"];
-
-/// Whether `kind` uses `field`: `None` if not, `Some(None)` if optional,
-/// `Some(Some(example))` if required.
-fn usage_of(kind: Kind, field: &str) -> Option<Option<&'static str>> {
-    match (kind, field) {
-        (Kind::Inactivity, "after") => Some(Some("after = \"12h\"")),
-        (Kind::Inactivity, f) if f == "learned" || LEARNED_FIELDS.contains(&f) => Some(None),
-        (Kind::ContinuousFlow, "after") => Some(Some("after = \"2h\"")),
-        (Kind::ContinuousFlow, "window") => Some(Some("window = \"15m\"")),
-        (Kind::ContinuousFlow, "min_rate_lpm") => Some(None),
-        (Kind::Spike, "rate_lpm") => Some(Some("rate_lpm = 30.0")),
-        (Kind::Spike, "window") => Some(Some("window = \"10m\"")),
-        (Kind::MeterOffline, "after") => Some(Some("after = \"3h\"")),
-        (Kind::MeterFault, "flags") => Some(Some("flags = [\"LEAK\", \"BURST\"]")),
-        _ => None,
     }
 }
 
@@ -275,6 +163,15 @@ impl RuleSet {
         self.rules.iter().find(|r| r.name == name)
     }
 
+    /// The usage_drop parameters for `household`: `config` with that
+    /// household's `[[household]]` override, if any.
+    pub fn usage_drop_for(&self, household: &str, config: &UsageDropConfig) -> UsageDropConfig {
+        match self.households.get(household) {
+            Some(limits) => limits.apply_usage_drop(config),
+            None => config.clone(),
+        }
+    }
+
     /// The inactivity parameters for `household`: `config` with that
     /// household's `[[household]]` overrides, if any.
     pub fn inactivity_for(&self, household: &str, config: &InactivityConfig) -> InactivityConfig {
@@ -352,6 +249,7 @@ impl Check<'_> {
         let kind = self.kind(path("kind"), &entry.kind);
         let after = self.duration(path("after"), entry.after.as_deref());
         let window = self.duration(path("window"), entry.window.as_deref());
+        let steady = self.duration(path("steady"), entry.steady.as_deref());
         let min_rate_lpm = entry.min_rate_lpm.filter(|&rate| {
             let ok = rate.is_finite() && rate >= 0.0;
             if !ok {
@@ -376,36 +274,57 @@ impl Check<'_> {
             .flags
             .as_ref()
             .and_then(|flags| self.flags(path("flags"), flags));
-        let learned = if entry.learned == Some(true) && kind == Some(Kind::Inactivity) {
-            self.learned(i, &entry, after)
-        } else {
-            None
-        };
         let kind = kind?;
-        let present = [
-            entry.after.is_some(),
-            entry.window.is_some(),
-            entry.min_rate_lpm.is_some(),
-            entry.rate_lpm.is_some(),
-            entry.flags.is_some(),
-            entry.learned.is_some(),
-            entry.quantile.is_some(),
-            entry.margin.is_some(),
-            entry.min.is_some(),
-            entry.max.is_some(),
-            entry.morning_margin.is_some(),
-        ];
-        if kind == Kind::Inactivity && entry.learned != Some(true) {
-            for (field, present) in FIELDS.into_iter().zip(present) {
-                if present && LEARNED_FIELDS.contains(&field) {
-                    self.at(
-                        path(field),
-                        "only used by a learned rule; add learned = true or remove it".into(),
-                    );
-                }
+        let learned = entry.learned == Some(true);
+        let present = fields(&entry);
+        let learned_fields = learned_only(kind);
+        for &(field, present) in &present {
+            if present && !learned && learned_fields.contains(&field) {
+                self.at(
+                    path(field),
+                    "only used by a learned rule; add learned = true or remove it".into(),
+                );
             }
         }
-        for (field, present) in FIELDS.into_iter().zip(present) {
+        let detector_of = |check: &mut Self| -> Option<Detector> {
+            Some(match kind {
+                Kind::Inactivity => Detector::Inactivity(InactivityConfig {
+                    after: after?,
+                    learned: if learned {
+                        Some(check.learned(i, &entry, after)?)
+                    } else {
+                        None
+                    },
+                }),
+                Kind::ContinuousFlow => Detector::ContinuousFlow(ContinuousFlowConfig {
+                    after: after?,
+                    window: window?,
+                    min_rate_lpm: min_rate_lpm.unwrap_or(0.0),
+                    steady,
+                    learned: if learned {
+                        Some(check.learned_run(i, &entry, after)?)
+                    } else {
+                        None
+                    },
+                }),
+                Kind::Spike => Detector::Spike(SpikeConfig {
+                    rate_lpm: rate_lpm?,
+                    window: window?,
+                    learned: if learned {
+                        Some(check.learned_rate(i, &entry, rate_lpm)?)
+                    } else {
+                        None
+                    },
+                }),
+                Kind::UsageDrop => Detector::UsageDrop(check.usage_drop(i, &entry)?),
+                Kind::MeterOffline => Detector::MeterOffline(MeterOfflineConfig { after: after? }),
+                Kind::MeterFault => Detector::MeterFault(MeterFaultConfig {
+                    flags: flags.clone()?,
+                }),
+            })
+        };
+        let detector = detector_of(self);
+        for &(field, present) in &present {
             match (usage_of(kind, field), present) {
                 (None, true) => self.at(
                     path(field),
@@ -436,28 +355,7 @@ impl Check<'_> {
         if self.problems.len() > before {
             return None;
         }
-        let detector = match kind {
-            Kind::Inactivity => Detector::Inactivity(InactivityConfig {
-                after: after?,
-                learned: if entry.learned == Some(true) {
-                    Some(learned?)
-                } else {
-                    None
-                },
-            }),
-            Kind::ContinuousFlow => Detector::ContinuousFlow(ContinuousFlowConfig {
-                after: after?,
-                window: window?,
-                min_rate_lpm: min_rate_lpm.unwrap_or(0.0),
-            }),
-            Kind::Spike => Detector::Spike(SpikeConfig {
-                rate_lpm: rate_lpm?,
-                window: window?,
-            }),
-            Kind::MeterOffline => Detector::MeterOffline(MeterOfflineConfig { after: after? }),
-            Kind::MeterFault => Detector::MeterFault(MeterFaultConfig { flags: flags? }),
-            Kind::UsageDrop => return None,
-        };
+        let detector = detector?;
         Some(Rule {
             name: entry.name,
             severity: entry.severity,
@@ -467,75 +365,15 @@ impl Check<'_> {
         })
     }
 
-    /// The learned-limit parameters of a rule (with defaults), checked.
-    fn learned(
-        &mut self,
-        i: usize,
-        entry: &RuleEntry,
-        after: Option<Duration>,
-    ) -> Option<LearnedConfig> {
-        let path = |key: &str| format!("rule[{i}].{key}");
-        let before = self.problems.len();
-        let quantile = entry.quantile.unwrap_or(0.999);
-        if !(quantile > 0.5 && quantile < 1.0) {
-            self.at(
-                path("quantile"),
-                format!("must be between 0.5 and 1, exclusive (got {quantile}); the usual value is 0.999"),
-            );
-        }
-        let margin = entry.margin.unwrap_or(1.0);
-        if !(margin.is_finite() && margin >= 1.0) {
-            self.at(
-                path("margin"),
-                format!("must be at least 1 (got {margin}); the usual value is 1.0"),
-            );
-        }
-        let min = self.duration(path("min"), Some(entry.min.as_deref().unwrap_or("3h")));
-        let max = match entry.max.as_deref() {
-            Some(text) => self.duration(path("max"), Some(text)),
-            None => after,
-        };
-        let morning_margin = match entry.morning_margin.as_deref() {
-            Some("off") => Some(None),
-            text => self
-                .duration(path("morning_margin"), Some(text.unwrap_or("1h")))
-                .map(Some),
-        };
-        if let (Some(min), Some(max)) = (min, max)
-            && min > max
-        {
-            self.at(
-                path("min"),
-                format!(
-                    "the minimum ({}) is longer than the maximum ({}); make min at most max",
-                    crate::text::duration(min),
-                    crate::text::duration(max)
-                ),
-            );
-        }
-        if self.problems.len() > before {
-            return None;
-        }
-        Some(LearnedConfig {
-            quantile,
-            margin,
-            min: min?,
-            max: max?,
-            morning_margin: morning_margin?,
-        })
-    }
-
     fn kind(&mut self, path: String, text: &str) -> Option<Kind> {
         if let Some(kind) = KINDS.into_iter().find(|k| k.as_str() == text) {
             return Some(kind);
         }
         let allowed = KINDS.map(Kind::as_str).join(", ");
-        let message = if text == Kind::UsageDrop.as_str() {
-            format!("kind \"{text}\" is not available in this version; use one of: {allowed}")
-        } else {
-            format!("unknown kind \"{text}\"; use one of: {allowed}")
-        };
-        self.at(path, message);
+        self.at(
+            path,
+            format!("unknown kind \"{text}\"; use one of: {allowed}"),
+        );
         None
     }
 

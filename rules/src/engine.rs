@@ -2,28 +2,37 @@
 //!
 //! Per meter it keeps a [`MeterState`] (register track, detector facts, firing
 //! alerts), feeds each reading through the normaliser into the detectors, asks
-//! every enabled rule for its [`Verdict`] and emits `fired`/`resolved` only when
-//! that changes what is firing: each (meter, rule) alert fires once and
-//! resolves once. Time is an argument; every event's `ts` is the `now` given.
+//! every enabled rule for its [`Verdict`](crate::Verdict) and emits
+//! `fired`/`resolved` only when that changes what is firing: each (meter,
+//! rule) alert fires once and resolves once. Time is an argument; every
+//! event's `ts` is the `now` given.
+//!
+//! `state.rs` holds [`MeterState`]; `evaluate.rs` turns verdicts into events.
+//!
+// Design: the hot path (one reading) finds its meter by a cheap hash of the
+// id, its per-rule state by position (slots are lined up with the rules
+// whenever either changes) and its firing alerts' rules by cached position,
+// so no string is compared per reading.
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
-use chrono::{FixedOffset, Offset, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::Baseline;
-use crate::config::{Detector, Rule, RuleSet};
-use crate::event::{AlertEvent, Kind, Severity, Transition};
-use crate::normalise::{Fate, MAX_AHEAD_MS, MeterTrack, Note};
+use crate::config::{Detector, RuleSet};
+use crate::event::{AlertEvent, Kind, Severity};
+use crate::normalise::{Fate, MAX_AHEAD_MS, Note};
 use crate::reading::{Reading, Timestamp};
-use crate::rule::continuous_flow::ContinuousFlow;
-use crate::rule::inactivity::{Inactivity, InactivityConfig, Limit};
-use crate::rule::meter_fault::MeterFault;
-use crate::rule::meter_offline::MeterOffline;
-use crate::rule::spike::Spike;
-use crate::rule::{Verdict, ms};
+use crate::rule::{EPSILON_L, ms};
 use crate::text::Language;
+
+mod evaluate;
+mod state;
+
+pub use state::MeterState;
+
+use evaluate::evaluate;
 
 /// What one reading did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -45,94 +54,12 @@ pub struct ActiveAlert {
     pub summary: String,
 }
 
-/// Everything the engine knows about one meter: store it (as JSON) after each
-/// transaction and hand it back with [`Engine::restore_meter`]; decisions then
-/// continue exactly as if the engine had never stopped. Opaque on purpose.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct MeterState {
-    #[serde(default)]
-    track: MeterTrack,
-    /// UTC offset of the newest reading, seconds: texts speak its local time.
-    #[serde(default)]
-    offset_s: i32,
-    #[serde(default)]
-    inactivity: Inactivity,
-    /// The household's learned rhythm.
-    #[serde(default)]
-    baseline: Baseline,
-    #[serde(default)]
-    offline: MeterOffline,
-    #[serde(default)]
-    fault: MeterFault,
-    /// Per continuous_flow rule, by name.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    flows: Vec<(String, ContinuousFlow)>,
-    /// Per spike rule, by name.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    spikes: Vec<(String, Spike)>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    alerts: Vec<ActiveAlert>,
-    /// Learned inactivity limits already worked out for the current quiet
-    /// stretch; derived, so neither stored nor compared.
-    #[serde(skip)]
-    memo: LimitMemo,
-}
-
-/// `(rule position, quiet since, baseline days, limit ms)` per learned
-/// inactivity rule. The limit depends only on these (the baseline changes
-/// only on use, which moves `since`, or at a day's close, which bumps
-/// `days`); replacing the rules clears it.
-#[derive(Debug, Clone, Default)]
-struct LimitMemo(Vec<(usize, i64, u32, i64)>);
-
-impl PartialEq for LimitMemo {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl MeterState {
-    /// The alerts firing on this meter.
-    pub fn active_alerts(&self) -> &[ActiveAlert] {
-        &self.alerts
-    }
-
-    /// The quiet stretch the readings prove so far, in milliseconds.
-    pub fn quiet_ms(&self) -> Option<i64> {
-        self.inactivity.quiet_ms()
-    }
-
-    /// What has been learned about this meter's household.
-    pub fn baseline(&self) -> &Baseline {
-        &self.baseline
-    }
-
-    fn offset(&self) -> FixedOffset {
-        FixedOffset::east_opt(self.offset_s).unwrap_or_else(|| Utc.fix())
-    }
-}
-
-/// The state slot of the rule called `name`, created when first needed.
-fn slot<'a, T: Default>(slots: &'a mut Vec<(String, T)>, name: &str) -> &'a mut T {
-    let i = match slots.iter().position(|(n, _)| n == name) {
-        Some(i) => i,
-        None => {
-            slots.push((name.to_owned(), T::default()));
-            slots.len() - 1
-        }
-    };
-    &mut slots[i].1
-}
-
-fn find<'a, T>(slots: &'a [(String, T)], name: &str) -> Option<&'a T> {
-    slots.iter().find(|(n, _)| n == name).map(|(_, s)| s)
-}
-
 /// Which rules an evaluation asks.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scope {
-    /// After a reading: every rule.
-    Reading,
+    /// After a reading: every rule. `used`: the reading showed use, an
+    /// unknown span or closed a day.
+    Reading { used: bool },
     /// On a tick: only the rules time alone can change.
     Tick,
 }
@@ -148,10 +75,88 @@ pub struct BaselineStatus {
     pub learning_days: u32,
 }
 
+/// An enabled rule as the hot path needs it: where it is in the rules
+/// file, its kind, and (continuous_flow, spike) its per-meter slot.
+#[derive(Debug, Clone, Copy)]
+struct Planned {
+    position: usize,
+    kind: Kind,
+    slot: usize,
+}
+
+/// The enabled rules of `rules`, in order, with their slots.
+fn plan(rules: &RuleSet) -> Vec<Planned> {
+    let (mut flows, mut spikes) = (0, 0);
+    let mut plan = Vec::new();
+    for (position, rule) in rules.rules.iter().enumerate() {
+        if !rule.enabled {
+            continue;
+        }
+        let kind = rule.detector.kind();
+        let counter = match kind {
+            Kind::ContinuousFlow => &mut flows,
+            Kind::Spike => &mut spikes,
+            _ => &mut 0,
+        };
+        plan.push(Planned {
+            position,
+            kind,
+            slot: *counter,
+        });
+        *counter += 1;
+    }
+    plan
+}
+
+/// The positions of the planned rules of `kind`, in slot order.
+fn positions(plan: &[Planned], kind: Kind) -> Vec<usize> {
+    plan.iter()
+        .filter(|p| p.kind == kind)
+        .map(|p| p.position)
+        .collect()
+}
+
+/// FNV-1a over the meter id: a few nanoseconds for a short id.
+///
+// Design: meter ids come from the utility's registry or the broker's
+// authenticated clients, not from anonymous input, so a keyed hash's
+// protection against crafted collisions is not worth its cost here.
+struct IdHasher(u64);
+
+impl Default for IdHasher {
+    fn default() -> Self {
+        IdHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The rules engine.
 pub struct Engine {
     rules: RuleSet,
-    meters: BTreeMap<String, MeterState>,
+    /// The enabled rules, for the hot path.
+    plan: Vec<Planned>,
+    /// Positions of the enabled continuous_flow and spike rules, in slot order.
+    flow_rules: Vec<usize>,
+    spike_rules: Vec<usize>,
+    /// Bumped whenever the rules change.
+    generation: u64,
+    /// Per meter, in order of first sight.
+    states: Vec<MeterState>,
+    ids: Vec<String>,
+    index: HashMap<String, usize, BuildHasherDefault<IdHasher>>,
+    /// Positions in `states`, by meter id.
+    order: Vec<usize>,
     households: HashMap<String, String>,
     /// Alert-text language by household (default English).
     languages: HashMap<String, Language>,
@@ -159,9 +164,17 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(rules: RuleSet) -> Engine {
+        let plan = plan(&rules);
         Engine {
+            flow_rules: positions(&plan, Kind::ContinuousFlow),
+            spike_rules: positions(&plan, Kind::Spike),
+            plan,
             rules,
-            meters: BTreeMap::new(),
+            generation: 1,
+            states: Vec::new(),
+            ids: Vec::new(),
+            index: HashMap::default(),
+            order: Vec::new(),
             households: HashMap::new(),
             languages: HashMap::new(),
         }
@@ -177,28 +190,52 @@ impl Engine {
     /// Alerts of rules that were removed, disabled or changed kind resolve at
     /// the meter's next evaluation (its next reading or the next `tick`).
     pub fn replace_rules(&mut self, rules: RuleSet) {
-        let keeps = |kind: Kind, name: &str| {
-            rules
-                .rules
-                .iter()
-                .any(|r| r.enabled && r.name == name && r.detector.kind() == kind)
-        };
-        for state in self.meters.values_mut() {
-            state
-                .flows
-                .retain(|(name, _)| keeps(Kind::ContinuousFlow, name));
-            state.spikes.retain(|(name, _)| keeps(Kind::Spike, name));
-            state.memo.0.clear();
+        for state in &mut self.states {
+            state.align(&rules);
         }
+        self.plan = plan(&rules);
+        self.flow_rules = positions(&self.plan, Kind::ContinuousFlow);
+        self.spike_rules = positions(&self.plan, Kind::Spike);
         self.rules = rules;
+        self.generation += 1;
+    }
+
+    /// The position of a meter's state, created (lined up with the rules) if new.
+    fn position(&mut self, meter_id: &str) -> usize {
+        if let Some(&i) = self.index.get(meter_id) {
+            return i;
+        }
+        let mut state = MeterState::default();
+        state.align(&self.rules);
+        self.insert(meter_id.to_owned(), state)
+    }
+
+    fn insert(&mut self, meter_id: String, state: MeterState) -> usize {
+        if let Some(&i) = self.index.get(&meter_id) {
+            self.states[i] = state;
+            return i;
+        }
+        let i = self.states.len();
+        let at = self
+            .order
+            .partition_point(|&j| self.ids[j].as_str() < meter_id.as_str());
+        self.order.insert(at, i);
+        self.index.insert(meter_id.clone(), i);
+        self.ids.push(meter_id);
+        self.states.push(state);
+        i
+    }
+
+    fn state(&self, meter_id: &str) -> Option<&MeterState> {
+        self.index.get(meter_id).map(|&i| &self.states[i])
     }
 
     /// Names the household a meter belongs to (by default, the meter itself).
     pub fn set_household(&mut self, meter_id: impl Into<String>, household: impl Into<String>) {
         let meter_id = meter_id.into();
-        if let Some(state) = self.meters.get_mut(&meter_id) {
+        if let Some(&i) = self.index.get(&meter_id) {
             // Its `[[household]]` limits may differ.
-            state.memo.0.clear();
+            self.states[i].memo.clear();
         }
         self.households.insert(meter_id, household.into());
     }
@@ -223,7 +260,7 @@ impl Engine {
 
     /// Where the meter's baseline stands; `None` for a meter never seen.
     pub fn baseline_status(&self, meter_id: &str) -> Option<BaselineStatus> {
-        let state = self.meters.get(meter_id)?;
+        let state = self.state(meter_id)?;
         Some(BaselineStatus {
             learning: state.baseline.learning(&self.rules.baseline),
             days_seen: state.baseline.days(),
@@ -235,62 +272,76 @@ impl Engine {
     /// over to a replacement meter), creating the meter if needed.
     pub fn set_baseline(&mut self, meter_id: impl Into<String>, mut baseline: Baseline) {
         baseline.normalise_shape();
-        self.meters.entry(meter_id.into()).or_default().baseline = baseline;
+        let i = self.position(&meter_id.into());
+        self.states[i].baseline = baseline;
+        self.states[i].memo.clear();
     }
 
     /// Takes one reading observed at `now`. A reading not newer than the
     /// meter's newest, or stamped more than an hour after `now`, changes
     /// nothing; its notes say why.
     pub fn observe(&mut self, reading: &Reading, now: Timestamp) -> Outcome {
-        if ms(&reading.ts) - ms(&now) > MAX_AHEAD_MS {
+        let ts_ms = ms(&reading.ts);
+        let now_ms = if now == reading.ts { ts_ms } else { ms(&now) };
+        if ts_ms - now_ms > MAX_AHEAD_MS {
             return Outcome {
                 events: Vec::new(),
                 notes: vec![Note::Future],
             };
         }
-        let state = match self.meters.get_mut(&reading.meter_id) {
-            Some(state) => state,
-            None => self.meters.entry(reading.meter_id.clone()).or_default(),
-        };
-        let step = state.track.step(reading, &self.rules.normalise);
+        let i = self.position(&reading.meter_id);
+        let rules = &self.rules;
+        let state = &mut self.states[i];
+        let step = state.track.step(reading, &rules.normalise);
         if step.fate == Fate::Ignored {
             return Outcome {
                 events: Vec::new(),
                 notes: step.notes,
             };
         }
-        state.offline.arrival(ms(&now));
+        state.offline.arrival(now_ms);
         state.offset_s = reading.ts.offset().local_minus_utc();
         state.fault.reading(&reading.status);
+        let mut used = step.fate == Fate::First || step.unknown.is_some();
         if step.fate == Fate::First {
-            state.inactivity.first_reading(ms(&reading.ts));
+            state.inactivity.first_reading(ts_ms);
         }
-        let enabled = || self.rules.rules.iter().filter(|r| r.enabled);
         if let Some(span) = &step.unknown {
             let (start, end) = (ms(&span.start), ms(&span.end));
             state.inactivity.unknown(start, end);
             state.baseline.unknown();
-            for rule in enabled() {
-                if let Detector::ContinuousFlow(_) = rule.detector {
-                    slot(&mut state.flows, &rule.name).unknown(start, end);
-                }
+            state.daily.usage(start, end, 0.0, state.offset_s, false);
+            for (_, flow) in &mut state.flows {
+                flow.unknown(start, end);
             }
         }
         if let Some(usage) = &step.usage {
-            let (start, end, litres) = (ms(&usage.start), ms(&usage.end), usage.litres);
+            let (start, end, litres) = (usage.start_ms, usage.end_ms, usage.litres);
             state.inactivity.usage(start, end, litres);
+            let days = state.baseline.days();
             state
                 .baseline
-                .usage(start, end, litres, state.offset_s, &self.rules.baseline);
-            for rule in enabled() {
-                match &rule.detector {
-                    Detector::ContinuousFlow(config) => {
-                        slot(&mut state.flows, &rule.name).usage(start, end, litres, config);
-                    }
-                    Detector::Spike(config) => {
-                        slot(&mut state.spikes, &rule.name).usage(start, end, litres, config);
-                    }
-                    _ => {}
+                .usage(start, end, litres, state.offset_s, &rules.baseline);
+            state.daily.usage(start, end, litres, state.offset_s, true);
+            used |= litres > EPSILON_L || state.baseline.days() != days;
+            if state.baseline.days() != days {
+                let keep = rules.baseline.keep_per_day;
+                state.flows.iter_mut().for_each(|(_, f)| f.close_day(keep));
+                state.spikes.iter_mut().for_each(|(_, s)| s.close_day(keep));
+            }
+            // The slots are lined up with the enabled rules (`align`).
+            for (&position, (_, flow)) in self.flow_rules.iter().zip(&mut state.flows) {
+                if let Some(Detector::ContinuousFlow(config)) =
+                    rules.rules.get(position).map(|r| &r.detector)
+                {
+                    flow.usage(start, end, litres, config);
+                }
+            }
+            for (&position, (_, spike)) in self.spike_rules.iter().zip(&mut state.spikes) {
+                if let Some(Detector::Spike(config)) =
+                    rules.rules.get(position).map(|r| &r.detector)
+                {
+                    spike.usage(start, end, litres, config);
                 }
             }
         }
@@ -299,7 +350,15 @@ impl Engine {
             households: &self.households,
             languages: &self.languages,
         };
-        let events = evaluate(&self.rules, &who, state, now, Scope::Reading);
+        let events = evaluate(
+            rules,
+            &self.plan,
+            self.generation,
+            &who,
+            state,
+            now,
+            Scope::Reading { used },
+        );
         Outcome {
             events,
             notes: step.notes,
@@ -310,36 +369,46 @@ impl Engine {
     /// meter, plus the withdrawal of alerts whose rule is gone.
     pub fn tick(&mut self, now: Timestamp) -> Vec<AlertEvent> {
         let mut events = Vec::new();
-        for (meter_id, state) in &mut self.meters {
+        for &i in &self.order {
             let who = Who {
-                meter_id,
+                meter_id: &self.ids[i],
                 households: &self.households,
                 languages: &self.languages,
             };
-            events.extend(evaluate(&self.rules, &who, state, now, Scope::Tick));
+            let state = &mut self.states[i];
+            events.extend(evaluate(
+                &self.rules,
+                &self.plan,
+                self.generation,
+                &who,
+                state,
+                now,
+                Scope::Tick,
+            ));
         }
         events
     }
 
     /// A copy of everything the engine knows about a meter, to store.
     pub fn meter_state(&self, meter_id: &str) -> Option<MeterState> {
-        self.meters.get(meter_id).cloned()
+        self.state(meter_id).cloned()
     }
 
     /// Puts back a stored [`MeterState`].
     pub fn restore_meter(&mut self, meter_id: impl Into<String>, mut state: MeterState) {
         state.baseline.normalise_shape();
-        self.meters.insert(meter_id.into(), state);
+        state.align(&self.rules);
+        self.insert(meter_id.into(), state);
     }
 
     /// The meters seen or restored, in id order.
     pub fn meters(&self) -> impl Iterator<Item = &str> {
-        self.meters.keys().map(String::as_str)
+        self.order.iter().map(|&i| self.ids[i].as_str())
     }
 
     /// The alerts firing on a meter.
     pub fn active_alerts(&self, meter_id: &str) -> &[ActiveAlert] {
-        self.meters.get(meter_id).map_or(&[], |s| &s.alerts)
+        self.state(meter_id).map_or(&[], |s| &s.alerts)
     }
 }
 
@@ -366,177 +435,6 @@ impl Who<'_> {
             .get(self.household())
             .copied()
             .unwrap_or_default()
-    }
-}
-
-/// Asks the rules in `scope` for their verdicts and turns changes into events.
-fn evaluate(
-    rules: &RuleSet,
-    who: &Who<'_>,
-    state: &mut MeterState,
-    now: Timestamp,
-    scope: Scope,
-) -> Vec<AlertEvent> {
-    let event = |alert: &ActiveAlert, event: Transition, summary: String| AlertEvent {
-        ts: now,
-        household: who.household().to_owned(),
-        meter_id: who.meter_id.to_owned(),
-        rule: alert.rule.clone(),
-        kind: alert.kind,
-        event,
-        severity: alert.severity,
-        summary,
-    };
-    let mut events = Vec::new();
-    state.alerts.retain(|alert| {
-        let current = rules
-            .rules
-            .iter()
-            .any(|r| r.enabled && r.name == alert.rule && r.detector.kind() == alert.kind);
-        if !current {
-            let summary = format!(
-                "Withdrawn: the rule \"{}\" was removed, disabled or changed in the rules file.",
-                alert.rule
-            );
-            events.push(event(alert, Transition::Resolved, summary));
-        }
-        current
-    });
-    for (position, rule) in rules.rules.iter().enumerate().filter(|(_, r)| r.enabled) {
-        if scope == Scope::Tick && !matches!(rule.detector, Detector::MeterOffline(_)) {
-            continue;
-        }
-        let verdict = verdict(rules, who, position, rule, state, now);
-        let firing = state.alerts.iter().position(|a| a.rule == rule.name);
-        match (verdict, firing) {
-            (Verdict::Firing, None) => {
-                let alert = ActiveAlert {
-                    rule: rule.name.clone(),
-                    kind: rule.detector.kind(),
-                    severity: rule.severity,
-                    since: now,
-                    summary: summary(rules, who, rule, state, now, verdict),
-                };
-                events.push(event(&alert, Transition::Fired, alert.summary.clone()));
-                state.alerts.push(alert);
-            }
-            (Verdict::Clear, Some(i)) => {
-                let alert = state.alerts.remove(i);
-                events.push(event(
-                    &alert,
-                    Transition::Resolved,
-                    summary(rules, who, rule, state, now, verdict),
-                ));
-            }
-            _ => {}
-        }
-    }
-    events
-}
-
-/// The inactivity parameters for this meter's household.
-fn inactivity_config<'a>(
-    rules: &RuleSet,
-    who: &Who<'_>,
-    config: &'a InactivityConfig,
-) -> Cow<'a, InactivityConfig> {
-    if rules.households.is_empty() {
-        return Cow::Borrowed(config);
-    }
-    Cow::Owned(rules.inactivity_for(who.household(), config))
-}
-
-/// The inactivity limit for the meter's current quiet stretch.
-fn inactivity_limit(rules: &RuleSet, config: &InactivityConfig, state: &MeterState) -> Limit {
-    match state.inactivity.since_ms() {
-        Some(since) => Limit::for_household(
-            config,
-            &state.baseline,
-            &rules.baseline,
-            since,
-            state.offset_s,
-        ),
-        None => Limit::for_rule(config),
-    }
-}
-
-fn verdict(
-    rules: &RuleSet,
-    who: &Who<'_>,
-    position: usize,
-    rule: &Rule,
-    state: &mut MeterState,
-    now: Timestamp,
-) -> Verdict {
-    match &rule.detector {
-        Detector::Inactivity(config) => {
-            let config = inactivity_config(rules, who, config);
-            let config = config.as_ref();
-            let key = (
-                position,
-                state.inactivity.since_ms().unwrap_or(i64::MIN),
-                state.baseline.days(),
-            );
-            let known = state
-                .memo
-                .0
-                .iter()
-                .find(|m| (m.0, m.1, m.2) == key)
-                .map(|m| m.3);
-            let mut computed = None;
-            let verdict = state
-                .inactivity
-                .verdict_with(Limit::floor_ms(config), || match known {
-                    Some(ms) => Limit::Fixed(std::time::Duration::from_millis(
-                        u64::try_from(ms).unwrap_or(0),
-                    )),
-                    None => {
-                        let limit = inactivity_limit(rules, config, state);
-                        computed = Some(limit.ms());
-                        limit
-                    }
-                });
-            if let Some(ms) = computed {
-                state.memo.0.retain(|m| m.0 != position);
-                state.memo.0.push((key.0, key.1, key.2, ms));
-            }
-            verdict
-        }
-        Detector::ContinuousFlow(config) => {
-            find(&state.flows, &rule.name).map_or(Verdict::Unchanged, |s| s.verdict(config))
-        }
-        Detector::Spike(config) => {
-            find(&state.spikes, &rule.name).map_or(Verdict::Unchanged, |s| s.verdict(config))
-        }
-        Detector::MeterOffline(config) => state.offline.verdict(ms(&now), config),
-        Detector::MeterFault(config) => state.fault.verdict(config),
-    }
-}
-
-fn summary(
-    rules: &RuleSet,
-    who: &Who<'_>,
-    rule: &Rule,
-    state: &MeterState,
-    now: Timestamp,
-    verdict: Verdict,
-) -> String {
-    let offset = state.offset();
-    let none = || "No data yet.".to_owned();
-    match &rule.detector {
-        Detector::Inactivity(config) => state.inactivity.summary_in(
-            who.language(),
-            &inactivity_limit(rules, &inactivity_config(rules, who, config), state),
-            verdict,
-            offset,
-        ),
-        Detector::ContinuousFlow(config) => {
-            find(&state.flows, &rule.name).map_or_else(none, |s| s.summary(config, verdict, offset))
-        }
-        Detector::Spike(config) => find(&state.spikes, &rule.name)
-            .map_or_else(none, |s| s.summary(config, verdict, offset)),
-        Detector::MeterOffline(config) => state.offline.summary(ms(&now), config, verdict, offset),
-        Detector::MeterFault(config) => state.fault.summary(config, verdict),
     }
 }
 

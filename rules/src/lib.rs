@@ -24,15 +24,20 @@
 //!   report every [`Problem`] as `FILE:LINE: key.path: message` (also used by the daemon).
 //! - [`baseline`]: [`Baseline`], a household's learned rhythm (quiet stretches by
 //!   starting hour, rising time), learned online, compact, serde.
-//! - [`config`]: the rules file, [`RuleSet`] (`[normalise]`, `[baseline]`, `[[rule]]`,
-//!   `[[household]]` overrides); `rules/default.toml` is shipped and parsed by a test.
+//! - [`config`]: the rules file, [`RuleSet`] (`[normalise]`, `[baseline]`, `[[rule]]`
+//!   as [`RuleEntry`], `[[household]]` overrides); `rules/default.toml` is shipped and
+//!   parsed by a test.
 //! - [`normalise`]: [`MeterTrack`], register readings to [`Usage`] intervals, with [`Note`]s
 //!   for duplicates, resets, glitches and gaps.
 //! - [`rule`]: the detectors, one file each (`inactivity`, `continuous_flow`,
-//!   `spike`, `meter_offline`, `meter_fault`), state plus pure functions;
-//!   `inactivity`'s [`Limit`](rule::inactivity::Limit) is fixed, the learning
-//!   fallback, or learned from the [`Baseline`].
-//! - [`engine`]: [`Engine`], per-meter [`MeterState`], fired/resolved transitions.
+//!   `spike`, `usage_drop`, `meter_offline`, `meter_fault`), state plus pure
+//!   functions; `inactivity`'s [`Limit`](rule::inactivity::Limit) is fixed, the
+//!   learning fallback, or learned from the [`Baseline`]; learned
+//!   `continuous_flow` and `spike` rules keep a small decayed
+//!   [`Histogram`](rule::histogram::Histogram) of the household's runs and busiest
+//!   hours; `usage_drop` keeps daily totals ([`DailyUse`](rule::usage_drop::DailyUse)).
+//! - [`engine`]: [`Engine`], per-meter [`MeterState`] (`engine/state.rs`),
+//!   fired/resolved transitions (`engine/evaluate.rs`).
 //! - [`text`]: words for alert summaries (durations, local times, rates), in each [`Language`].
 
 pub mod baseline;

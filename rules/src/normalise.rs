@@ -63,6 +63,9 @@ pub struct Usage {
     pub end: Timestamp,
     /// Never negative.
     pub litres: f64,
+    /// `start` and `end` in milliseconds since the Unix epoch (the hot path's unit).
+    pub start_ms: i64,
+    pub end_ms: i64,
 }
 
 /// A stretch of time whose use cannot be known: the register jumped or was
@@ -210,6 +213,9 @@ impl MeterTrack {
             ts: reading.ts,
             total_l: reading.total_l,
         };
+        // Design: chrono's date arithmetic is the costliest part of a step;
+        // each timestamp is turned into milliseconds once.
+        let point_ms = point.ts.timestamp_millis();
         let Some(base) = self.base.clone() else {
             self.base = Some(Base {
                 ts: point.ts,
@@ -226,17 +232,19 @@ impl MeterTrack {
                 return Step::noted(Fate::Ignored, Note::OutOfOrder);
             }
         }
+        let base_ms = base.ts.timestamp_millis();
         let Some(held) = self.held.take() else {
-            if fits(&base.ts, base.high_l, &point, config) {
-                return self.count(point, Vec::new());
+            if fits(base_ms, base.high_l, point_ms, point.total_l, config) {
+                return self.count(point, point_ms, base_ms, Vec::new());
             }
             self.held = Some(point);
             return Step::new(Fate::Held);
         };
-        if fits(&base.ts, base.high_l, &point, config) {
-            return self.count(point, vec![Note::Outlier]);
+        if fits(base_ms, base.high_l, point_ms, point.total_l, config) {
+            return self.count(point, point_ms, base_ms, vec![Note::Outlier]);
         }
-        if fits(&held.ts, held.total_l, &point, config) {
+        let held_ms = held.ts.timestamp_millis();
+        if fits(held_ms, held.total_l, point_ms, point.total_l, config) {
             let note = if held.total_l > base.high_l {
                 Note::ImplausibleJump
             } else {
@@ -251,7 +259,7 @@ impl MeterTrack {
                 total_l: held.total_l,
                 high_l: held.total_l,
             });
-            let mut step = self.count(point, vec![note]);
+            let mut step = self.count(point, point_ms, held_ms, vec![note]);
             step.unknown = Some(unknown);
             return step;
         }
@@ -259,8 +267,9 @@ impl MeterTrack {
         Step::noted(Fate::Held, Note::Outlier)
     }
 
-    /// Counts `point` against the base (which it fits) and moves the base to it.
-    fn count(&mut self, point: Point, mut notes: Vec<Note>) -> Step {
+    /// Counts `point` (at `point_ms`) against the base (which it fits, at
+    /// `base_ms`) and moves the base to it.
+    fn count(&mut self, point: Point, point_ms: i64, base_ms: i64, mut notes: Vec<Note>) -> Step {
         let Some(base) = self.base.as_mut() else {
             return Step::new(Fate::Ignored);
         };
@@ -268,13 +277,15 @@ impl MeterTrack {
             notes.push(Note::NegativeDelta);
         }
         let litres = (point.total_l - base.high_l).max(0.0);
-        if litres > NOISE_L && (point.ts - base.ts).num_milliseconds() > DATA_GAP_MS {
+        if litres > NOISE_L && point_ms - base_ms > DATA_GAP_MS {
             notes.push(Note::GapSpread);
         }
         let usage = Usage {
             start: base.ts,
             end: point.ts,
             litres,
+            start_ms: base_ms,
+            end_ms: point_ms,
         };
         *base = Base {
             ts: point.ts,
@@ -292,9 +303,9 @@ impl MeterTrack {
 
 /// Whether `to` can follow a register at `from_l` (at `from_ts`): no fall of
 /// more than `reset_drop_l`, no rise faster than `max_rate_lpm`.
-fn fits(from_ts: &Timestamp, from_l: f64, to: &Point, config: &NormaliseConfig) -> bool {
-    let minutes = (to.ts - *from_ts).num_milliseconds().max(0) as f64 / 60_000.0;
-    let rise = to.total_l - from_l;
+fn fits(from_ms: i64, from_l: f64, to_ms: i64, to_l: f64, config: &NormaliseConfig) -> bool {
+    let minutes = (to_ms - from_ms).max(0) as f64 / 60_000.0;
+    let rise = to_l - from_l;
     rise >= -config.reset_drop_l && rise <= config.max_rate_lpm * minutes + RESOLUTION_L
 }
 

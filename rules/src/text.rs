@@ -5,8 +5,9 @@
 use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 
-/// The language of a household's alert texts. Inactivity texts exist in
-/// every language; the other rules speak English for now.
+/// The language of a household's alert texts. Inactivity, continuous_flow,
+/// spike and usage_drop texts exist in every language; meter_offline and
+/// meter_fault speak English for now.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
@@ -108,11 +109,26 @@ pub fn clock(at_ms: i64, reference_ms: i64, offset: FixedOffset) -> String {
 
 /// `6.5 L/min`; whole numbers without a decimal point.
 pub fn rate(lpm: f64) -> String {
+    // Float noise can leave -0.0 behind; nobody says "-0 L/min".
+    let lpm = if lpm > 0.0 { lpm } else { 0.0 };
     if (lpm - lpm.round()).abs() < 0.05 {
         format!("{:.0} L/min", lpm)
     } else {
         format!("{:.1} L/min", lpm)
     }
+}
+
+/// [`rate`] in `lang`: `6.5 L/min`, `6.5升/分钟`.
+pub fn rate_in(lang: Language, lpm: f64) -> String {
+    match lang {
+        Language::En => rate(lpm),
+        Language::ZhCn => rate(lpm).replace(" L/min", "升/分钟"),
+    }
+}
+
+/// A configured duration in `lang`.
+pub fn duration_in(lang: Language, d: std::time::Duration) -> String {
+    duration_ms_in(lang, i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn local(ms: i64, offset: FixedOffset) -> Option<DateTime<FixedOffset>> {

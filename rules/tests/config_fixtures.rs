@@ -33,15 +33,24 @@ fixture!(
     an_unknown_kind_lists_the_allowed_kinds,
     "bad-unknown-kind.toml",
     [
-        "bad-unknown-kind.toml:3: rule[0].kind: unknown kind \"flood\"; use one of: inactivity, continuous_flow, spike, meter_offline, meter_fault"
+        "bad-unknown-kind.toml:3: rule[0].kind: unknown kind \"flood\"; use one of: inactivity, continuous_flow, spike, usage_drop, meter_offline, meter_fault"
     ]
 );
 
 fixture!(
-    usage_drop_is_not_available_yet,
+    usage_drop_and_learned_flow_and_spike_parameters_are_checked,
     "bad-usage-drop.toml",
     [
-        "bad-usage-drop.toml:3: rule[0].kind: kind \"usage_drop\" is not available in this version; use one of: inactivity, continuous_flow, spike, meter_offline, meter_fault"
+        "bad-usage-drop.toml:5: rule[0].recent_days: must be at least 1 (got 0); the usual value is 4",
+        "bad-usage-drop.toml:7: rule[0].min_history_days: must be between 1 and history_days (40) (got 50); the usual value is 14",
+        "bad-usage-drop.toml:8: rule[0].fraction: must be between 0 and 1, exclusive (got 1.5); the usual value is 0.5",
+        "bad-usage-drop.toml:9: rule[0].min_drop_l: must not be negative (got -3); the usual value is 30",
+        "bad-usage-drop.toml:10: rule[0].after: not used by kind \"usage_drop\"; remove it",
+        "bad-usage-drop.toml:19: rule[1].quantile: must be between 0.5 and 1, exclusive (got 0.2); the usual value is 0.9",
+        "bad-usage-drop.toml:20: rule[1].min: the minimum (3 h) is longer than the maximum (2 h); make min at most max",
+        "bad-usage-drop.toml:29: rule[2].margin: must be at least 1 (got 0.5); the usual value is 1.5",
+        "bad-usage-drop.toml:30: rule[2].min_rate_lpm: the minimum (12 L/min) is above the maximum (10 L/min); make it lower",
+        "bad-usage-drop.toml:38: rule[3].max_rate_lpm: only used by a learned rule; add learned = true or remove it"
     ]
 );
 
@@ -105,7 +114,7 @@ fixture!(
     an_unknown_field_lists_the_known_ones,
     "bad-unknown-field.toml",
     [
-        "bad-unknown-field.toml:6: rule[0].threshold: unknown field `threshold`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`"
+        "bad-unknown-field.toml:6: rule[0].threshold: unknown field `threshold`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `steady`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`"
     ]
 );
 
@@ -183,9 +192,9 @@ fixture!(
         "bad-many.toml:9: rule[0].after: \"12 hours please\" is not a duration (expected number at 9); write e.g. \"12h\" or \"90m\"",
         "bad-many.toml:16: rule[1].window: the window (3 h) is longer than after (2 h); make window at most as long as after",
         "bad-many.toml:17: rule[1].min_rate_lpm: must not be negative (got -2); use 0 to count any use",
-        "bad-many.toml:24: rule[2].windw: unknown field `windw`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`",
+        "bad-many.toml:24: rule[2].windw: unknown field `windw`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `steady`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`",
         "bad-many.toml:27: rule[3].name: duplicate rule name \"inactivity\", already used by rule[0] (line 6); give every rule a unique name",
-        "bad-many.toml:34: rule[4].kind: unknown kind \"fault\"; use one of: inactivity, continuous_flow, spike, meter_offline, meter_fault",
+        "bad-many.toml:34: rule[4].kind: unknown kind \"fault\"; use one of: inactivity, continuous_flow, spike, usage_drop, meter_offline, meter_fault",
     ]
 );
 
@@ -208,8 +217,8 @@ fixture!(
     [
         "bad-household.toml:6: household[1].id: household \"h0042\" is listed twice; merge its limits into one [[household]]",
         "bad-household.toml:12: household[2].inactivity_min: the minimum (5 h) is longer than the maximum (4 h); make it shorter",
-        "bad-household.toml:16: household[3].id: no limits given; add inactivity_after, inactivity_min or inactivity_max",
-        "bad-household.toml:20: household[4].inactivity_maximum: unknown field `inactivity_maximum`, expected one of `id`, `note`, `inactivity_after`, `inactivity_min`, `inactivity_max`",
+        "bad-household.toml:16: household[3].id: no limits given; add inactivity_after, inactivity_min, inactivity_max or usage_drop_fraction",
+        "bad-household.toml:20: household[4].inactivity_maximum: unknown field `inactivity_maximum`, expected one of `id`, `note`, `inactivity_after`, `inactivity_min`, `inactivity_max`, `usage_drop_fraction`",
     ]
 );
 

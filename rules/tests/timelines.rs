@@ -129,7 +129,8 @@ fn a_tap_left_open_fires_tap_running_within_two_hours_fifteen() {
 }
 
 #[test]
-fn a_trickle_seen_by_ten_second_readings_is_a_leak_after_a_day_and_never_a_tap() {
+fn a_trickle_seen_by_ten_second_readings_is_a_leak_and_a_running_toilet_after_a_day_while_learning_and_never_a_tap()
+ {
     let home = days(Household::new(5000.0), &[DAY1, DAY2]).flow(
         "2026-11-24 03:00",
         "2026-11-26 00:00",
@@ -145,7 +146,11 @@ fn a_trickle_seen_by_ten_second_readings_is_a_leak_after_a_day_and_never_a_tap()
     let fired = run.fired("leak_trickle");
     assert_eq!(fired.len(), 1, "{:?}", run.story());
     assert_between(fired[0], "2026-11-25 03:00", "2026-11-25 04:00");
-    assert_eq!(run.events.len(), 1, "{:?}", run.story());
+    // Still learning: the running-toilet rule falls back to its fixed day too.
+    let toilet = run.fired("running_toilet");
+    assert_eq!(toilet.len(), 1, "{:?}", run.story());
+    assert_between(toilet[0], "2026-11-25 03:00", "2026-11-25 04:00");
+    assert_eq!(run.events.len(), 2, "{:?}", run.story());
     let state = run
         .engine
         .meter_state(METER)
@@ -166,7 +171,9 @@ fn a_burst_fires_on_the_first_interval_and_resolves_when_it_stops() {
         run.story(),
         [
             "burst fired 11-24 10:15: Water flowing at 50 L/min over the 15 min up to 10:15; the limit is 30 L/min.",
+            "unusual_volume fired 11-24 10:15: Water flowing at 12.6 L/min over the 1 h up to 10:15; still learning this household's use, so the fixed limit of 10 L/min applies.",
             "burst resolved 11-24 11:00: Flow down to 0 L/min over the 15 min up to 11:00.",
+            "unusual_volume resolved 11-24 11:45: Flow down to 0 L/min over the 1 h up to 11:45.",
         ]
     );
 }

@@ -132,9 +132,9 @@ pub fn run(path: &str) {
         meters.len()
     );
     println!(
-        "| detector | false inactivity alerts | per household-month | worst household | alerts inside absences (not counted) | max stored state |"
+        "| detector | false inactivity alerts | per household-month | worst household | alerts inside absences (not counted) | continuous_flow / hh-month | spike / hh-month | usage_drop / hh-month | max stored state |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for contender in contenders() {
         let mut engine = Engine::new(contender.rules.clone());
         let fired = crate::replay(&mut engine, &readings, Duration::from_secs(60));
@@ -148,6 +148,19 @@ pub fn run(path: &str) {
             }
         }
         let total: usize = false_alarms.values().sum();
+        // Nobody checked these homes for leaks: every such alert is counted.
+        let other = |kind: Kind| {
+            let n = fired.iter().filter(|f| f.kind == kind).count();
+            format!("{:.3} ({n})", n as f64 / months.max(1e-9))
+        };
+        if std::env::var("WW_BENCH_DEBUG_OTHER").is_ok_and(|d| d == contender.name) {
+            for f in fired
+                .iter()
+                .filter(|f| matches!(f.kind, Kind::ContinuousFlow | Kind::Spike | Kind::UsageDrop))
+            {
+                eprintln!("DAIAD {} {}: {}", f.meter_id, f.at_ms, f.summary);
+            }
+        }
         let worst =
             false_alarms
                 .iter()
@@ -165,9 +178,12 @@ pub fn run(path: &str) {
             .max()
             .unwrap_or(0);
         println!(
-            "| {} | {total} | {:.2} | {worst} | {in_absence} | {size} B |",
+            "| {} | {total} | {:.2} | {worst} | {in_absence} | {} | {} | {} | {size} B |",
             contender.name,
             total as f64 / months.max(1e-9),
+            other(Kind::ContinuousFlow),
+            other(Kind::Spike),
+            other(Kind::UsageDrop),
         );
     }
     println!();

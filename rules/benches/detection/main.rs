@@ -32,18 +32,29 @@ pub struct Contender {
     pub rules: RuleSet,
 }
 
-/// The shipped rules (learned inactivity) and the same rules with a fixed
-/// inactivity limit of 8, 12 and 24 hours.
+/// The shipped rules (learned inactivity, continuous_flow and spike) and the
+/// same rules with every limit fixed: inactivity after 8, 12 and 24 hours,
+/// continuous use for 2 h (`tap_running`) and the other flow and volume
+/// rules at their fixed fallbacks. usage_drop has no fixed form and is the
+/// same in all.
 pub fn contenders() -> Vec<Contender> {
     let learned = RuleSet::default_rules();
     let fixed = |hours: u64| {
         let mut rules = learned.clone();
         for rule in &mut rules.rules {
-            if let Detector::Inactivity(config) = &mut rule.detector {
-                *config = InactivityConfig {
-                    after: Duration::from_secs(hours * 3600),
-                    learned: None,
-                };
+            match &mut rule.detector {
+                Detector::Inactivity(config) => {
+                    *config = InactivityConfig {
+                        after: Duration::from_secs(hours * 3600),
+                        learned: None,
+                    };
+                }
+                Detector::ContinuousFlow(config) => {
+                    config.learned = None;
+                    config.steady = None;
+                }
+                Detector::Spike(config) => config.learned = None,
+                _ => {}
             }
         }
         Contender {
@@ -59,6 +70,11 @@ pub fn contenders() -> Vec<Contender> {
         fixed(8),
         fixed(12),
         fixed(24),
+        any_use_for_two_hours(fixed(12)),
+        steady_toilet(Contender {
+            name: "learned".into(),
+            rules: learned.clone(),
+        }),
     ];
     // `WW_BENCH_SWEEP="0.99:1.0,0.999:1.1:30:11"`: learned variants
     // (quantile:margin[:morning margin in minutes[:max in hours]]).
@@ -82,6 +98,33 @@ pub fn contenders() -> Vec<Contender> {
         });
     }
     all
+}
+
+/// The fixed 12 h contender with the programmes' plain "continuous use for
+/// 2 h" rule: `running_toilet` (any use in every 15 minutes) after 2 h.
+fn any_use_for_two_hours(mut contender: Contender) -> Contender {
+    for rule in &mut contender.rules.rules {
+        if let Detector::ContinuousFlow(config) = &mut rule.detector
+            && rule.name == "running_toilet"
+        {
+            config.after = Duration::from_secs(2 * 3600);
+        }
+    }
+    contender.name = format!("{}, any use 2 h", contender.name);
+    contender
+}
+
+/// `contender` with the steady-flow check (`steady = "1h"`) on `running_toilet`.
+fn steady_toilet(mut contender: Contender) -> Contender {
+    for rule in &mut contender.rules.rules {
+        if let Detector::ContinuousFlow(config) = &mut rule.detector
+            && rule.name == "running_toilet"
+        {
+            config.steady = Some(Duration::from_secs(3600));
+        }
+    }
+    contender.name = format!("{} + steady 1 h", contender.name);
+    contender
 }
 
 /// `rules` with the learned inactivity rule's quantile, margin and (when
@@ -239,6 +282,14 @@ fn speed_and_size(readings: &[Reading]) {
         .map(|s| serde_json::to_vec(&s).map_or(0, |v| v.len()))
         .collect();
     let max = sizes.iter().copied().max().unwrap_or(0);
+    if std::env::var("WW_BENCH_DUMP_STATE").is_ok() {
+        let largest = engine
+            .meters()
+            .filter_map(|m| engine.meter_state(m))
+            .filter_map(|s| serde_json::to_string(&s).ok())
+            .max_by_key(String::len);
+        eprintln!("largest state: {}", largest.unwrap_or_default());
+    }
     let mean = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
     println!("## Replay speed and state size\n");
     println!("| measure | value | target |\n|---|---|---|");

@@ -11,8 +11,12 @@ use chrono::{DateTime, FixedOffset, Timelike};
 use meter_sim::{Fleet, Scenario, ScenarioKind, SimReading};
 use waterwatch_rules::{Engine, Kind, Reading, RuleSet};
 
-use crate::score::{DAY_MS, HOUR_MS, MINUTE_MS, MONTH_MS, hm, pct, quantile};
+use crate::score::{DAY_MS, HOUR_MS, MINUTE_MS, MONTH_MS, quantile};
 use crate::{Contender, Fired, contenders, replay};
+
+mod tables;
+
+use tables::print_tables;
 
 const HISTORY_DAYS: i64 = 180;
 /// Detection within this counts; later is "not reached".
@@ -28,6 +32,7 @@ enum Incident {
     Tap,
     Burst,
     Toilet,
+    Decline,
 }
 
 /// What happens to one household, if anything, and when it is away from
@@ -65,8 +70,9 @@ fn uniform(seed: u64, n: usize, which: u64) -> f64 {
 }
 
 /// 40 % collapse by day (08:00–20:00), 25 % by night (22:00–05:00), 10 %
-/// silent meters, 5 % taps, 5 % bursts, 5 % running toilets, 10 % nothing;
-/// from day 21 on.
+/// silent meters, 5 % taps, 5 % bursts, 5 % running toilets, from day 21
+/// on; 5 % a decline over four weeks to 40 % of normal use, starting on
+/// days 16–20; 5 % nothing.
 fn plan(households: usize, days: i64, seed: u64, start: DateTime<FixedOffset>) -> Vec<Plan> {
     (1..=households)
         .map(|n| {
@@ -77,10 +83,15 @@ fn plan(households: usize, days: i64, seed: u64, start: DateTime<FixedOffset>) -
                 15 => Some(Incident::Tap),
                 16 => Some(Incident::Burst),
                 17 => Some(Incident::Toilet),
+                18 => Some(Incident::Decline),
                 _ => None,
             };
             let last = (days - 3).max(22);
-            let day = 21 + (uniform(seed, n, 1) * (last - 21) as f64) as i64;
+            let day = if kind == Some(Incident::Decline) {
+                16 + (uniform(seed, n, 1) * 5.0) as i64
+            } else {
+                21 + (uniform(seed, n, 1) * (last - 21) as f64) as i64
+            };
             let u = uniform(seed, n, 2);
             let offset_h = match kind {
                 Some(Incident::NightCollapse) => 22.0 + 7.0 * u,
@@ -108,8 +119,14 @@ fn scenarios(plans: &[Plan], offset: FixedOffset) -> Vec<Scenario> {
                 Incident::Tap => "tap",
                 Incident::Burst => "burst",
                 Incident::Toilet => "toilet",
+                Incident::Decline => "decline",
             };
-            let text = format!("{name}:{}@{}", i + 1, at.to_rfc3339());
+            let extra = if kind == Incident::Decline {
+                ",weeks=4,to=0.4"
+            } else {
+                ""
+            };
+            let text = format!("{name}:{}@{}{extra}", i + 1, at.to_rfc3339());
             Scenario::parse(&text, at).ok()
         })
         .collect()
@@ -217,6 +234,11 @@ struct Row {
     tap: Delays,
     burst: Delays,
     toilet: Delays,
+    decline: Delays,
+    /// False continuous_flow, spike and usage_drop alerts (after day 15).
+    false_flow: usize,
+    false_spike: usize,
+    false_drop: usize,
 }
 
 #[derive(Default)]
@@ -259,6 +281,10 @@ fn score(
         tap: Delays::default(),
         burst: Delays::default(),
         toilet: Delays::default(),
+        decline: Delays::default(),
+        false_flow: 0,
+        false_spike: 0,
+        false_drop: 0,
     };
     for (i, plan) in plans.iter().enumerate() {
         let alerts = &by_home[i];
@@ -308,6 +334,29 @@ fn score(
         row.months_all +=
             ((normal_until - start_ms).max(0) - away_ms(start_ms, normal_until)) as f64 / MONTH_MS;
         row.false_alarms += inactive(start_ms + AFTER_LEARNING_MS, normal_until);
+        let other = |kind: Kind| {
+            alerts
+                .iter()
+                .filter(|f| {
+                    f.kind == kind
+                        && f.at_ms >= start_ms + AFTER_LEARNING_MS
+                        && f.at_ms < normal_until
+                })
+                .count()
+        };
+        row.false_flow += other(Kind::ContinuousFlow);
+        row.false_spike += other(Kind::Spike);
+        row.false_drop += other(Kind::UsageDrop);
+        if std::env::var("WW_BENCH_DEBUG_OTHER").is_ok_and(|d| name == d) {
+            for f in alerts.iter().filter(|f| {
+                f.kind != Kind::Inactivity
+                    && f.kind != Kind::MeterOffline
+                    && f.at_ms >= start_ms + AFTER_LEARNING_MS
+                    && f.at_ms < normal_until
+            }) {
+                eprintln!("other false alarm: {name} {}: {}", f.meter_id, f.summary);
+            }
+        }
         let from = start_ms + AFTER_LEARNING_MS;
         row.months +=
             ((normal_until - from).max(0) - away_ms(from, normal_until)) as f64 / MONTH_MS;
@@ -351,7 +400,18 @@ fn score(
                 .burst
                 .0
                 .push(first(&[Kind::Spike, Kind::ContinuousFlow])),
-            Incident::Toilet => row.toilet.0.push(first(&[Kind::ContinuousFlow])),
+            Incident::Toilet => row
+                .toilet
+                .0
+                .push(first(&[Kind::ContinuousFlow, Kind::Spike])),
+            Incident::Decline => row.decline.0.push(
+                alerts
+                    .iter()
+                    .filter(|f| f.kind == Kind::UsageDrop && f.at_ms >= at)
+                    .map(|f| f.at_ms - at)
+                    .min()
+                    .unwrap_or(i64::MAX),
+            ),
         }
     }
     row
@@ -450,60 +510,10 @@ pub fn run(households: usize, days: i64, seed: u64) -> Vec<Reading> {
                 offset_s,
             ));
         }
-        print_tables(label, &rows, readings.len());
+        print_tables(label, &rows, readings.len(), interval);
         if fifteen.is_empty() {
             fifteen = readings;
         }
     }
     fifteen
-}
-
-fn print_tables(label: &str, rows: &[Row], readings: usize) {
-    let first = &rows[0];
-    println!(
-        "## Simulated households, {label} readings ({readings} readings; {} day and {} night collapses, {} silent meters, {} taps, {} bursts, {} running toilets)\n",
-        first.day.0.len(),
-        first.night.0.len(),
-        first.silent_detected.0.len(),
-        first.tap.0.len(),
-        first.burst.0.len(),
-        first.toilet.0.len()
-    );
-    println!(
-        "| detector | day collapse detected ≤ 12 h | day median delay | day p90 | night collapse ≤ 12 h | night median delay | night median past usual rising | false inactivity / household-month (after day 15) | same, whole run | alerts while away: trips / days out (not counted) | inactivity on a silent meter |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for r in rows {
-        println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {:.3} ({}) | {:.3} ({}) | {} / {} | {} |",
-            r.name,
-            pct(r.day.within(12 * HOUR_MS), r.day.0.len()),
-            hm(quantile(&r.day.0, 0.5)),
-            hm(quantile(&r.day.0, 0.9)),
-            pct(r.night.within(12 * HOUR_MS), r.night.0.len()),
-            hm(quantile(&r.night.0, 0.5)),
-            hm(quantile(&r.night_past_rising, 0.5)),
-            r.false_alarms as f64 / r.months.max(1e-9),
-            r.false_alarms,
-            r.false_alarms_all as f64 / r.months_all.max(1e-9),
-            r.false_alarms_all,
-            r.during_trips,
-            r.during_days_out,
-            r.offline_confusions,
-        );
-    }
-    println!(
-        "\nOther incidents (same for every detector; shipped rules): tap left open detected {} (median {}), burst {} (median {}), running toilet {} (median {}), silent meter → meter_offline {} (median {}).\n",
-        pct(first.tap.within(HORIZON_MS), first.tap.0.len()),
-        hm(quantile(&first.tap.0, 0.5)),
-        pct(first.burst.within(HORIZON_MS), first.burst.0.len()),
-        hm(quantile(&first.burst.0, 0.5)),
-        pct(first.toilet.within(HORIZON_MS), first.toilet.0.len()),
-        hm(quantile(&first.toilet.0, 0.5)),
-        pct(
-            first.silent_detected.within(HORIZON_MS),
-            first.silent_detected.0.len()
-        ),
-        hm(quantile(&first.silent_detected.0, 0.5)),
-    );
 }

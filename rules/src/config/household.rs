@@ -1,5 +1,6 @@
 //! `[[household]]` tables: one household's own inactivity limits (e.g. for a
-//! heart condition), validated like the rest of the rules file.
+//! heart condition) and usage_drop sensitivity, validated like the rest of
+//! the rules file.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use serde::Deserialize;
 
 use super::Check;
 use crate::rule::inactivity::InactivityConfig;
+use crate::rule::usage_drop::UsageDropConfig;
 
 /// A `[[household]]` table: tighter (or looser) inactivity limits for one
 /// household, e.g. for a heart condition. They replace `after`, `min` and
@@ -30,6 +32,10 @@ pub struct HouseholdEntry {
     /// Replaces learned inactivity rules' `max`.
     #[serde(default)]
     pub inactivity_max: Option<String>,
+    /// Replaces usage_drop rules' `fraction` (e.g. 0.7 to hear sooner of a
+    /// frail resident eating and washing less).
+    #[serde(default)]
+    pub usage_drop_fraction: Option<f64>,
 }
 
 /// One household's validated overrides.
@@ -38,6 +44,7 @@ pub struct HouseholdLimits {
     pub after: Option<Duration>,
     pub min: Option<Duration>,
     pub max: Option<Duration>,
+    pub usage_drop_fraction: Option<f64>,
 }
 
 impl HouseholdLimits {
@@ -51,6 +58,15 @@ impl HouseholdLimits {
             l.min = self.min.unwrap_or(l.min);
             l.max = self.max.or(self.after).unwrap_or(l.max);
             l.min = l.min.min(l.max);
+        }
+        out
+    }
+
+    /// `config` with this household's usage_drop override applied.
+    pub fn apply_usage_drop(&self, config: &UsageDropConfig) -> UsageDropConfig {
+        let mut out = config.clone();
+        if let Some(fraction) = self.usage_drop_fraction {
+            out.fraction = fraction;
         }
         out
     }
@@ -94,11 +110,21 @@ impl Check<'_> {
                 after: self.duration(path("inactivity_after"), entry.inactivity_after.as_deref()),
                 min: self.duration(path("inactivity_min"), entry.inactivity_min.as_deref()),
                 max: self.duration(path("inactivity_max"), entry.inactivity_max.as_deref()),
+                usage_drop_fraction: entry.usage_drop_fraction.filter(|&f| {
+                    let ok = f > 0.0 && f < 1.0;
+                    if !ok {
+                        self.at(
+                            path("usage_drop_fraction"),
+                            format!("must be between 0 and 1, exclusive (got {f}); e.g. 0.7"),
+                        );
+                    }
+                    ok
+                }),
             };
-            if limits == HouseholdLimits::default() {
+            if limits == HouseholdLimits::default() && entry.usage_drop_fraction.is_none() {
                 self.at(
                     path("id"),
-                    "no limits given; add inactivity_after, inactivity_min or inactivity_max"
+                    "no limits given; add inactivity_after, inactivity_min, inactivity_max or usage_drop_fraction"
                         .into(),
                 );
             }

@@ -1,4 +1,6 @@
 use super::*;
+use crate::rule::continuous_flow::LearnedRun;
+use crate::rule::inactivity::LearnedConfig;
 
 #[test]
 fn the_shipped_rules_parse_into_the_documented_rules() {
@@ -20,12 +22,20 @@ fn the_shipped_rules_parse_into_the_documented_rules() {
                 true
             ),
             (
+                "running_toilet",
+                Kind::ContinuousFlow,
+                Severity::Warning,
+                true
+            ),
+            (
                 "leak_trickle",
                 Kind::ContinuousFlow,
                 Severity::Warning,
                 true
             ),
             ("burst", Kind::Spike, Severity::Critical, true),
+            ("unusual_volume", Kind::Spike, Severity::Warning, true),
+            ("usage_drop", Kind::UsageDrop, Severity::Info, true),
             ("meter_offline", Kind::MeterOffline, Severity::Warning, true),
             ("meter_fault", Kind::MeterFault, Severity::Warning, true),
         ]
@@ -37,6 +47,24 @@ fn the_shipped_rules_parse_into_the_documented_rules() {
             after: hours(2),
             window: Duration::from_secs(15 * 60),
             min_rate_lpm: 2.0,
+            learned: Some(LearnedRun {
+                quantile: 0.95,
+                margin: 1.5,
+                min: Duration::from_secs(45 * 60),
+                max: hours(2),
+            }),
+            steady: None,
+        }))
+    );
+    assert_eq!(
+        rules.rule("usage_drop").map(|r| &r.detector),
+        Some(&Detector::UsageDrop(UsageDropConfig {
+            recent_days: 4,
+            history_days: 28,
+            min_history_days: 14,
+            quantile: 0.5,
+            fraction: 0.6,
+            min_drop_l: 30.0,
         }))
     );
     assert_eq!(

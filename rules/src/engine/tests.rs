@@ -1,6 +1,7 @@
 use chrono::{DateTime, Duration};
 
 use super::*;
+use crate::event::Transition;
 
 fn t(minutes: i64) -> Timestamp {
     DateTime::parse_from_rfc3339("2026-11-24T00:00:00+08:00").unwrap() + Duration::minutes(minutes)
@@ -202,4 +203,12 @@ fn notes_come_back_with_the_outcome() {
         next.notes.is_empty(),
         "a reading from the future blocks nothing"
     );
+}
+
+#[test]
+fn an_engine_can_move_between_and_be_shared_by_threads() {
+    // The daemon keeps the engine in a task on a multi-threaded runtime.
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Engine>();
+    shareable::<MeterState>();
 }

@@ -8,6 +8,14 @@
 //! covers its whole hour. An interval longer than [`DATA_GAP_MS`] (a data gap)
 //! or a span the register cannot account for breaks the run: unknown is not
 //! continuous. The alert resolves once a whole window passes without use.
+//!
+//! A `learned` rule also learns how long this household's runs of use last
+//! (every run that ended on its own; a run broken by a data gap or an
+//! unknown span is not learned) and, once the household is past its learning
+//! period, fires when a run outlasts its usual longest run (`quantile`, so a
+//! rare long run such as a tap left open once does not move it, times
+//! `margin`, within `[min, max]`); until then `after` applies. A household
+//! whose runs are often longer than `max` is held to `max`: the fixed rule.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -15,9 +23,14 @@ use std::time::Duration;
 use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 
+use super::histogram::{Histogram, Scale};
 use super::{EPSILON_L, MINUTE_MS, Verdict, duration_ms};
 use crate::normalise::DATA_GAP_MS;
-use crate::text;
+use crate::text::{self, Language};
+
+mod steady;
+
+use steady::Steady;
 
 /// The typed `[[rule]]` parameters of a `continuous_flow` rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,13 +41,55 @@ pub struct ContinuousFlowConfig {
     pub window: Duration,
     /// The average rate over the last `after` of the run must be at least this.
     pub min_rate_lpm: f64,
+    /// Limit the run by the household's own usual runs once they are known.
+    pub learned: Option<LearnedRun>,
+    /// Also fire when the flow has been steady (see `steady.rs`) this long,
+    /// whatever the limit: a leak, not a person.
+    pub steady: Option<Duration>,
+}
+
+/// How a learned continuous_flow rule turns the household's runs into a limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearnedRun {
+    /// Which share of days' runs counts as usual (e.g. 0.9).
+    pub quantile: f64,
+    /// The usual longest run is multiplied by this.
+    pub margin: f64,
+    /// The limit is never shorter than this.
+    pub min: Duration,
+    /// The limit is never longer than this.
+    pub max: Duration,
+}
+
+/// Run lengths, 15 min to 16 h, four buckets per doubling.
+const RUNS: Scale = Scale {
+    lowest: 15.0 * MINUTE_MS,
+    per_doubling: 4.0,
+    buckets: 24,
+};
+
+impl ContinuousFlowConfig {
+    /// The longest the rule can wait: rate buckets cover this much.
+    fn span_ms(&self) -> i64 {
+        let max = self.learned.as_ref().map_or(self.after, |l| l.max);
+        duration_ms(self.after.max(max))
+    }
+}
+
+/// The limit a run is held to, and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunLimit {
+    pub ms: i64,
+    /// The household's usual longest run, when learned.
+    pub usual_ms: Option<i64>,
 }
 
 /// Litres per time bucket, for the average rate over the last `after`.
 ///
-// Design: buckets are `after / 16` long whatever the window, so the state
-// stays at most ~18 numbers for any configuration.
-const BUCKETS_PER_AFTER: i64 = 16;
+// Design: buckets are `after / 8` long whatever the window, so the state
+// stays at most ~10 pairs for any configuration (a stored state must fit in
+// 4 KiB with every rule and alert).
+const BUCKETS_PER_AFTER: i64 = 8;
 
 /// Per-(meter, rule) state. Times are milliseconds since the Unix epoch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -52,15 +107,37 @@ pub struct ContinuousFlow {
     /// `(bucket index, litres)`, oldest first, covering the last `after`.
     #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
     buckets: VecDeque<(i64, f64)>,
+    /// Lengths of this household's past runs (learned rules only), ms.
+    #[serde(default, skip_serializing_if = "is_empty")]
+    runs: Histogram,
+    /// The steady-flow check (rules with `steady` only).
+    #[serde(default, skip_serializing_if = "is_steady_empty")]
+    steady: Steady,
+}
+
+fn is_steady_empty(s: &Steady) -> bool {
+    *s == Steady::default()
+}
+
+fn is_empty(h: &Histogram) -> bool {
+    h.is_empty()
 }
 
 impl ContinuousFlow {
     /// A usage interval from the normaliser.
     pub fn usage(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
+        self.follow(start, end, litres, config);
+        if let Some(l) = &config.learned {
+            self.runs.refresh(&RUNS, l.quantile);
+        }
+    }
+
+    fn follow(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
         let window = duration_ms(config.window);
         self.latest = Some(self.latest.map_or(end, |l| l.max(end)));
         if end - start > DATA_GAP_MS {
-            self.break_run();
+            self.break_run(None);
+            self.steady.reset();
             if litres > EPSILON_L {
                 self.quiet_from = Some(end);
             } else if self.quiet_from.is_none() {
@@ -69,33 +146,93 @@ impl ContinuousFlow {
             return;
         }
         let quiet_from = *self.quiet_from.get_or_insert(start);
+        if config.steady.is_some() {
+            self.steady.interval(start, end, litres, window);
+        }
         if litres > EPSILON_L {
             if self.run_from.is_none() || start - quiet_from >= window {
-                self.break_run();
+                self.break_run(Some(config));
                 self.run_from = Some(start);
             }
-            self.spread(start, end, litres, config);
+            // Design: with no minimum rate, the rate is never asked for, so
+            // nothing is kept for it (state stays small, the path short).
+            if config.min_rate_lpm > 0.0 {
+                self.spread(start, end, litres, config);
+            }
             self.quiet_from = Some(end);
         } else if end - quiet_from >= window {
-            self.break_run();
+            self.break_run(Some(config));
         }
     }
 
     /// A span whose use cannot be known: the run breaks, as after a data gap with use.
     pub fn unknown(&mut self, _start: i64, end: i64) {
-        self.break_run();
+        self.break_run(None);
+        self.steady.reset();
         self.quiet_from = Some(end);
         self.latest = Some(self.latest.map_or(end, |l| l.max(end)));
     }
 
-    pub fn verdict(&self, config: &ContinuousFlowConfig) -> Verdict {
+    /// Closes a day with use: the learned runs fade by `keep`.
+    pub fn close_day(&mut self, keep: f64) {
+        if !is_empty(&self.runs) {
+            self.runs.close_day(keep);
+        }
+    }
+
+    /// The limit for this household: `after` while `learning` or for a
+    /// fixed rule, else its usual longest run times the margin, within bounds.
+    pub fn limit(&self, config: &ContinuousFlowConfig, learning: bool) -> RunLimit {
+        let fixed = RunLimit {
+            ms: duration_ms(config.after),
+            usual_ms: None,
+        };
+        let Some(l) = config.learned.as_ref().filter(|_| !learning) else {
+            return fixed;
+        };
+        let (min, max) = (duration_ms(l.min), duration_ms(l.max));
+        match self.runs.usual_max(&RUNS, l.quantile) {
+            Some(usual) => RunLimit {
+                ms: ((usual * l.margin) as i64).clamp(min, max),
+                usual_ms: Some(usual as i64),
+            },
+            None => RunLimit {
+                ms: max,
+                usual_ms: None,
+            },
+        }
+    }
+
+    pub fn verdict(&self, config: &ContinuousFlowConfig, learning: bool) -> Verdict {
         let Some(quiet_from) = self.quiet_from else {
             return Verdict::Unchanged;
         };
         if self.latest.unwrap_or(quiet_from) - quiet_from >= duration_ms(config.window) {
             return Verdict::Clear;
         }
-        match self.run_rate(config) {
+        let Some(run_from) = self.run_from else {
+            return Verdict::Unchanged;
+        };
+        if self.steady_since(config).is_some() {
+            return Verdict::Firing;
+        }
+        // Design: most runs are shorter than any limit; the learned one is
+        // worked out only for those that are not.
+        let shortest = config
+            .learned
+            .as_ref()
+            .map_or(config.after, |l| l.min.min(config.after));
+        if quiet_from - run_from < duration_ms(shortest) {
+            return Verdict::Unchanged;
+        }
+        let limit = self.limit(config, learning).ms;
+        if quiet_from - run_from < limit {
+            return Verdict::Unchanged;
+        }
+        if config.min_rate_lpm <= 0.0 {
+            return Verdict::Firing;
+        }
+        match self.run_rate(limit) {
             Some(rate) if rate >= config.min_rate_lpm => Verdict::Firing,
             _ => Verdict::Unchanged,
         }
@@ -105,34 +242,91 @@ impl ContinuousFlow {
     pub fn summary(
         &self,
         config: &ContinuousFlowConfig,
+        learning: bool,
         verdict: Verdict,
         offset: FixedOffset,
+        lang: Language,
     ) -> String {
         let (Some(quiet_from), Some(latest)) = (self.quiet_from, self.latest) else {
             return "No readings yet.".to_owned();
         };
-        let at = |ms| text::clock(ms, latest, offset);
-        match (verdict, self.run_from, self.run_rate(config)) {
-            (Verdict::Firing, Some(run_from), Some(rate)) => format!(
-                "Water used in every {} since {} ({}, {} on average); the limit is {}.",
-                text::duration(config.window),
-                at(run_from),
-                text::duration_ms(quiet_from - run_from),
-                text::rate(rate),
-                text::duration(config.after)
+        let zh = lang == Language::ZhCn;
+        let at = |ms| text::clock_in(lang, ms, latest, offset);
+        let span = |ms| text::duration_ms_in(lang, ms);
+        let limit = self.limit(config, learning);
+        let (usual, limit_text) = (limit.usual_ms.map(span), span(limit.ms));
+        let why = match (usual, &config.learned, zh) {
+            (Some(usual), _, false) => format!(
+                "; this household's runs usually last at most {usual}, so the limit is {limit_text}"
             ),
-            _ => format!(
+            (Some(usual), _, true) => {
+                format!("；该户连续用水通常不超过{usual}，报警阈值为{limit_text}")
+            }
+            (None, Some(_), false) if learning => format!(
+                "; still learning this household's runs, so the fixed limit of {limit_text} applies"
+            ),
+            (None, Some(_), true) if learning => {
+                format!("；仍在学习该户的用水习惯，采用固定阈值{limit_text}")
+            }
+            (_, _, false) => format!("; the limit is {limit_text}"),
+            (_, _, true) => format!("；报警阈值为{limit_text}"),
+        };
+        let rate = match self.run_rate(limit.ms) {
+            Some(rate) if config.min_rate_lpm > 0.0 && zh => {
+                format!("，平均{}", text::rate_in(lang, rate))
+            }
+            Some(rate) if config.min_rate_lpm > 0.0 => {
+                format!(", {} on average", text::rate(rate))
+            }
+            _ => String::new(),
+        };
+        let window = text::duration_in(lang, config.window);
+        if let (Verdict::Firing, Some((since, rate))) = (verdict, self.steady_since(config)) {
+            let (since, long, rate) = (
+                at(since),
+                span(quiet_from - since),
+                text::rate_in(lang, rate),
+            );
+            return if zh {
+                format!("自{since}起持续稳定用水，约{rate}（{long}），像是马桶漏水或水龙头未关紧。")
+            } else {
+                format!(
+                    "Water has flowed steadily at about {rate} since {since} ({long}), like a running toilet or a dripping tap."
+                )
+            };
+        }
+        match (verdict, self.run_from, zh) {
+            (Verdict::Firing, Some(run_from), false) => format!(
+                "Water used in every {window} since {} ({}{rate}){why}.",
+                at(run_from),
+                span(quiet_from - run_from),
+            ),
+            (Verdict::Firing, Some(run_from), true) => format!(
+                "自{}起每{window}都在用水（{}{rate}）{why}。",
+                at(run_from),
+                span(quiet_from - run_from),
+            ),
+            (_, _, false) => format!(
                 "No water used since {} ({}); the flow has stopped.",
                 at(quiet_from),
-                text::duration_ms(latest - quiet_from)
+                span(latest - quiet_from)
+            ),
+            (_, _, true) => format!(
+                "自{}起未用水（{}），水流已停止。",
+                at(quiet_from),
+                span(latest - quiet_from)
             ),
         }
     }
 
+    /// `(since ms, rate L/min)` of a steady flow long enough to fire.
+    fn steady_since(&self, config: &ContinuousFlowConfig) -> Option<(i64, f64)> {
+        self.steady.holds(duration_ms(config.steady?))
+    }
+
     /// The average rate over the last `after` of a run at least `after` long.
-    fn run_rate(&self, config: &ContinuousFlowConfig) -> Option<f64> {
+    fn run_rate(&self, after: i64) -> Option<f64> {
         let (run_from, until) = (self.run_from?, self.quiet_from?);
-        let after = duration_ms(config.after);
         if until - run_from < after || after <= 0 {
             return None;
         }
@@ -140,13 +334,20 @@ impl ContinuousFlow {
         Some(self.litres_between(from, until) / ((until - from) as f64 / MINUTE_MS))
     }
 
-    fn break_run(&mut self) {
+    /// Ends the current run; with the rule's `config`, a run that ended on
+    /// its own is learned (a learned rule's).
+    fn break_run(&mut self, ended: Option<&ContinuousFlowConfig>) {
+        if let (Some(config), Some(from), Some(until)) = (ended, self.run_from, self.quiet_from)
+            && config.learned.is_some()
+        {
+            self.runs.add(&RUNS, (until - from) as f64);
+        }
         self.run_from = None;
         self.buckets.clear();
     }
 
     fn spread(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
-        let after = duration_ms(config.after);
+        let after = config.span_ms();
         let size = (after / BUCKETS_PER_AFTER).max(1_000);
         if self.bucket_ms != size {
             self.buckets.clear();
@@ -197,186 +398,4 @@ impl ContinuousFlow {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const S: i64 = 1_000;
-    const MIN: i64 = 60 * S;
-    const H: i64 = 60 * MIN;
-
-    fn tap() -> ContinuousFlowConfig {
-        ContinuousFlowConfig {
-            after: Duration::from_secs(2 * 3600),
-            window: Duration::from_secs(15 * 60),
-            min_rate_lpm: 2.0,
-        }
-    }
-
-    fn trickle() -> ContinuousFlowConfig {
-        ContinuousFlowConfig {
-            after: Duration::from_secs(24 * 3600),
-            window: Duration::from_secs(3600),
-            min_rate_lpm: 0.0,
-        }
-    }
-
-    /// Regular readings every `step` from 0 to `until`, with `lpm` flowing
-    /// during `[from, to)` on a register of 1-litre resolution.
-    fn feed(
-        config: &ContinuousFlowConfig,
-        step: i64,
-        until: i64,
-        from: i64,
-        to: i64,
-        lpm: f64,
-    ) -> Vec<Verdict> {
-        let mut state = ContinuousFlow::default();
-        let register = |t: i64| (lpm * (t.clamp(from, to) - from) as f64 / MINUTE_MS).floor();
-        let mut verdicts = Vec::new();
-        let mut t = 0;
-        while t + step <= until {
-            state.usage(t, t + step, register(t + step) - register(t), config);
-            verdicts.push(state.verdict(config));
-            t += step;
-        }
-        verdicts
-    }
-
-    fn first_firing(verdicts: &[Verdict], step: i64) -> Option<i64> {
-        verdicts
-            .iter()
-            .position(|v| *v == Verdict::Firing)
-            .map(|i| (i as i64 + 1) * step)
-    }
-
-    #[test]
-    fn runs_fire_after_the_limit_and_only_when_fast_enough() {
-        let cases = [
-            // name, config, step, until, flow from, flow to, lpm, first firing (ms from 0)
-            (
-                "tap at 6 L/min, 15-min readings",
-                tap(),
-                15 * MIN,
-                6 * H,
-                H,
-                6 * H,
-                6.0,
-                Some(3 * H),
-            ),
-            (
-                "tap at 1 L/min is too slow",
-                tap(),
-                15 * MIN,
-                6 * H,
-                H,
-                6 * H,
-                1.0,
-                None,
-            ),
-            (
-                "tap closed after 1 h 45",
-                tap(),
-                15 * MIN,
-                6 * H,
-                H,
-                2 * H + 45 * MIN,
-                6.0,
-                None,
-            ),
-            (
-                "trickle, 10-second readings",
-                trickle(),
-                10 * S,
-                26 * H,
-                0,
-                26 * H,
-                0.2,
-                Some(24 * H + 5 * MIN),
-            ),
-            (
-                "trickle too slow to fill every hour",
-                trickle(),
-                10 * S,
-                26 * H,
-                0,
-                26 * H,
-                0.01,
-                None,
-            ),
-            (
-                "hourly readings with use each hour",
-                trickle(),
-                H,
-                26 * H,
-                0,
-                26 * H,
-                0.05,
-                Some(24 * H),
-            ),
-        ];
-        for (name, config, step, until, from, to, lpm, want) in cases {
-            let verdicts = feed(&config, step, until, from, to, lpm);
-            let got = first_firing(&verdicts, step);
-            match (got, want) {
-                (Some(g), Some(w)) => assert!(
-                    (g - w).abs() <= config.window.as_millis() as i64,
-                    "{name}: {g} vs {w}"
-                ),
-                _ => assert_eq!(got, want, "{name}"),
-            }
-        }
-    }
-
-    #[test]
-    fn a_data_gap_breaks_the_run_and_a_quiet_window_clears() {
-        let config = tap();
-        let mut state = ContinuousFlow::default();
-        let mut t = 0;
-        for _ in 0..7 {
-            state.usage(t, t + 15 * MIN, 90.0, &config);
-            t += 15 * MIN;
-        }
-        assert_eq!(
-            state.verdict(&config),
-            Verdict::Unchanged,
-            "1 h 45 min of use"
-        );
-        state.usage(t, t + 3 * H, 500.0, &config);
-        t += 3 * H;
-        for _ in 0..8 {
-            state.usage(t, t + 15 * MIN, 90.0, &config);
-            t += 15 * MIN;
-        }
-        assert_eq!(
-            state.verdict(&config),
-            Verdict::Firing,
-            "2 h of use after the gap"
-        );
-        state.usage(t, t + 10 * MIN, 0.0, &config);
-        assert_eq!(
-            state.verdict(&config),
-            Verdict::Firing,
-            "10 min without use"
-        );
-        state.usage(t + 10 * MIN, t + 15 * MIN, 0.0, &config);
-        assert_eq!(
-            state.verdict(&config),
-            Verdict::Clear,
-            "a whole window without use"
-        );
-    }
-
-    #[test]
-    fn state_stays_small_for_any_configuration() {
-        let config = ContinuousFlowConfig {
-            after: Duration::from_secs(7 * 24 * 3600),
-            window: Duration::from_secs(60),
-            min_rate_lpm: 0.0,
-        };
-        let mut state = ContinuousFlow::default();
-        for i in 0..5_000 {
-            state.usage(i * 30 * S, (i + 1) * 30 * S, 1.0, &config);
-        }
-        assert!(state.buckets.len() <= 18, "{}", state.buckets.len());
-    }
-}
+mod tests;

@@ -47,8 +47,13 @@ impl MeterFault {
             .collect()
     }
 
+    /// Whether the newest reading carried no status flags at all.
+    pub fn is_empty(&self) -> bool {
+        self.flags.is_empty()
+    }
+
     pub fn verdict(&self, config: &MeterFaultConfig) -> Verdict {
-        if self.matching(config).is_empty() {
+        if self.flags.is_empty() || self.matching(config).is_empty() {
             Verdict::Clear
         } else {
             Verdict::Firing

@@ -11,10 +11,12 @@ use std::time::Duration;
 use crate::reading::Timestamp;
 
 pub mod continuous_flow;
+pub mod histogram;
 pub mod inactivity;
 pub mod meter_fault;
 pub mod meter_offline;
 pub mod spike;
+pub mod usage_drop;
 
 /// What a detector concludes from the facts it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,5 +39,9 @@ pub(crate) fn ms(ts: &Timestamp) -> i64 {
 }
 
 pub(crate) fn duration_ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    // Design: on the hot path; avoids `as_millis`' 128-bit arithmetic.
+    i64::try_from(d.as_secs())
+        .ok()
+        .and_then(|s| s.checked_mul(1000))
+        .map_or(i64::MAX, |ms| ms + i64::from(d.subsec_millis()))
 }

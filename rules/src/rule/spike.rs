@@ -5,6 +5,15 @@
 //! the window is measured on its own. So a large delta after a data gap is
 //! spread over the gap (a low rate) and is not a spike. Resolves as soon as the
 //! rate falls below the limit.
+//!
+//! A `learned` rule also learns the household's busiest `window` of each
+//! day (the highest trailing rate measured that day, learned when the day
+//! closes, so an incident never raises the limit it is judged by on the day)
+//! and, once the household is past its learning period, fires at the rate
+//! its busiest window stays under on all but `1 - quantile` of days (a rare
+//! day with a burst or visitors does not move it) times `margin`, within
+//! `[min_rate_lpm, max_rate_lpm]`; until then `rate_lpm` applies. A physical
+//! burst-pipe rule stays a plain (fixed) spike rule beside it.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -12,8 +21,9 @@ use std::time::Duration;
 use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 
+use super::histogram::{Histogram, Scale};
 use super::{EPSILON_L, MINUTE_MS, Verdict, duration_ms};
-use crate::text;
+use crate::text::{self, Language};
 
 /// The typed `[[rule]]` parameters of a `spike` rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +32,36 @@ pub struct SpikeConfig {
     pub rate_lpm: f64,
     /// The trailing window the rate is averaged over.
     pub window: Duration,
+    /// Limit the rate by the household's own busiest windows once known.
+    pub learned: Option<LearnedRate>,
+}
+
+/// How a learned spike rule turns the household's busiest windows into a limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LearnedRate {
+    /// Which share of days' busiest windows counts as usual (e.g. 0.95).
+    pub quantile: f64,
+    /// The usual busiest rate is multiplied by this.
+    pub margin: f64,
+    /// The limit is never lower than this (L/min).
+    pub min_rate_lpm: f64,
+    /// The limit is never higher than this (L/min).
+    pub max_rate_lpm: f64,
+}
+
+/// Busiest-window rates, 0.05 to 51 L/min, three buckets per doubling.
+const RATES: Scale = Scale {
+    lowest: 0.05,
+    per_doubling: 3.0,
+    buckets: 30,
+};
+
+/// The rate limit a window is held to, and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    pub lpm: f64,
+    /// The household's usual busiest rate, when learned.
+    pub usual_lpm: Option<f64>,
 }
 
 /// At most this many intervals are kept; older ones are merged.
@@ -42,6 +82,20 @@ pub struct Spike {
     /// The latest measurement: `(rate in L/min, measured over ms, up to ms)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     latest: Option<(f64, i64, i64)>,
+    /// Learned rules: today's highest trailing rate so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    day_peak: f64,
+    /// Learned rules: the household's busiest rate per day.
+    #[serde(default, skip_serializing_if = "is_empty")]
+    rates: Histogram,
+}
+
+fn is_empty(h: &Histogram) -> bool {
+    h.is_empty()
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl Spike {
@@ -66,7 +120,7 @@ impl Spike {
             }
         }
         let span = end - start;
-        self.latest = Some(if span >= window {
+        let latest = if span >= window {
             (litres / (span as f64 / MINUTE_MS), span, end)
         } else {
             (
@@ -74,7 +128,43 @@ impl Spike {
                 window,
                 end,
             )
-        });
+        };
+        self.latest = Some(latest);
+        if let Some(l) = &config.learned {
+            self.day_peak = self.day_peak.max(latest.0);
+            self.rates.refresh(&RATES, l.quantile);
+        }
+    }
+
+    /// Closes a day with use: the learned rates fade by `keep` and the
+    /// day's busiest window is learned.
+    pub fn close_day(&mut self, keep: f64) {
+        if self.day_peak > EPSILON_L || !is_empty(&self.rates) {
+            self.rates.close_day(keep);
+            self.rates.add(&RATES, self.day_peak);
+            self.day_peak = 0.0;
+        }
+    }
+
+    /// The limit for this household: `rate_lpm` while `learning` or for a
+    /// fixed rule, else its usual busiest rate times the margin, within bounds.
+    pub fn limit(&self, config: &SpikeConfig, learning: bool) -> RateLimit {
+        let Some(l) = config.learned.as_ref().filter(|_| !learning) else {
+            return RateLimit {
+                lpm: config.rate_lpm,
+                usual_lpm: None,
+            };
+        };
+        match self.rates.usual_max(&RATES, l.quantile) {
+            Some(usual) => RateLimit {
+                lpm: (usual * l.margin).clamp(l.min_rate_lpm, l.max_rate_lpm),
+                usual_lpm: Some(usual),
+            },
+            None => RateLimit {
+                lpm: l.max_rate_lpm,
+                usual_lpm: None,
+            },
+        }
     }
 
     /// The latest measured rate, L/min.
@@ -82,30 +172,70 @@ impl Spike {
         self.latest.map(|(rate, _, _)| rate)
     }
 
-    pub fn verdict(&self, config: &SpikeConfig) -> Verdict {
-        match self.rate_lpm() {
-            None => Verdict::Unchanged,
-            Some(rate) if rate >= config.rate_lpm => Verdict::Firing,
-            Some(_) => Verdict::Clear,
+    pub fn verdict(&self, config: &SpikeConfig, learning: bool) -> Verdict {
+        let Some(rate) = self.rate_lpm() else {
+            return Verdict::Unchanged;
+        };
+        // Design: most rates are below any limit; the learned one is worked
+        // out only for those that are not.
+        let floor = config
+            .learned
+            .as_ref()
+            .map_or(config.rate_lpm, |l| l.min_rate_lpm.min(config.rate_lpm));
+        if rate >= floor && rate >= self.limit(config, learning).lpm {
+            Verdict::Firing
+        } else {
+            Verdict::Clear
         }
     }
 
-    /// The alert text for `verdict`, times in `offset`.
-    pub fn summary(&self, config: &SpikeConfig, verdict: Verdict, offset: FixedOffset) -> String {
+    /// The alert text for `verdict` in `lang`, times in `offset`.
+    pub fn summary(
+        &self,
+        config: &SpikeConfig,
+        learning: bool,
+        verdict: Verdict,
+        offset: FixedOffset,
+        lang: Language,
+    ) -> String {
         let Some((rate, over, until)) = self.latest else {
             return "No readings yet.".to_owned();
         };
+        let zh = lang == Language::ZhCn;
         let (rate, over, at) = (
-            text::rate(rate),
-            text::duration_ms(over),
-            text::clock(until, until, offset),
+            text::rate_in(lang, rate),
+            text::duration_ms_in(lang, over),
+            text::clock_in(lang, until, until, offset),
         );
-        match verdict {
-            Verdict::Firing => format!(
-                "Water flowing at {rate} over the {over} up to {at}; the limit is {}.",
-                text::rate(config.rate_lpm)
+        let limit = self.limit(config, learning);
+        let (usual, limit_text) = (
+            limit.usual_lpm.map(|u| text::rate_in(lang, u)),
+            text::rate_in(lang, limit.lpm),
+        );
+        let window = text::duration_in(lang, config.window);
+        let why = match (usual, &config.learned, zh) {
+            (Some(usual), _, false) => format!(
+                "; this household's busiest {window} is usually at most {usual}, so the limit is {limit_text}"
             ),
-            _ => format!("Flow down to {rate} over the {over} up to {at}."),
+            (Some(usual), _, true) => {
+                format!("；该户最忙的{window}通常不超过{usual}，报警阈值为{limit_text}")
+            }
+            (None, Some(_), false) if learning => format!(
+                "; still learning this household's use, so the fixed limit of {limit_text} applies"
+            ),
+            (None, Some(_), true) if learning => {
+                format!("；仍在学习该户的用水量，采用固定阈值{limit_text}")
+            }
+            (_, _, false) => format!("; the limit is {limit_text}"),
+            (_, _, true) => format!("；报警阈值为{limit_text}"),
+        };
+        match (verdict, zh) {
+            (Verdict::Firing, false) => {
+                format!("Water flowing at {rate} over the {over} up to {at}{why}.")
+            }
+            (Verdict::Firing, true) => format!("截至{at}的{over}内水流为{rate}{why}。"),
+            (_, false) => format!("Flow down to {rate} over the {over} up to {at}."),
+            (_, true) => format!("截至{at}的{over}内水流已降至{rate}。"),
         }
     }
 
@@ -128,78 +258,4 @@ impl Spike {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const S: i64 = 1_000;
-    const MIN: i64 = 60 * S;
-    const H: i64 = 60 * MIN;
-
-    fn burst() -> SpikeConfig {
-        SpikeConfig {
-            rate_lpm: 30.0,
-            window: Duration::from_secs(600),
-        }
-    }
-
-    #[test]
-    fn rate_is_measured_over_the_window_or_one_long_interval() {
-        // name, intervals (start, end, litres), verdict after the last
-        let cases: &[(&str, &[Piece], Verdict)] = &[
-            ("nothing yet", &[], Verdict::Unchanged),
-            (
-                "15-min interval at 40 L/min",
-                &[(0, 15 * MIN, 600.0)],
-                Verdict::Firing,
-            ),
-            (
-                "15-min interval at 20 L/min",
-                &[(0, 15 * MIN, 300.0)],
-                Verdict::Clear,
-            ),
-            ("5 h gap with 2000 L", &[(0, 5 * H, 2000.0)], Verdict::Clear),
-            (
-                "two 5-min intervals averaging 35 L/min",
-                &[(0, 5 * MIN, 150.0), (5 * MIN, 10 * MIN, 200.0)],
-                Verdict::Firing,
-            ),
-            (
-                "a short fill of a bucket at 12 L/min",
-                &[
-                    (0, 5 * MIN, 0.0),
-                    (5 * MIN, 6 * MIN, 12.0),
-                    (6 * MIN, 10 * MIN, 0.0),
-                ],
-                Verdict::Clear,
-            ),
-            (
-                "burst over: the next interval is quiet",
-                &[(0, 15 * MIN, 600.0), (15 * MIN, 30 * MIN, 0.0)],
-                Verdict::Clear,
-            ),
-        ];
-        for (name, intervals, want) in cases {
-            let mut state = Spike::default();
-            for &(s, e, l) in *intervals {
-                state.usage(s, e, l, &burst());
-            }
-            assert_eq!(state.verdict(&burst()), *want, "{name}");
-        }
-    }
-
-    #[test]
-    fn ten_second_readings_reach_the_rate_once_the_window_fills() {
-        let config = burst();
-        let mut state = Spike::default();
-        let mut fired_at = None;
-        for i in 0..120 {
-            state.usage(i * 10 * S, (i + 1) * 10 * S, 40.0 / 6.0, &config);
-            if fired_at.is_none() && state.verdict(&config) == Verdict::Firing {
-                fired_at = Some((i + 1) * 10 * S);
-            }
-        }
-        assert!(state.pieces.len() <= MAX_PIECES);
-        let fired_at = fired_at.unwrap_or(i64::MAX);
-        assert!((7 * MIN..=8 * MIN).contains(&fired_at), "{fired_at}");
-    }
-}
+mod tests;

@@ -1,0 +1,189 @@
+//! [`RuleEntry`]: a `[[rule]]` table as written (its field docs are the
+//! manual), and which fields each kind uses.
+
+use serde::Deserialize;
+
+use crate::event::{Kind, Severity};
+
+/// One `[[rule]]` table as written. Which of the optional fields a rule needs
+/// depends on its `kind`; a field its kind does not use is an error.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleEntry {
+    /// Unique name; alert events carry it as `rule`.
+    pub name: String,
+    /// What the rule detects: `inactivity` (no water used for `after`),
+    /// `continuous_flow` (use in every `window` for `after`, at `min_rate_lpm`
+    /// or more), `spike` (`rate_lpm` or more over `window`), `meter_offline`
+    /// (no data for `after` past the meter's usual reporting interval) or
+    /// `meter_fault` (the meter reports one of `flags`).
+    pub kind: String,
+    /// `info`, `warning` or `critical`.
+    pub severity: Severity,
+    /// A disabled rule never fires. Default `true`.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+    /// The escalation route for this rule's alerts (routing comes in a later version).
+    #[serde(default)]
+    pub route: Option<String>,
+    /// A duration such as `"12h"` or `"90m"`: how long before the alert fires.
+    /// Used by `inactivity`, `continuous_flow`, `meter_offline`.
+    #[serde(default)]
+    pub after: Option<String>,
+    /// A duration such as `"15m"`: for `continuous_flow`, a stretch this long
+    /// without use ends the run; for `spike`, the rate is averaged over it.
+    /// At most `after`.
+    #[serde(default)]
+    pub window: Option<String>,
+    /// `continuous_flow`: the average rate (L/min) over the run's last
+    /// `after` (or learned limit) must be at least this. Default 0 (any use).
+    /// Learned `spike`: the learned limit is never lower. Default 1.0.
+    #[serde(default)]
+    pub min_rate_lpm: Option<f64>,
+    /// Learned `spike` only: the learned limit is never higher. Default `rate_lpm`.
+    #[serde(default)]
+    pub max_rate_lpm: Option<f64>,
+    /// `spike` only: the flow rate (L/min) that fires the alert.
+    #[serde(default)]
+    pub rate_lpm: Option<f64>,
+    /// `meter_fault` only: the meter status flags (any case) that fire the
+    /// alert, e.g. `["LEAK", "BURST", "TAMPER", "LOW_BATTERY"]`.
+    #[serde(default)]
+    pub flags: Option<Vec<String>>,
+    /// `inactivity`, `continuous_flow`, `spike`: once the household is past
+    /// its learning period (see `[baseline]`), judge by its own history:
+    /// inactivity by how long it usually goes without water starting at that
+    /// time of day, continuous_flow by how long its runs of use usually last,
+    /// spike by its usual busiest `window`. Until then the fixed `after` /
+    /// `rate_lpm` applies. Default `false` (always fixed).
+    #[serde(default)]
+    pub learned: Option<bool>,
+    /// Learned rules: the share of days whose stretches, runs or windows
+    /// count as usual, in (0.5, 1); defaults inactivity 0.999,
+    /// continuous_flow 0.9, spike 0.95. `usage_drop`: the quantile of the
+    /// history's daily use taken as the household's level, in (0, 1),
+    /// default 0.5 (the median).
+    #[serde(default)]
+    pub quantile: Option<f64>,
+    /// Learned rules: the usual value is multiplied by this, at least 1.
+    /// Defaults inactivity 1.0 (the quantile is extrapolated already),
+    /// continuous_flow and spike 1.5.
+    #[serde(default)]
+    pub margin: Option<f64>,
+    /// Learned `inactivity` and `continuous_flow`: the limit is never
+    /// shorter. Defaults "3h" and "30m".
+    #[serde(default)]
+    pub min: Option<String>,
+    /// Learned `inactivity` and `continuous_flow`: the limit is never
+    /// longer. Default `after`, so a learned rule is never later than the
+    /// fixed one.
+    #[serde(default)]
+    pub max: Option<String>,
+    /// Learned `inactivity` only: for a quiet stretch that began at night
+    /// (19:00–06:00), fire this long after the household's usual rising time
+    /// (its `quantile`) if no water has been used yet. Default "1h"; "off"
+    /// turns the morning check off.
+    #[serde(default)]
+    pub morning_margin: Option<String>,
+    /// `continuous_flow` only: also fire when the flow has been steady —
+    /// each reading interval (or `window`) using the same litres as the one
+    /// before, give or take a quarter, four or more in a row — for this long,
+    /// e.g. "1h": a running toilet or a dripping tap, not a person.
+    #[serde(default)]
+    pub steady: Option<String>,
+    /// `usage_drop` only: how many recent days (with use) must all be low.
+    /// Default 4.
+    #[serde(default)]
+    pub recent_days: Option<u32>,
+    /// `usage_drop` only: the days before the recent ones that set the
+    /// household's level. Default 28; `2 × recent_days + history_days` is at most 42.
+    #[serde(default)]
+    pub history_days: Option<u32>,
+    /// `usage_drop` only: days with known use needed in the history before
+    /// the rule can fire (it has no fixed fallback). Default 14.
+    #[serde(default)]
+    pub min_history_days: Option<u32>,
+    /// `usage_drop` only: fire when each recent day's use is below this share
+    /// of the level, in (0, 1). Default 0.5.
+    #[serde(default)]
+    pub fraction: Option<f64>,
+    /// `usage_drop` only: ... and their mean at least this many litres a day
+    /// below it, so a small household's small drop stays quiet. Default 30.
+    #[serde(default)]
+    pub min_drop_l: Option<f64>,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// The kinds this version can run, in the order messages list them.
+pub(super) const KINDS: [Kind; 6] = [
+    Kind::Inactivity,
+    Kind::ContinuousFlow,
+    Kind::Spike,
+    Kind::UsageDrop,
+    Kind::MeterOffline,
+    Kind::MeterFault,
+];
+
+/// The kind-specific fields of a `[[rule]]`, and whether `entry` has each.
+pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 18] {
+    [
+        ("after", entry.after.is_some()),
+        ("window", entry.window.is_some()),
+        ("min_rate_lpm", entry.min_rate_lpm.is_some()),
+        ("max_rate_lpm", entry.max_rate_lpm.is_some()),
+        ("rate_lpm", entry.rate_lpm.is_some()),
+        ("flags", entry.flags.is_some()),
+        ("learned", entry.learned.is_some()),
+        ("quantile", entry.quantile.is_some()),
+        ("margin", entry.margin.is_some()),
+        ("min", entry.min.is_some()),
+        ("max", entry.max.is_some()),
+        ("morning_margin", entry.morning_margin.is_some()),
+        ("steady", entry.steady.is_some()),
+        ("recent_days", entry.recent_days.is_some()),
+        ("history_days", entry.history_days.is_some()),
+        ("min_history_days", entry.min_history_days.is_some()),
+        ("fraction", entry.fraction.is_some()),
+        ("min_drop_l", entry.min_drop_l.is_some()),
+    ]
+}
+
+/// The fields only a learned rule of `kind` uses.
+pub(super) fn learned_only(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Inactivity => &["quantile", "margin", "min", "max", "morning_margin"],
+        Kind::ContinuousFlow => &["quantile", "margin", "min", "max"],
+        Kind::Spike => &["quantile", "margin", "min_rate_lpm", "max_rate_lpm"],
+        _ => &[],
+    }
+}
+
+/// Whether `kind` uses `field`: `None` if not, `Some(None)` if optional,
+/// `Some(Some(example))` if required.
+pub(super) fn usage_of(kind: Kind, field: &str) -> Option<Option<&'static str>> {
+    const USAGE_DROP: [&str; 6] = [
+        "recent_days",
+        "history_days",
+        "min_history_days",
+        "quantile",
+        "fraction",
+        "min_drop_l",
+    ];
+    match (kind, field) {
+        (Kind::Inactivity, "after") => Some(Some("after = \"12h\"")),
+        (Kind::ContinuousFlow, "after") => Some(Some("after = \"2h\"")),
+        (Kind::ContinuousFlow, "window") => Some(Some("window = \"15m\"")),
+        (Kind::ContinuousFlow, "min_rate_lpm" | "steady") => Some(None),
+        (Kind::Spike, "rate_lpm") => Some(Some("rate_lpm = 30.0")),
+        (Kind::Spike, "window") => Some(Some("window = \"10m\"")),
+        (Kind::Inactivity | Kind::ContinuousFlow | Kind::Spike, "learned") => Some(None),
+        (k, f) if learned_only(k).contains(&f) => Some(None),
+        (Kind::UsageDrop, f) if USAGE_DROP.contains(&f) => Some(None),
+        (Kind::MeterOffline, "after") => Some(Some("after = \"3h\"")),
+        (Kind::MeterFault, "flags") => Some(Some("flags = [\"LEAK\", \"BURST\"]")),
+        _ => None,
+    }
+}

@@ -1,0 +1,248 @@
+//! The parameters of learned rules (`learned = true` on inactivity,
+//! continuous_flow and spike) and of usage_drop, with their defaults, checked.
+
+use std::time::Duration;
+
+use super::{Check, RuleEntry};
+use crate::rule::continuous_flow::LearnedRun;
+use crate::rule::inactivity::LearnedConfig;
+use crate::rule::spike::LearnedRate;
+use crate::rule::usage_drop::{MAX_DAYS, UsageDropConfig};
+
+impl Check<'_> {
+    /// The learned-limit parameters of a rule (with defaults), checked.
+    pub(super) fn learned(
+        &mut self,
+        i: usize,
+        entry: &RuleEntry,
+        after: Option<Duration>,
+    ) -> Option<LearnedConfig> {
+        let path = |key: &str| format!("rule[{i}].{key}");
+        let before = self.problems.len();
+        let quantile = entry.quantile.unwrap_or(0.999);
+        if !(quantile > 0.5 && quantile < 1.0) {
+            self.at(
+                path("quantile"),
+                format!("must be between 0.5 and 1, exclusive (got {quantile}); the usual value is 0.999"),
+            );
+        }
+        let margin = entry.margin.unwrap_or(1.0);
+        if !(margin.is_finite() && margin >= 1.0) {
+            self.at(
+                path("margin"),
+                format!("must be at least 1 (got {margin}); the usual value is 1.0"),
+            );
+        }
+        let min = self.duration(path("min"), Some(entry.min.as_deref().unwrap_or("3h")));
+        let max = match entry.max.as_deref() {
+            Some(text) => self.duration(path("max"), Some(text)),
+            None => after,
+        };
+        let morning_margin = match entry.morning_margin.as_deref() {
+            Some("off") => Some(None),
+            text => self
+                .duration(path("morning_margin"), Some(text.unwrap_or("1h")))
+                .map(Some),
+        };
+        if let (Some(min), Some(max)) = (min, max)
+            && min > max
+        {
+            self.at(
+                path("min"),
+                format!(
+                    "the minimum ({}) is longer than the maximum ({}); make min at most max",
+                    crate::text::duration(min),
+                    crate::text::duration(max)
+                ),
+            );
+        }
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(LearnedConfig {
+            quantile,
+            margin,
+            min: min?,
+            max: max?,
+            morning_margin: morning_margin?,
+        })
+    }
+
+    /// `quantile` in (0.5, 1) and `margin` ≥ 1, with these defaults.
+    fn quantile_margin(
+        &mut self,
+        i: usize,
+        entry: &RuleEntry,
+        quantile: f64,
+        margin: f64,
+    ) -> (f64, f64) {
+        let path = |key: &str| format!("rule[{i}].{key}");
+        let q = entry.quantile.unwrap_or(quantile);
+        if !(q > 0.5 && q < 1.0) {
+            self.at(
+                path("quantile"),
+                format!(
+                    "must be between 0.5 and 1, exclusive (got {q}); the usual value is {quantile}"
+                ),
+            );
+        }
+        let m = entry.margin.unwrap_or(margin);
+        if !(m.is_finite() && m >= 1.0) {
+            self.at(
+                path("margin"),
+                format!("must be at least 1 (got {m}); the usual value is {margin}"),
+            );
+        }
+        (q, m)
+    }
+
+    /// A learned continuous_flow rule's parameters.
+    pub(super) fn learned_run(
+        &mut self,
+        i: usize,
+        entry: &RuleEntry,
+        after: Option<Duration>,
+    ) -> Option<LearnedRun> {
+        let path = |key: &str| format!("rule[{i}].{key}");
+        let before = self.problems.len();
+        let (quantile, margin) = self.quantile_margin(i, entry, 0.9, 1.5);
+        let min = self.duration(path("min"), Some(entry.min.as_deref().unwrap_or("30m")));
+        let max = match entry.max.as_deref() {
+            Some(text) => self.duration(path("max"), Some(text)),
+            None => after,
+        };
+        if let (Some(min), Some(max)) = (min, max)
+            && min > max
+        {
+            self.at(
+                path("min"),
+                format!(
+                    "the minimum ({}) is longer than the maximum ({}); make min at most max",
+                    crate::text::duration(min),
+                    crate::text::duration(max)
+                ),
+            );
+        }
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(LearnedRun {
+            quantile,
+            margin,
+            min: min?,
+            max: max?,
+        })
+    }
+
+    /// A learned spike rule's parameters.
+    pub(super) fn learned_rate(
+        &mut self,
+        i: usize,
+        entry: &RuleEntry,
+        rate_lpm: Option<f64>,
+    ) -> Option<LearnedRate> {
+        let path = |key: &str| format!("rule[{i}].{key}");
+        let before = self.problems.len();
+        let (quantile, margin) = self.quantile_margin(i, entry, 0.95, 1.5);
+        let min = entry.min_rate_lpm.unwrap_or(1.0);
+        let max = entry.max_rate_lpm.or(rate_lpm)?;
+        for (key, value) in [("min_rate_lpm", min), ("max_rate_lpm", max)] {
+            if !(value.is_finite() && value > 0.0) {
+                self.at(
+                    path(key),
+                    format!("must be greater than zero (got {value}); e.g. 1.0 and 10.0"),
+                );
+            }
+        }
+        if min > max {
+            self.at(
+                path("min_rate_lpm"),
+                format!(
+                    "the minimum ({min} L/min) is above the maximum ({max} L/min); make it lower"
+                ),
+            );
+        }
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(LearnedRate {
+            quantile,
+            margin,
+            min_rate_lpm: min,
+            max_rate_lpm: max,
+        })
+    }
+
+    /// A usage_drop rule's parameters.
+    pub(super) fn usage_drop(&mut self, i: usize, entry: &RuleEntry) -> Option<UsageDropConfig> {
+        let path = |key: &str| format!("rule[{i}].{key}");
+        let before = self.problems.len();
+        let recent_days = entry.recent_days.unwrap_or(4);
+        let history_days = entry.history_days.unwrap_or(28);
+        let min_history_days = entry.min_history_days.unwrap_or(history_days.min(14));
+        for (key, value, usual) in [
+            ("recent_days", recent_days, 4),
+            ("history_days", history_days, 28),
+        ] {
+            if value == 0 {
+                self.at(
+                    path(key),
+                    format!("must be at least 1 (got 0); the usual value is {usual}"),
+                );
+            }
+        }
+        if 2 * u64::from(recent_days) + u64::from(history_days) > MAX_DAYS as u64 {
+            self.at(
+                path("history_days"),
+                format!(
+                    "2 × recent_days + history_days is {} and may be at most {MAX_DAYS}; shorten them",
+                    2 * u64::from(recent_days) + u64::from(history_days)
+                ),
+            );
+        }
+        if min_history_days == 0 || min_history_days > history_days {
+            self.at(
+                path("min_history_days"),
+                format!(
+                    "must be between 1 and history_days ({history_days}) (got {min_history_days}); the usual value is 14"
+                ),
+            );
+        }
+        let quantile = entry.quantile.unwrap_or(0.5);
+        if !(quantile > 0.0 && quantile < 1.0) {
+            self.at(
+                path("quantile"),
+                format!(
+                    "must be between 0 and 1, exclusive (got {quantile}); the usual value is 0.5"
+                ),
+            );
+        }
+        let fraction = entry.fraction.unwrap_or(0.5);
+        if !(fraction > 0.0 && fraction < 1.0) {
+            self.at(
+                path("fraction"),
+                format!(
+                    "must be between 0 and 1, exclusive (got {fraction}); the usual value is 0.5"
+                ),
+            );
+        }
+        let min_drop_l = entry.min_drop_l.unwrap_or(30.0);
+        if !(min_drop_l.is_finite() && min_drop_l >= 0.0) {
+            self.at(
+                path("min_drop_l"),
+                format!("must not be negative (got {min_drop_l}); the usual value is 30"),
+            );
+        }
+        if self.problems.len() > before {
+            return None;
+        }
+        Some(UsageDropConfig {
+            recent_days,
+            history_days,
+            min_history_days,
+            quantile,
+            fraction,
+            min_drop_l,
+        })
+    }
+}

@@ -1,0 +1,277 @@
+//! Turning detector verdicts into `fired`/`resolved` events, with the texts.
+
+use std::borrow::Cow;
+
+use super::{ActiveAlert, MeterState, Planned, Scope, Who};
+use crate::config::{Detector, Rule, RuleSet};
+use crate::event::{AlertEvent, Kind, Transition};
+use crate::reading::Timestamp;
+use crate::rule::inactivity::{InactivityConfig, Limit};
+use crate::rule::usage_drop::UsageDropConfig;
+use crate::rule::{Verdict, ms};
+
+/// Asks the rules in `scope` for their verdicts and turns changes into
+/// events. `generation` is the engine's rules generation: cached rule
+/// positions of firing alerts are re-checked when it moved on. A reading
+/// that showed no use cannot start a flow or spike alert (see `cannot_fire`).
+pub(super) fn evaluate(
+    rules: &RuleSet,
+    plan: &[Planned],
+    generation: u64,
+    who: &Who<'_>,
+    state: &mut MeterState,
+    now: Timestamp,
+    scope: Scope,
+) -> Vec<AlertEvent> {
+    let event = |alert: &ActiveAlert, event: Transition, summary: String| AlertEvent {
+        ts: now,
+        household: who.household().to_owned(),
+        meter_id: who.meter_id.to_owned(),
+        rule: alert.rule.clone(),
+        kind: alert.kind,
+        event,
+        severity: alert.severity,
+        summary,
+    };
+    let mut events = Vec::new();
+    let rules_changed = state.memo.generation != generation;
+    let grew = rules_changed || matches!(scope, Scope::Reading { used: true });
+    if rules_changed || state.memo.alert_rules.len() != state.alerts.len() {
+        let position_of = |alert: &ActiveAlert| {
+            rules
+                .rules
+                .iter()
+                .position(|r| r.enabled && r.name == alert.rule && r.detector.kind() == alert.kind)
+        };
+        state.alerts.retain(|alert| {
+            let current = position_of(alert).is_some();
+            if !current {
+                let summary = format!(
+                    "Withdrawn: the rule \"{}\" was removed, disabled or changed in the rules file.",
+                    alert.rule
+                );
+                events.push(event(alert, Transition::Resolved, summary));
+            }
+            current
+        });
+        state.memo.alert_rules = state.alerts.iter().filter_map(position_of).collect();
+        state.memo.generation = generation;
+    }
+    for planned in plan {
+        if scope == Scope::Tick && planned.kind != Kind::MeterOffline {
+            continue;
+        }
+        let position = planned.position;
+        let firing = state.memo.alert_rules.iter().position(|&p| p == position);
+        if firing.is_none() && cannot_fire(planned.kind, state, scope, grew) {
+            continue;
+        }
+        let Some(rule) = rules.rules.get(position) else {
+            continue;
+        };
+        let at = At {
+            position,
+            rule,
+            slot: planned.slot,
+        };
+        let verdict = verdict(rules, who, &at, state, now);
+        match (verdict, firing) {
+            (Verdict::Firing, None) => {
+                let alert = ActiveAlert {
+                    rule: rule.name.clone(),
+                    kind: rule.detector.kind(),
+                    severity: rule.severity,
+                    since: now,
+                    summary: summary(rules, who, &at, state, now, verdict),
+                };
+                events.push(event(&alert, Transition::Fired, alert.summary.clone()));
+                state.alerts.push(alert);
+                state.memo.alert_rules.push(position);
+            }
+            (Verdict::Clear, Some(i)) => {
+                let alert = state.alerts.remove(i);
+                state.memo.alert_rules.remove(i);
+                events.push(event(
+                    &alert,
+                    Transition::Resolved,
+                    summary(rules, who, &at, state, now, verdict),
+                ));
+            }
+            _ => {}
+        }
+    }
+    events
+}
+
+/// Whether a rule that is not firing surely stays quiet, known without
+/// asking it: a meter that just reported is not offline, a reading without
+/// status flags raises no fault, and unless the reading showed use (or a
+/// day closed, or the rules changed: `grew`) a run of use is no longer and
+/// a trailing rate no higher than at the last reading, under the same limits.
+fn cannot_fire(kind: Kind, state: &MeterState, scope: Scope, grew: bool) -> bool {
+    match kind {
+        Kind::MeterOffline => matches!(scope, Scope::Reading { .. }),
+        Kind::MeterFault => state.fault.is_empty(),
+        Kind::ContinuousFlow | Kind::Spike => !grew,
+        Kind::Inactivity | Kind::UsageDrop => false,
+    }
+}
+
+/// A rule being evaluated: its position in the rules file and, for rules
+/// with per-rule state, its slot.
+struct At<'a> {
+    position: usize,
+    rule: &'a Rule,
+    slot: usize,
+}
+
+/// The inactivity parameters for this meter's household.
+fn inactivity_config<'a>(
+    rules: &RuleSet,
+    who: &Who<'_>,
+    config: &'a InactivityConfig,
+) -> Cow<'a, InactivityConfig> {
+    if rules.households.is_empty() {
+        return Cow::Borrowed(config);
+    }
+    Cow::Owned(rules.inactivity_for(who.household(), config))
+}
+
+/// The usage_drop parameters for this meter's household.
+fn usage_drop_config<'a>(
+    rules: &RuleSet,
+    who: &Who<'_>,
+    config: &'a UsageDropConfig,
+) -> Cow<'a, UsageDropConfig> {
+    if rules.households.is_empty() {
+        return Cow::Borrowed(config);
+    }
+    Cow::Owned(rules.usage_drop_for(who.household(), config))
+}
+
+/// The inactivity limit for the meter's current quiet stretch.
+fn inactivity_limit(rules: &RuleSet, config: &InactivityConfig, state: &MeterState) -> Limit {
+    match state.inactivity.since_ms() {
+        Some(since) => Limit::for_household(
+            config,
+            &state.baseline,
+            &rules.baseline,
+            since,
+            state.offset_s,
+        ),
+        None => Limit::for_rule(config),
+    }
+}
+
+fn verdict(
+    rules: &RuleSet,
+    who: &Who<'_>,
+    at: &At<'_>,
+    state: &mut MeterState,
+    now: Timestamp,
+) -> Verdict {
+    let position = at.position;
+    match &at.rule.detector {
+        Detector::Inactivity(config) => {
+            let config = inactivity_config(rules, who, config);
+            let config = config.as_ref();
+            let key = (
+                position,
+                state.inactivity.since_ms().unwrap_or(i64::MIN),
+                state.baseline.days(),
+            );
+            let known = state
+                .memo
+                .limits
+                .iter()
+                .find(|m| (m.0, m.1, m.2) == key)
+                .map(|m| m.3);
+            let mut computed = None;
+            let verdict = state
+                .inactivity
+                .verdict_with(Limit::floor_ms(config), || match known {
+                    Some(ms) => Limit::Fixed(std::time::Duration::from_millis(
+                        u64::try_from(ms).unwrap_or(0),
+                    )),
+                    None => {
+                        let limit = inactivity_limit(rules, config, state);
+                        computed = Some(limit.ms());
+                        limit
+                    }
+                });
+            if let Some(ms) = computed {
+                state.memo.limits.retain(|m| m.0 != position);
+                state.memo.limits.push((key.0, key.1, key.2, ms));
+            }
+            verdict
+        }
+        Detector::ContinuousFlow(config) => {
+            let learning = state.baseline.learning(&rules.baseline);
+            state
+                .flows
+                .get(at.slot)
+                .map_or(Verdict::Unchanged, |(_, s)| s.verdict(config, learning))
+        }
+        Detector::Spike(config) => {
+            let learning = state.baseline.learning(&rules.baseline);
+            state
+                .spikes
+                .get(at.slot)
+                .map_or(Verdict::Unchanged, |(_, s)| s.verdict(config, learning))
+        }
+        Detector::UsageDrop(config) => {
+            let closed = state.daily.closed();
+            if let Some(m) = state.memo.drops.iter().find(|m| m.0 == position)
+                && m.1 == closed
+            {
+                return m.2;
+            }
+            let config = usage_drop_config(rules, who, config);
+            let verdict = state
+                .daily
+                .assess(&config)
+                .map_or(Verdict::Unchanged, |a| a.verdict(&config));
+            state.memo.drops.retain(|m| m.0 != position);
+            state.memo.drops.push((position, closed, verdict));
+            verdict
+        }
+        Detector::MeterOffline(config) => state.offline.verdict(ms(&now), config),
+        Detector::MeterFault(config) => state.fault.verdict(config),
+    }
+}
+
+fn summary(
+    rules: &RuleSet,
+    who: &Who<'_>,
+    at: &At<'_>,
+    state: &MeterState,
+    now: Timestamp,
+    verdict: Verdict,
+) -> String {
+    let offset = state.offset();
+    let learning = state.baseline.learning(&rules.baseline);
+    let none = || "No data yet.".to_owned();
+    match &at.rule.detector {
+        Detector::Inactivity(config) => state.inactivity.summary_in(
+            who.language(),
+            &inactivity_limit(rules, &inactivity_config(rules, who, config), state),
+            verdict,
+            offset,
+        ),
+        Detector::ContinuousFlow(config) => state.flows.get(at.slot).map_or_else(none, |(_, s)| {
+            s.summary(config, learning, verdict, offset, who.language())
+        }),
+        Detector::Spike(config) => state.spikes.get(at.slot).map_or_else(none, |(_, s)| {
+            s.summary(config, learning, verdict, offset, who.language())
+        }),
+        Detector::UsageDrop(config) => state
+            .daily
+            .assess(&usage_drop_config(rules, who, config))
+            .map_or_else(
+                || "Not enough days of data to compare daily use.".to_owned(),
+                |a| a.summary(verdict, who.language()),
+            ),
+        Detector::MeterOffline(config) => state.offline.summary(ms(&now), config, verdict, offset),
+        Detector::MeterFault(config) => state.fault.summary(config, verdict),
+    }
+}

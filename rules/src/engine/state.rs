@@ -1,0 +1,130 @@
+//! [`MeterState`]: everything the engine knows about one meter, stored by
+//! the daemon and restored with identical decisions afterwards.
+
+use chrono::{FixedOffset, Offset, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::ActiveAlert;
+use crate::baseline::Baseline;
+use crate::config::{Detector, RuleSet};
+use crate::normalise::MeterTrack;
+use crate::rule::Verdict;
+use crate::rule::continuous_flow::ContinuousFlow;
+use crate::rule::inactivity::Inactivity;
+use crate::rule::meter_fault::MeterFault;
+use crate::rule::meter_offline::MeterOffline;
+use crate::rule::spike::Spike;
+use crate::rule::usage_drop::DailyUse;
+
+/// Everything the engine knows about one meter: store it (as JSON) after each
+/// transaction and hand it back with [`Engine::restore_meter`]; decisions then
+/// continue exactly as if the engine had never stopped. Opaque on purpose.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MeterState {
+    #[serde(default)]
+    pub(super) track: MeterTrack,
+    /// UTC offset of the newest reading, seconds: texts speak its local time.
+    #[serde(default)]
+    pub(super) offset_s: i32,
+    #[serde(default)]
+    pub(super) inactivity: Inactivity,
+    /// The household's learned rhythm.
+    #[serde(default)]
+    pub(super) baseline: Baseline,
+    #[serde(default)]
+    pub(super) offline: MeterOffline,
+    #[serde(default)]
+    pub(super) fault: MeterFault,
+    /// Daily totals, for usage_drop rules.
+    #[serde(default)]
+    pub(super) daily: DailyUse,
+    /// Per continuous_flow rule, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) flows: Vec<(String, ContinuousFlow)>,
+    /// Per spike rule, by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) spikes: Vec<(String, Spike)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) alerts: Vec<ActiveAlert>,
+    /// Learned inactivity limits and usage_drop verdicts already worked
+    /// out; derived, so neither stored nor compared.
+    #[serde(skip)]
+    pub(super) memo: Memo,
+}
+
+/// Results that change rarely, worked out once. `limits`: `(rule position,
+/// quiet since, baseline days, limit ms)` per learned inactivity rule; the
+/// limit depends only on these (the baseline changes only on use, which
+/// moves `since`, or at a day's close, which bumps `days`). `drops`: `(rule
+/// position, days closed, verdict)` per usage_drop rule. Replacing the rules
+/// or a meter's household clears both. `alert_rules`: the position of the
+/// rule of each firing alert, valid while `generation` is the engine's.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Memo {
+    pub(super) limits: Vec<(usize, i64, u32, i64)>,
+    pub(super) drops: Vec<(usize, u32, Verdict)>,
+    pub(super) generation: u64,
+    pub(super) alert_rules: Vec<usize>,
+}
+
+impl Memo {
+    pub(super) fn clear(&mut self) {
+        *self = Memo::default();
+    }
+}
+
+impl PartialEq for Memo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl MeterState {
+    /// The alerts firing on this meter.
+    pub fn active_alerts(&self) -> &[ActiveAlert] {
+        &self.alerts
+    }
+
+    /// The quiet stretch the readings prove so far, in milliseconds.
+    pub fn quiet_ms(&self) -> Option<i64> {
+        self.inactivity.quiet_ms()
+    }
+
+    /// What has been learned about this meter's household.
+    pub fn baseline(&self) -> &Baseline {
+        &self.baseline
+    }
+
+    pub(super) fn offset(&self) -> FixedOffset {
+        FixedOffset::east_opt(self.offset_s).unwrap_or_else(|| Utc.fix())
+    }
+}
+
+impl MeterState {
+    /// Lines the per-rule slots up with the enabled rules of `rules`, in
+    /// order (the hot path then finds them by position): state of a rule
+    /// whose name and kind are unchanged is kept, a new rule starts afresh,
+    /// a removed one's state is dropped. Derived facts are forgotten.
+    pub(super) fn align(&mut self, rules: &RuleSet) {
+        let mut flows = Vec::new();
+        let mut spikes = Vec::new();
+        for rule in rules.rules.iter().filter(|r| r.enabled) {
+            match rule.detector {
+                Detector::ContinuousFlow(_) => flows.push(take(&mut self.flows, &rule.name)),
+                Detector::Spike(_) => spikes.push(take(&mut self.spikes, &rule.name)),
+                _ => {}
+            }
+        }
+        self.flows = flows;
+        self.spikes = spikes;
+        self.memo.clear();
+    }
+}
+
+/// The slot of the rule called `name`, taken out of `slots`, or a fresh one.
+fn take<T: Default>(slots: &mut Vec<(String, T)>, name: &str) -> (String, T) {
+    match slots.iter().position(|(n, _)| n == name) {
+        Some(i) => slots.swap_remove(i),
+        None => (name.to_owned(), T::default()),
+    }
+}

@@ -1,0 +1,469 @@
+//! The household-relative rules as timelines: weeks of a household's own
+//! use, then a tap left open, a running toilet, an unusual hour, daily use
+//! sliding; and the glitches that must not look like any of them.
+
+mod support;
+
+use chrono::{Duration, NaiveDate};
+use support::{Household, METER, Run, assert_between, at, minutes};
+use waterwatch_rules::rule::continuous_flow::ContinuousFlowConfig;
+use waterwatch_rules::rule::spike::SpikeConfig;
+use waterwatch_rules::{Detector, Engine, Language, MeterState, Note, RuleSet};
+
+/// `n` dates from 2026-11-01.
+fn dates(n: i64) -> Vec<String> {
+    let first = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    (0..n)
+        .map(|d| (first + Duration::days(d)).format("%Y-%m-%d").to_string())
+        .collect()
+}
+
+/// `n` usual days from 2026-11-01 (87 L a day, short uses).
+fn usual(n: i64) -> Household {
+    dates(n)
+        .iter()
+        .fold(Household::new(1000.0), |h, d| h.normal_day(d))
+}
+
+/// A usual day's rhythm using about a third as much: 30 L.
+fn low_day(h: Household, date: &str) -> Household {
+    [
+        ("07:00", 7.0),
+        ("07:30", 2.0),
+        ("09:50", 1.0),
+        ("12:00", 3.0),
+        ("15:00", 1.0),
+        ("18:30", 10.0),
+        ("21:00", 6.0),
+    ]
+    .iter()
+    .fold(h, |h, (t, l)| h.uses(&format!("{date} {t}"), *l))
+}
+
+/// The shipped rules with every learned flow and spike rule made fixed.
+fn fixed_rules() -> RuleSet {
+    let mut rules = RuleSet::default_rules();
+    for rule in &mut rules.rules {
+        match &mut rule.detector {
+            Detector::ContinuousFlow(ContinuousFlowConfig {
+                learned, steady, ..
+            }) => {
+                *learned = None;
+                *steady = None;
+            }
+            Detector::Spike(SpikeConfig { learned, .. }) => *learned = None,
+            _ => {}
+        }
+    }
+    rules
+}
+
+#[test]
+fn daily_use_sliding_to_a_third_fires_usage_drop_with_evidence_and_recovery_resolves_it() {
+    let all = dates(36);
+    let mut home = usual(24);
+    for d in &all[24..30] {
+        home = low_day(home, d);
+    }
+    for d in &all[30..36] {
+        home = home.normal_day(d);
+    }
+    let mut run = Run::new();
+    run.live(&home.readings("2026-11-01 00:00", "2026-12-06 23:45", minutes(15)));
+    let fired = run.fired("usage_drop");
+    assert_eq!(fired.len(), 1, "{:?}", run.story());
+    // The fourth low day (11-28) closes with the first interval of 11-29.
+    assert_between(fired[0], "2026-11-29 00:00", "2026-11-29 00:15");
+    let story = run.story();
+    assert!(
+        story.iter().any(|s| s
+            == "usage_drop fired 11-29 00:15: Daily use has been 30 L/day for 4 days; this household usually uses 87 L/day."),
+        "{story:?}"
+    );
+    let resolved = run.resolved("usage_drop");
+    assert_eq!(resolved.len(), 1, "{story:?}");
+    // The first usual day again (12-01) resolves it when it closes.
+    assert_between(resolved[0], "2026-12-02 00:00", "2026-12-02 00:15");
+    assert!(run.fired("inactivity").is_empty(), "{story:?}");
+}
+
+#[test]
+fn usage_drop_speaks_chinese_to_a_chinese_household() {
+    let all = dates(30);
+    let mut home = usual(24);
+    for d in &all[24..30] {
+        home = low_day(home, d);
+    }
+    let mut run = Run::new();
+    run.engine.set_household_language(METER, Language::ZhCn);
+    run.live(&home.readings("2026-11-01 00:00", "2026-11-30 12:00", minutes(15)));
+    let drop: Vec<_> = run
+        .events
+        .iter()
+        .filter(|e| e.rule == "usage_drop")
+        .collect();
+    assert_eq!(drop.len(), 1, "{:?}", run.story());
+    assert_eq!(
+        drop[0].summary,
+        "近4天日用水量为30升/天；该户通常每天用水87升。"
+    );
+}
+
+#[test]
+fn a_meter_silent_for_a_week_is_offline_and_never_a_usage_drop() {
+    let all = dates(40);
+    let mut home = usual(24);
+    for d in &all[24..40] {
+        home = home.normal_day(d);
+    }
+    let mut readings = home.readings("2026-11-01 00:00", "2026-11-24 23:45", minutes(15));
+    // Nothing from 11-25 to 12-01; then the meter reports again.
+    readings.extend(home.readings("2026-12-02 00:00", "2026-12-09 23:45", minutes(15)));
+    let mut run = Run::new();
+    run.live(&readings);
+    assert!(run.fired("usage_drop").is_empty(), "{:?}", run.story());
+    assert!(run.fired("inactivity").is_empty(), "{:?}", run.story());
+    assert_eq!(run.fired("meter_offline").len(), 1, "{:?}", run.story());
+}
+
+#[test]
+fn low_looking_days_with_hours_of_missing_data_are_unknown_not_low() {
+    let all = dates(32);
+    let mut home = usual(24);
+    for d in &all[24..32] {
+        home = home.normal_day(d);
+    }
+    // From 11-25 on the meter reports only from 06:00 to 14:00: each day
+    // shows a fraction of its use, and a 16-hour interval covers the rest.
+    let mut readings = home.readings("2026-11-01 00:00", "2026-11-24 23:45", minutes(15));
+    for d in &all[24..32] {
+        readings.extend(home.readings(&format!("{d} 06:00"), &format!("{d} 14:00"), minutes(15)));
+    }
+    let mut run = Run::new();
+    run.live(&readings);
+    assert!(run.fired("usage_drop").is_empty(), "{:?}", run.story());
+}
+
+#[test]
+fn a_week_away_is_an_absence_not_a_usage_drop() {
+    let all = dates(40);
+    let mut home = usual(24);
+    // Away 11-25 to 12-01: the meter reports, nothing is used.
+    for d in &all[31..40] {
+        home = home.normal_day(d);
+    }
+    let mut run = Run::new();
+    run.live(&home.readings("2026-11-01 00:00", "2026-12-09 23:45", minutes(15)));
+    assert!(run.fired("usage_drop").is_empty(), "{:?}", run.story());
+}
+
+#[test]
+fn a_counter_reset_and_jitter_on_low_days_still_count_the_days_right() {
+    let all = dates(30);
+    let mut home = usual(24);
+    for d in &all[24..30] {
+        home = low_day(home, d);
+    }
+    let mut readings = home.readings("2026-11-01 00:00", "2026-11-30 06:00", minutes(15));
+    // The meter is replaced at 11-26 13:00 (register restarts at 0) and the
+    // register jitters back by a litre now and then.
+    let reset = readings
+        .iter()
+        .position(|r| r.ts == at("2026-11-26 13:00"))
+        .unwrap();
+    let offset = readings[reset].total_l;
+    for r in &mut readings[reset..] {
+        r.total_l -= offset;
+    }
+    for r in readings.iter_mut().skip(reset + 10).step_by(37) {
+        r.total_l -= 1.0;
+    }
+    let mut run = Run::new();
+    run.live(&readings);
+    assert_eq!(run.count(Note::CounterReset), 1, "{:?}", run.notes);
+    // The reset hides only the quarter hour it happened in: the day stays
+    // known and low, and the jitter is no use; four low days from 11-25.
+    let fired = run.fired("usage_drop");
+    assert_eq!(fired.len(), 1, "{:?}", run.story());
+    assert_between(fired[0], "2026-11-29 00:00", "2026-11-29 00:15");
+    assert!(run.fired("burst").is_empty() && run.fired("unusual_volume").is_empty());
+}
+
+#[test]
+fn a_tap_left_open_in_a_household_of_short_uses_fires_within_an_hour_where_the_fixed_rule_takes_two()
+ {
+    let all = dates(22);
+    let home = usual(21)
+        .normal_day(&all[21])
+        .flow("2026-11-22 10:30", "2026-11-22 16:00", 3.0);
+    let readings = home.readings("2026-11-01 00:00", "2026-11-22 16:00", minutes(15));
+    let mut learned = Run::new();
+    learned.live(&readings);
+    let fired = learned.fired("tap_running");
+    assert_eq!(fired.len(), 1, "{:?}", learned.story());
+    assert_between(fired[0], "2026-11-22 11:15", "2026-11-22 11:45");
+    assert!(
+        learned
+            .story()
+            .iter()
+            .any(|s| s.contains("this household's runs usually last at most")),
+        "{:?}",
+        learned.story()
+    );
+    let mut fixed = Run::with_rules(fixed_rules());
+    fixed.live(&readings);
+    let fixed_at = fixed.fired("tap_running");
+    assert_eq!(fixed_at.len(), 1, "{:?}", fixed.story());
+    assert_between(fixed_at[0], "2026-11-22 12:30", "2026-11-22 12:50");
+}
+
+#[test]
+fn a_running_toilet_fires_within_two_hours_once_the_household_is_learned() {
+    let all = dates(22);
+    let home = usual(21)
+        .normal_day(&all[21])
+        .flow("2026-11-22 13:10", "2026-11-23 12:00", 0.5);
+    let mut run = Run::new();
+    run.live(&home.readings("2026-11-01 00:00", "2026-11-22 23:45", minutes(15)));
+    let fired = run.fired("running_toilet");
+    assert_eq!(fired.len(), 1, "{:?}", run.story());
+    // Use at 13:10 shows in the 13:15 reading: the run counts from 13:00
+    // and this household's runs are short, so the limit is the 1 h minimum.
+    assert_between(fired[0], "2026-11-22 14:00", "2026-11-22 15:10");
+    assert!(run.fired("tap_running").is_empty(), "{:?}", run.story());
+}
+
+/// The shipped rules with `steady = "1h"` on the running-toilet rule.
+fn with_steady_toilet() -> RuleSet {
+    let mut rules = RuleSet::default_rules();
+    for rule in &mut rules.rules {
+        if let Detector::ContinuousFlow(config) = &mut rule.detector
+            && rule.name == "running_toilet"
+        {
+            config.steady = Some(std::time::Duration::from_secs(3600));
+        }
+    }
+    rules
+}
+
+#[test]
+fn a_running_toilet_in_the_first_days_waits_for_the_fixed_day_unless_steady_is_on() {
+    let home = usual(3).flow("2026-11-02 13:10", "2026-11-04 00:00", 0.5);
+    let readings = home.readings("2026-11-01 00:00", "2026-11-03 23:45", minutes(15));
+    let mut shipped = Run::new();
+    shipped.live(&readings);
+    assert_eq!(
+        shipped.fired("running_toilet").len(),
+        1,
+        "{:?}",
+        shipped.story()
+    );
+    assert_between(
+        shipped.fired("running_toilet")[0],
+        "2026-11-03 13:00",
+        "2026-11-03 13:30",
+    );
+    let mut run = Run::with_rules(with_steady_toilet());
+    run.live(&readings);
+    let fired = run.fired("running_toilet");
+    assert_eq!(fired.len(), 1, "{:?}", run.story());
+    // 7 or 8 litres every quarter hour from 13:15: five like readings and an
+    // hour by 14:30, long before the fixed day of the learning period.
+    assert_between(fired[0], "2026-11-02 14:15", "2026-11-02 14:30");
+    assert!(
+        run.story().iter().any(|s| s.contains(
+            "Water has flowed steadily at about 0.5 L/min since 13:15 (1 h 15 min), like a running toilet or a dripping tap."
+        )),
+        "{:?}",
+        run.story()
+    );
+}
+
+#[test]
+fn an_hour_far_busier_than_any_this_household_has_is_unusual_volume_but_not_a_burst() {
+    let all = dates(22);
+    let home = usual(21)
+        .normal_day(&all[21])
+        .flow("2026-11-22 10:00", "2026-11-22 11:00", 5.0);
+    let mut run = Run::new();
+    run.live(&home.readings("2026-11-01 00:00", "2026-11-22 14:00", minutes(15)));
+    let fired = run.fired("unusual_volume");
+    assert_eq!(fired.len(), 1, "{:?}", run.story());
+    assert_between(fired[0], "2026-11-22 10:15", "2026-11-22 11:00");
+    assert_eq!(run.resolved("unusual_volume").len(), 1, "{:?}", run.story());
+    assert!(run.fired("burst").is_empty(), "{:?}", run.story());
+    // The same hour during the learning period is under the fixed 10 L/min.
+    let early = usual(2).flow("2026-11-02 10:00", "2026-11-02 11:00", 5.0);
+    let mut run = Run::new();
+    run.live(&early.readings("2026-11-01 00:00", "2026-11-02 14:00", minutes(15)));
+    assert!(run.fired("unusual_volume").is_empty(), "{:?}", run.story());
+}
+
+#[test]
+fn a_burst_starting_on_a_reading_fires_at_the_next_one() {
+    let home = usual(21).flow("2026-11-21 10:00", "2026-11-21 12:00", 40.0);
+    let mut run = Run::new();
+    run.live(&home.readings("2026-11-01 00:00", "2026-11-21 11:00", minutes(15)));
+    assert_eq!(
+        run.fired("burst"),
+        [at("2026-11-21 10:15")],
+        "{:?}",
+        run.story()
+    );
+}
+
+#[test]
+fn a_counter_reset_in_the_middle_of_a_run_breaks_it() {
+    let home = usual(21).flow("2026-11-21 10:15", "2026-11-21 11:00", 3.0);
+    let readings = home.readings("2026-11-01 00:00", "2026-11-21 13:00", minutes(15));
+    // Unbroken, 45 minutes of use reach this household's 45-minute limit.
+    let mut whole = Run::new();
+    whole.live(&readings);
+    assert_eq!(
+        whole.fired("tap_running"),
+        [at("2026-11-21 11:00")],
+        "{:?}",
+        whole.story()
+    );
+    // The meter is replaced and reads near zero from 10:45: the quarter hour
+    // before cannot be known, so neither half of the flow is a long run.
+    let mut replaced = readings.clone();
+    let reset = replaced
+        .iter()
+        .position(|r| r.ts == at("2026-11-21 10:45"))
+        .unwrap();
+    let offset = replaced[reset].total_l - 5.0;
+    for r in &mut replaced[reset..] {
+        r.total_l -= offset;
+    }
+    let mut run = Run::new();
+    run.live(&replaced);
+    assert_eq!(run.count(Note::CounterReset), 1);
+    assert!(run.fired("tap_running").is_empty(), "{:?}", run.story());
+}
+
+#[test]
+fn restoring_state_mid_stream_keeps_every_learned_decision() {
+    let all = dates(32);
+    let mut home = usual(22)
+        .flow("2026-11-21 10:00", "2026-11-21 14:00", 3.0)
+        .flow("2026-11-22 13:10", "2026-11-22 18:00", 0.5);
+    for d in &all[22..28] {
+        home = low_day(home, d);
+    }
+    for d in &all[28..32] {
+        home = home.normal_day(d);
+    }
+    let readings = home.readings("2026-11-01 00:00", "2026-12-02 23:45", minutes(15));
+    let mut straight = Run::new();
+    straight.live(&readings);
+    let story = straight.story();
+    for rule in ["tap_running", "running_toilet", "usage_drop"] {
+        assert!(!straight.fired(rule).is_empty(), "{rule}: {story:?}");
+    }
+
+    let mut restarted = Run::new();
+    let mut largest = 0;
+    for (i, r) in readings.iter().enumerate() {
+        if i % 97 == 13 {
+            let json = restarted
+                .engine
+                .meter_state(METER)
+                .map(|s| serde_json::to_string(&s).unwrap());
+            restarted.engine = Engine::new(RuleSet::default_rules());
+            if let Some(json) = json {
+                largest = largest.max(json.len());
+                let state: MeterState = serde_json::from_str(&json).unwrap();
+                restarted.engine.restore_meter(METER, state);
+            }
+        }
+        restarted.tick_until(r.ts);
+        restarted.observe(r, r.ts);
+    }
+    assert_eq!(restarted.story(), story);
+    assert_eq!(
+        restarted.engine.meter_state(METER),
+        straight.engine.meter_state(METER)
+    );
+    assert!(largest < 4096, "state is {largest} bytes");
+}
+
+#[test]
+fn hourly_readings_in_a_daily_batch_judge_the_days_in_event_time() {
+    let all = dates(30);
+    let mut home = usual(24);
+    for d in &all[24..30] {
+        home = low_day(home, d);
+    }
+    let mut run = Run::new();
+    // Each day's hourly readings arrive in one batch at 23:30.
+    for d in &all {
+        let batch = home.readings(&format!("{d} 00:00"), &format!("{d} 23:00"), minutes(60));
+        run.batch(&batch, at(&format!("{d} 23:30")));
+    }
+    let fired = run.fired("usage_drop");
+    assert_eq!(fired.len(), 1, "{:?}", run.story());
+    // Day 4 of the low days (11-28) closes with the first reading of 11-29.
+    assert_eq!(fired[0], at("2026-11-29 23:30"));
+}
+
+#[test]
+fn a_household_override_of_the_usage_drop_fraction_applies_to_that_household_only() {
+    let all = dates(30);
+    let mut home = usual(24);
+    for d in &all[24..30] {
+        home = low_day(home, d);
+    }
+    let readings = home.readings("2026-11-01 00:00", "2026-11-30 12:00", minutes(15));
+    let text = format!(
+        "{}\n[[household]]\nid = \"{METER}\"\nnote = \"uses little on purpose\"\nusage_drop_fraction = 0.3\n",
+        waterwatch_rules::config::DEFAULT_RULES_TOML
+    );
+    let rules = RuleSet::parse("override.toml", &text).expect("valid override");
+    // 30 L a day is under 60 % of 87 L but not under 30 %.
+    let mut tolerant = Run::with_rules(rules.clone());
+    tolerant.live(&readings);
+    assert!(
+        tolerant.fired("usage_drop").is_empty(),
+        "{:?}",
+        tolerant.story()
+    );
+    // The same file, another household: the shipped fraction applies.
+    let mut other = Run::with_rules(rules);
+    other.engine.set_household(METER, "h-elsewhere");
+    other.live(&readings);
+    assert_eq!(other.fired("usage_drop").len(), 1, "{:?}", other.story());
+}
+
+#[test]
+fn flow_and_volume_alerts_speak_chinese_to_a_chinese_household() {
+    let all = dates(22);
+    let home = usual(21)
+        .normal_day(&all[21])
+        .flow("2026-11-22 10:30", "2026-11-22 16:00", 3.0);
+    let mut run = Run::new();
+    run.engine.set_household_language(METER, Language::ZhCn);
+    run.live(&home.readings("2026-11-01 00:00", "2026-11-22 16:00", minutes(15)));
+    let said = |rule: &str| {
+        run.events
+            .iter()
+            .filter(|e| e.rule == rule)
+            .map(|e| e.summary.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        said("tap_running"),
+        [
+            "自10:30起每15分钟都在用水（45分钟，平均3升/分钟）；该户连续用水通常不超过17分钟，报警阈值为45分钟。"
+        ],
+        "{:?}",
+        run.story()
+    );
+    let volume = said("unusual_volume");
+    assert!(
+        volume
+            .first()
+            .is_some_and(|s| s.starts_with("截至") && s.contains("该户最忙的1小时通常不超过")),
+        "{volume:?}"
+    );
+}
