@@ -318,8 +318,16 @@ fn readable(ms: i64) -> i64 {
 /// morning check: a stretch starting an hour later may last an hour less).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Run {
-    Limit { from: usize, to: usize, limit_ms: i64 },
-    Deadline { from: usize, to: usize, minute: i64 },
+    Limit {
+        from: usize,
+        to: usize,
+        limit_ms: i64,
+    },
+    Deadline {
+        from: usize,
+        to: usize,
+        minute: i64,
+    },
 }
 
 fn group_hours(limits: &[i64]) -> Vec<Run> {
@@ -358,9 +366,9 @@ fn sentence(lang: Language, limit_ms: i64, from_h: usize, to_h: usize) -> String
     let d = i18n::duration(lang, limit_ms);
     match (lang, from_h == 0 && to_h == 24) {
         (Language::En, true) => format!("Alerts after {d} without water, at any time of day."),
-        (Language::En, false) => format!(
-            "{from_h:02}:00–{to_h:02}:00: alerts after {d} without water from then."
-        ),
+        (Language::En, false) => {
+            format!("{from_h:02}:00–{to_h:02}:00: alerts after {d} without water from then.")
+        }
         (Language::ZhCn, true) => format!("任何时段连续{d}不用水即报警。"),
         (Language::ZhCn, false) => {
             format!("{from_h:02}:00–{to_h:02}:00开始：连续{d}不用水即报警。")
@@ -529,9 +537,21 @@ mod tests {
         assert_eq!(
             runs,
             [
-                Run::Deadline { from: 0, to: 6, minute: 8 * 60 },
-                Run::Limit { from: 6, to: 22, limit_ms: 3 * hour },
-                Run::Limit { from: 22, to: 24, limit_ms: 10 * hour },
+                Run::Deadline {
+                    from: 0,
+                    to: 6,
+                    minute: 8 * 60
+                },
+                Run::Limit {
+                    from: 6,
+                    to: 22,
+                    limit_ms: 3 * hour
+                },
+                Run::Limit {
+                    from: 22,
+                    to: 24,
+                    limit_ms: 10 * hour
+                },
             ]
         );
         assert_eq!(readable(3 * hour + 14 * 60_000), 3 * hour);
