@@ -223,6 +223,7 @@ fn timeline(
                     total_l: total,
                     flow_lpm: None,
                     battery_pct: None,
+                    rssi_dbm: None,
                     status: phase.flags.iter().map(|f| f.to_ascii_uppercase()).collect(),
                 });
             }

@@ -20,6 +20,9 @@ pub struct Reading {
     pub flow_lpm: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub battery_pct: Option<f64>,
+    /// Radio signal strength at the receiver (RSSI, dBm), when reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rssi_dbm: Option<f64>,
     /// Flags the meter itself reports, upper-case (`LEAK`, `BURST`, `TAMPER`, `LOW_BATTERY`, …).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub status: Vec<String>,

@@ -91,6 +91,7 @@ fn readings(case: &Case, start: DateTime<FixedOffset>) -> (Vec<Reading>, DateTim
                 total_l: total,
                 flow_lpm: None,
                 battery_pct: None,
+                rssi_dbm: None,
                 status: phase.flags.iter().map(|f| f.to_ascii_uppercase()).collect(),
             });
         }

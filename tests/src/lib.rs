@@ -55,9 +55,10 @@ pub fn local(t: chrono::DateTime<chrono::Utc>) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
-/// A daily batch from `meter` (register at 52,000 L, battery 80 %): 15-minute
-/// readings with use in the first hour, then `quiet_hours` without any,
-/// ending at `now`. Published at once, it reveals the long silence.
+/// A daily batch from `meter` (register at 52,000 L, battery 80 %, signal
+/// −71 dBm): 15-minute readings with use in the first hour, then
+/// `quiet_hours` without any, ending at `now`. Published at once, it reveals
+/// the long silence.
 pub fn quiet_batch(meter: &str, now: chrono::DateTime<chrono::Utc>, quiet_hours: i64) -> String {
     let start = now - chrono::Duration::hours(quiet_hours + 1);
     let mut total = 52_000;
@@ -67,7 +68,7 @@ pub fn quiet_batch(meter: &str, now: chrono::DateTime<chrono::Utc>, quiet_hours:
         if t < start + chrono::Duration::hours(1) {
             total += 7;
         }
-        readings.push(serde_json::json!({"ts": local(t), "total_l": total, "battery_pct": 80}));
+        readings.push(serde_json::json!({"ts": local(t), "total_l": total, "battery_pct": 80, "rssi_dbm": -71}));
         t += chrono::Duration::minutes(15);
     }
     serde_json::json!({"meter_id": meter, "readings": readings}).to_string()

@@ -603,7 +603,9 @@ async fn every_page_and_route_keeps_to_each_roles_limits() {
     );
     let (_, meters_page) = admin.get(&base, "/meters").await;
     assert!(
-        meters_page.contains("m-east") && meters_page.contains("80 %"),
+        meters_page.contains("m-east")
+            && meters_page.contains("80 %")
+            && meters_page.contains("-71 dBm"),
         "{meters_page}"
     );
     assert_eq!(

@@ -53,6 +53,7 @@ pub fn parse(
             total_l,
             flow_lpm,
             battery_pct: None,
+            rssi_dbm: None,
             status: Vec::new(),
         }],
         rejected: Vec::new(),

@@ -37,6 +37,7 @@ pub fn parse(
             total_l,
             flow_lpm: None,
             battery_pct: None,
+            rssi_dbm: None,
             status: Vec::new(),
         }],
         rejected: Vec::new(),

@@ -188,6 +188,7 @@ fn reading(
     check_total(total_l)?;
     let flow_lpm = number(fields, "flow_lpm")?;
     let battery_pct = number(fields, "battery_pct")?;
+    let rssi_dbm = number(fields, "rssi_dbm")?;
     let status = match fields.get("status") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(flags)) => flags
@@ -213,6 +214,7 @@ fn reading(
         total_l,
         flow_lpm,
         battery_pct,
+        rssi_dbm,
         status,
     })
 }

@@ -69,6 +69,7 @@ pub fn parse(
     };
     check_total(total_l)?;
     let flow_lpm = number(&fields, "flow_m3h")?.map(|m3h| m3h * 1000.0 / 60.0);
+    let rssi_dbm = number(&fields, "rssi_dbm")?;
     let flags = match fields
         .get("status")
         .or_else(|| fields.get("current_status"))
@@ -87,6 +88,7 @@ pub fn parse(
             total_l,
             flow_lpm,
             battery_pct: None,
+            rssi_dbm,
             status: flags,
         }],
         rejected: Vec::new(),
@@ -117,7 +119,7 @@ mod tests {
     #[test]
     fn a_telegram_becomes_a_reading_in_litres_with_its_flags() {
         let parsed = parse_str(
-            r#"{"_":"telegram","media":"water","meter":"iperl","name":"kitchen","id":"12345678","total_m3":123.456,"flow_m3h":0.6,"status":"LEAK TAMPER","timestamp":"2026-11-24T00:15:00Z"}"#,
+            r#"{"_":"telegram","media":"water","meter":"iperl","name":"kitchen","id":"12345678","total_m3":123.456,"flow_m3h":0.6,"status":"LEAK TAMPER","rssi_dbm":-71,"timestamp":"2026-11-24T00:15:00Z"}"#,
         )
         .unwrap();
         let r = &parsed.readings[0];
@@ -125,6 +127,7 @@ mod tests {
         assert!((r.total_l - 123_456.0).abs() < 1e-6);
         assert!((r.flow_lpm.unwrap() - 10.0).abs() < 1e-9);
         assert_eq!(r.status, vec!["LEAK".to_string(), "TAMPER".to_string()]);
+        assert_eq!(r.rssi_dbm, Some(-71.0));
         assert_eq!(r.ts.to_rfc3339(), "2026-11-24T08:15:00+08:00");
     }
 

@@ -55,6 +55,8 @@ pub struct Meter {
     pub last_seen_ms: Option<i64>,
     pub last_reading_ms: Option<i64>,
     pub battery_pct: Option<f64>,
+    /// Radio signal strength of the newest reading (dBm).
+    pub rssi_dbm: Option<f64>,
     pub utc_offset_s: Option<i64>,
     #[serde(skip)]
     pub engine_state: Option<String>,
@@ -63,7 +65,7 @@ pub struct Meter {
 pub async fn meters(pool: &AnyPool) -> Result<Vec<Meter>, StoreError> {
     sqlx::query(
         "SELECT m.id, m.household_id, m.last_seen_ms, m.last_reading_ms, m.engine_state, \
-         r.battery_pct, r.utc_offset_s FROM meters m \
+         r.battery_pct, r.rssi_dbm, r.utc_offset_s FROM meters m \
          LEFT JOIN readings r ON r.meter_id = m.id AND r.ts_ms = m.last_reading_ms \
          ORDER BY m.id",
     )
@@ -77,6 +79,7 @@ pub async fn meters(pool: &AnyPool) -> Result<Vec<Meter>, StoreError> {
             last_seen_ms: r.try_get("last_seen_ms")?,
             last_reading_ms: r.try_get("last_reading_ms")?,
             battery_pct: r.try_get("battery_pct")?,
+            rssi_dbm: r.try_get("rssi_dbm")?,
             utc_offset_s: r.try_get("utc_offset_s")?,
             engine_state: r.try_get("engine_state")?,
         })

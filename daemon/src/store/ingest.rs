@@ -112,8 +112,9 @@ pub async fn insert_reading(
     let status = (!reading.status.is_empty()).then(|| reading.status.join(" "));
     let done = sqlx::query(
         "INSERT INTO readings \
-         (meter_id, ts_ms, utc_offset_s, total_l, flow_lpm, battery_pct, status, received_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (meter_id, ts_ms) DO NOTHING",
+         (meter_id, ts_ms, utc_offset_s, total_l, flow_lpm, battery_pct, status, received_ms, \
+         rssi_dbm) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (meter_id, ts_ms) DO NOTHING",
     )
     .bind(&reading.meter_id)
     .bind(reading.ts.timestamp_millis())
@@ -123,6 +124,7 @@ pub async fn insert_reading(
     .bind(reading.battery_pct)
     .bind(status)
     .bind(received_ms)
+    .bind(reading.rssi_dbm)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
@@ -245,7 +247,7 @@ pub async fn readings_page(
 ) -> Result<Vec<Reading>, StoreError> {
     let (after_ts, after_meter) = after.unwrap_or((i64::MIN, String::new()));
     let rows = sqlx::query(
-        "SELECT meter_id, ts_ms, utc_offset_s, total_l, flow_lpm, battery_pct, status \
+        "SELECT meter_id, ts_ms, utc_offset_s, total_l, flow_lpm, battery_pct, rssi_dbm, status \
          FROM readings WHERE ts_ms >= $1 AND (ts_ms > $2 OR (ts_ms = $2 AND meter_id > $3)) \
          ORDER BY ts_ms, meter_id LIMIT $4",
     )
@@ -271,6 +273,7 @@ pub async fn readings_page(
                 total_l: row.try_get("total_l")?,
                 flow_lpm: row.try_get("flow_lpm")?,
                 battery_pct: row.try_get("battery_pct")?,
+                rssi_dbm: row.try_get("rssi_dbm")?,
                 status: status
                     .map(|s| s.split_whitespace().map(str::to_owned).collect())
                     .unwrap_or_default(),

@@ -64,6 +64,7 @@ fn load(path: &str) -> Option<Vec<Reading>> {
             total_l,
             flow_lpm: None,
             battery_pct: None,
+            rssi_dbm: None,
             status: vec![],
         });
     }

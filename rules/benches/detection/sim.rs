@@ -139,6 +139,7 @@ fn to_reading(r: SimReading) -> Reading {
         total_l: r.total_l,
         flow_lpm: r.flow_lpm,
         battery_pct: r.battery_pct,
+        rssi_dbm: None,
         status: r.status,
     }
 }

@@ -14,6 +14,7 @@ fn reading(meter: &str, minutes: i64, total_l: f64, status: &[&str]) -> Reading 
         total_l,
         flow_lpm: None,
         battery_pct: None,
+        rssi_dbm: None,
         status: status.iter().map(|s| s.to_string()).collect(),
     }
 }

@@ -14,6 +14,7 @@ fn reading(minutes: i64, total_l: f64) -> Reading {
         total_l,
         flow_lpm: None,
         battery_pct: None,
+        rssi_dbm: None,
         status: vec![],
     }
 }

@@ -120,6 +120,7 @@ pub fn reading(ts: Timestamp, total_l: f64) -> Reading {
         total_l,
         flow_lpm: None,
         battery_pct: None,
+        rssi_dbm: None,
         status: vec![],
     }
 }

@@ -18,6 +18,7 @@ pub(super) struct MeterLine {
     state_label: &'static str,
     last_seen: String,
     battery: String,
+    signal: String,
     days: String,
 }
 
@@ -80,6 +81,10 @@ pub(super) async fn meters_page(
                     .last_seen_ms
                     .map(|at| i18n::ago(lang, now - at))
                     .unwrap_or_else(|| t.never.into()),
+                signal: m
+                    .rssi_dbm
+                    .map(|r| format!("{r:.0} dBm"))
+                    .unwrap_or_else(|| "–".into()),
                 battery: m
                     .battery_pct
                     .map(|b| format!("{b:.0} %"))
