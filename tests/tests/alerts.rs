@@ -45,17 +45,18 @@ async fn a_quiet_home_and_a_burst_pipe_reach_the_webhook_signed_and_then_clear()
     meters
         .reading("quiet-1", quiet_batch("quiet-1", now, 14))
         .await;
-    // A burst: 600 L in 10 minutes.
+    // A burst: 600 L in 10 minutes, reported a little over an hour ago (so
+    // that the next reading, now, shows a quiet hour: the pipe is mended).
     meters
         .reading(
             "burst-1",
-            single("burst-1", now - chrono::Duration::minutes(20), 8_000),
+            single("burst-1", now - chrono::Duration::minutes(80), 8_000),
         )
         .await;
     meters
         .reading(
             "burst-1",
-            single("burst-1", now - chrono::Duration::minutes(10), 8_600),
+            single("burst-1", now - chrono::Duration::minutes(70), 8_600),
         )
         .await;
     meters.flush().await;
