@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod chart;
+pub mod describe;
 pub mod i18n;
 pub mod live;
 pub mod pages;

@@ -253,17 +253,7 @@ pub fn thresholds(
                     &config, rules, state, offset_s, now_ms, lang,
                 ));
             }
-            _ => {
-                let kind = i18n::kind(lang, rule.detector.kind().as_str());
-                lines.push(match lang {
-                    Language::En => {
-                        format!("{kind}: rule `{}` ({})", rule.name, rule.severity.as_str())
-                    }
-                    Language::ZhCn => {
-                        format!("{kind}：规则 `{}`（{}）", rule.name, rule.severity.as_str())
-                    }
-                });
-            }
+            _ => lines.extend(super::describe::rule_in_words(rule, lang)),
         }
     }
     lines
