@@ -28,24 +28,6 @@ pub(super) struct SilenceBody {
     by: Option<String>,
 }
 
-/// Away mode is for those who look after the household, not its family.
-pub(super) async fn may_set_away(
-    state: &AppState,
-    who: &Identity,
-    headers: &axum::http::HeaderMap,
-    household: &str,
-) -> Result<(), Box<Response>> {
-    who.check_api_csrf(headers)?;
-    crate::web::api::visible(state, who, household).await?;
-    if who.role == crate::web::auth::Role::Family {
-        return Err(Box::new(api_error(
-            StatusCode::FORBIDDEN,
-            "not permitted for this user",
-        )));
-    }
-    Ok(())
-}
-
 pub(super) async fn away_start(
     State(state): State<AppState>,
     who: Identity,
@@ -53,7 +35,8 @@ pub(super) async fn away_start(
     Path(household): Path<String>,
     body: JsonBody<AwayBody>,
 ) -> Response {
-    if let Err(r) = may_set_away(&state, &who, &headers, &household).await {
+    if let Err(r) = crate::web::api::may_change_household(&state, &who, &headers, &household).await
+    {
         return *r;
     }
     let body = match body {
@@ -169,7 +152,8 @@ pub(super) async fn away_end(
     headers: axum::http::HeaderMap,
     Path(household): Path<String>,
 ) -> Response {
-    if let Err(r) = may_set_away(&state, &who, &headers, &household).await {
+    if let Err(r) = crate::web::api::may_change_household(&state, &who, &headers, &household).await
+    {
         return *r;
     }
     crate::web::audit(

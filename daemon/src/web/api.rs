@@ -79,6 +79,22 @@ pub async fn visible_case(
     }
 }
 
+/// The checks a change to a household makes (away mode, consent): the CSRF
+/// header for sessions, the household within reach, and not by family.
+pub async fn may_change_household(
+    state: &AppState,
+    who: &Identity,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(), Box<Response>> {
+    who.check_api_csrf(headers)?;
+    visible(state, who, id).await?;
+    if who.role == Role::Family {
+        return Err(Box::new(forbidden()));
+    }
+    Ok(())
+}
+
 async fn me(who: Identity) -> Response {
     Json(serde_json::json!({
         "name": who.name,
@@ -226,14 +242,8 @@ async fn set_consent(
     Path(id): Path<String>,
     body: JsonBody<ConsentBody>,
 ) -> Response {
-    if let Err(r) = who.check_api_csrf(&headers) {
+    if let Err(r) = may_change_household(&state, &who, &headers, &id).await {
         return *r;
-    }
-    if let Err(r) = visible(&state, &who, &id).await {
-        return *r;
-    }
-    if who.role == Role::Family {
-        return forbidden();
     }
     let body = match body {
         Ok(Json(b)) => b,
@@ -279,14 +289,8 @@ async fn set_monitoring(
     Path(id): Path<String>,
     body: JsonBody<MonitoringBody>,
 ) -> Response {
-    if let Err(r) = who.check_api_csrf(&headers) {
+    if let Err(r) = may_change_household(&state, &who, &headers, &id).await {
         return *r;
-    }
-    if let Err(r) = visible(&state, &who, &id).await {
-        return *r;
-    }
-    if who.role == Role::Family {
-        return forbidden();
     }
     let body = match body {
         Ok(Json(b)) => b,
