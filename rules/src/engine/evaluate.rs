@@ -271,7 +271,11 @@ fn summary(
                 || "Not enough days of data to compare daily use.".to_owned(),
                 |a| a.summary(verdict, who.language()),
             ),
-        Detector::MeterOffline(config) => state.offline.summary(ms(&now), config, verdict, offset),
-        Detector::MeterFault(config) => state.fault.summary(config, verdict),
+        Detector::MeterOffline(config) => {
+            state
+                .offline
+                .summary(ms(&now), config, verdict, offset, who.language())
+        }
+        Detector::MeterFault(config) => state.fault.summary(config, verdict, who.language()),
     }
 }

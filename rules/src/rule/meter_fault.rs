@@ -60,11 +60,22 @@ impl MeterFault {
         }
     }
 
-    /// The alert text for `verdict`.
-    pub fn summary(&self, config: &MeterFaultConfig, verdict: Verdict) -> String {
-        match verdict {
-            Verdict::Firing => format!("The meter reports {}.", self.matching(config).join(", ")),
-            _ => format!("The meter no longer reports {}.", config.flags.join(", ")),
+    /// The alert text for `verdict` in `lang`.
+    pub fn summary(
+        &self,
+        config: &MeterFaultConfig,
+        verdict: Verdict,
+        lang: crate::text::Language,
+    ) -> String {
+        let flags = match verdict {
+            Verdict::Firing => self.matching(config).join(", "),
+            _ => config.flags.join(", "),
+        };
+        match (verdict, lang) {
+            (Verdict::Firing, crate::text::Language::En) => format!("The meter reports {flags}."),
+            (_, crate::text::Language::En) => format!("The meter no longer reports {flags}."),
+            (Verdict::Firing, crate::text::Language::ZhCn) => format!("水表报告：{flags}。"),
+            (_, crate::text::Language::ZhCn) => format!("水表已不再报告：{flags}。"),
         }
     }
 }
@@ -100,7 +111,11 @@ mod tests {
             state.reading(&status.iter().map(|s| s.to_string()).collect::<Vec<_>>());
             assert_eq!(state.verdict(&config), *want, "{name}");
             if *want == Verdict::Firing {
-                assert_eq!(state.summary(&config, *want), *text, "{name}");
+                assert_eq!(
+                    state.summary(&config, *want, crate::text::Language::En),
+                    *text,
+                    "{name}"
+                );
             }
         }
     }

@@ -68,14 +68,18 @@ impl MeterOffline {
         }
     }
 
-    /// The alert text for `verdict`, times in `offset`.
+    /// The alert text for `verdict` in `lang`, times in `offset`.
     pub fn summary(
         &self,
         now_ms: i64,
         config: &MeterOfflineConfig,
         verdict: Verdict,
         offset: FixedOffset,
+        lang: text::Language,
     ) -> String {
+        if lang == text::Language::ZhCn {
+            return self.summary_zh(now_ms, config, verdict, offset);
+        }
         let Some(last) = self.last else {
             return "Never heard from this meter.".to_owned();
         };
@@ -90,6 +94,32 @@ impl MeterOffline {
             _ => format!(
                 "The meter is reporting again (silent for {}).",
                 text::duration_ms(self.gaps.back().copied().unwrap_or(0))
+            ),
+        }
+    }
+
+    fn summary_zh(
+        &self,
+        now_ms: i64,
+        config: &MeterOfflineConfig,
+        verdict: Verdict,
+        offset: FixedOffset,
+    ) -> String {
+        let zh = |ms| text::duration_ms_in(text::Language::ZhCn, ms);
+        let Some(last) = self.last else {
+            return "从未收到该水表的数据。".to_owned();
+        };
+        match verdict {
+            Verdict::Firing => format!(
+                "水表自{}起无数据（{}）；平时每{}上报一次，超出{}即报警。目前无法监测老人用水。",
+                text::clock_in(text::Language::ZhCn, last, now_ms, offset),
+                zh(now_ms - last),
+                zh(self.expected_gap_ms()),
+                zh(super::duration_ms(config.after))
+            ),
+            _ => format!(
+                "水表已恢复上报（中断{}）。",
+                zh(self.gaps.back().copied().unwrap_or(0))
             ),
         }
     }
@@ -155,6 +185,31 @@ mod tests {
             }
             assert_eq!(state.verdict(*now, &config), *want, "{name}");
         }
+    }
+
+    #[test]
+    fn the_text_says_since_when_in_english_and_chinese() {
+        let config = MeterOfflineConfig {
+            after: Duration::from_secs(3 * 3600),
+        };
+        let mut state = MeterOffline::default();
+        for at in [0, 15 * MIN, 30 * MIN] {
+            state.arrival(at);
+        }
+        let offset = FixedOffset::east_opt(0).expect("UTC");
+        let now = 30 * MIN + 4 * H;
+        let en = state.summary(now, &config, Verdict::Firing, offset, text::Language::En);
+        assert!(
+            en.starts_with("No data from the meter since 00:30 (4 h)"),
+            "{en}"
+        );
+        let zh = state.summary(now, &config, Verdict::Firing, offset, text::Language::ZhCn);
+        assert!(
+            zh.contains("无数据（4小时）") && zh.contains("每15分钟"),
+            "{zh}"
+        );
+        let back = state.summary(now, &config, Verdict::Clear, offset, text::Language::ZhCn);
+        assert!(back.starts_with("水表已恢复上报"), "{back}");
     }
 
     #[test]
