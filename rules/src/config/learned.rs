@@ -19,43 +19,14 @@ impl Check<'_> {
     ) -> Option<LearnedConfig> {
         let path = |key: &str| format!("rule[{i}].{key}");
         let before = self.problems.len();
-        let quantile = entry.quantile.unwrap_or(0.999);
-        if !(quantile > 0.5 && quantile < 1.0) {
-            self.at(
-                path("quantile"),
-                format!("must be between 0.5 and 1, exclusive (got {quantile}); the usual value is 0.999"),
-            );
-        }
-        let margin = entry.margin.unwrap_or(1.0);
-        if !(margin.is_finite() && margin >= 1.0) {
-            self.at(
-                path("margin"),
-                format!("must be at least 1 (got {margin}); the usual value is 1.0"),
-            );
-        }
-        let min = self.duration(path("min"), Some(entry.min.as_deref().unwrap_or("3h")));
-        let max = match entry.max.as_deref() {
-            Some(text) => self.duration(path("max"), Some(text)),
-            None => after,
-        };
+        let (quantile, margin) = self.quantile_margin(i, entry, 0.999, 1.0);
+        let (min, max) = self.min_max(i, entry, "3h", after);
         let morning_margin = match entry.morning_margin.as_deref() {
             Some("off") => Some(None),
             text => self
                 .duration(path("morning_margin"), Some(text.unwrap_or("1h")))
                 .map(Some),
         };
-        if let (Some(min), Some(max)) = (min, max)
-            && min > max
-        {
-            self.at(
-                path("min"),
-                format!(
-                    "the minimum ({}) is longer than the maximum ({}); make min at most max",
-                    crate::text::duration(min),
-                    crate::text::duration(max)
-                ),
-            );
-        }
         if self.problems.len() > before {
             return None;
         }
@@ -82,7 +53,7 @@ impl Check<'_> {
             self.at(
                 path("quantile"),
                 format!(
-                    "must be between 0.5 and 1, exclusive (got {q}); the usual value is {quantile}"
+                    "must be between 0.5 and 1, exclusive (got {q}); the usual value is {quantile:?}"
                 ),
             );
         }
@@ -90,23 +61,26 @@ impl Check<'_> {
         if !(m.is_finite() && m >= 1.0) {
             self.at(
                 path("margin"),
-                format!("must be at least 1 (got {m}); the usual value is {margin}"),
+                format!("must be at least 1 (got {m}); the usual value is {margin:?}"),
             );
         }
         (q, m)
     }
 
-    /// A learned continuous_flow rule's parameters.
-    pub(super) fn learned_run(
+    /// `min` (default `default_min`) and `max` (default `after`), checked
+    /// to be in order.
+    fn min_max(
         &mut self,
         i: usize,
         entry: &RuleEntry,
+        default_min: &str,
         after: Option<Duration>,
-    ) -> Option<LearnedRun> {
+    ) -> (Option<Duration>, Option<Duration>) {
         let path = |key: &str| format!("rule[{i}].{key}");
-        let before = self.problems.len();
-        let (quantile, margin) = self.quantile_margin(i, entry, 0.9, 1.5);
-        let min = self.duration(path("min"), Some(entry.min.as_deref().unwrap_or("30m")));
+        let min = self.duration(
+            path("min"),
+            Some(entry.min.as_deref().unwrap_or(default_min)),
+        );
         let max = match entry.max.as_deref() {
             Some(text) => self.duration(path("max"), Some(text)),
             None => after,
@@ -123,6 +97,19 @@ impl Check<'_> {
                 ),
             );
         }
+        (min, max)
+    }
+
+    /// A learned continuous_flow rule's parameters.
+    pub(super) fn learned_run(
+        &mut self,
+        i: usize,
+        entry: &RuleEntry,
+        after: Option<Duration>,
+    ) -> Option<LearnedRun> {
+        let before = self.problems.len();
+        let (quantile, margin) = self.quantile_margin(i, entry, 0.9, 1.5);
+        let (min, max) = self.min_max(i, entry, "30m", after);
         if self.problems.len() > before {
             return None;
         }
