@@ -6,13 +6,12 @@ mod support_channels;
 
 use std::time::Duration;
 
-use chrono::{FixedOffset, Utc};
-use serde_json::json;
+use chrono::Utc;
 use support_channels::{SmtpSink, aiosmtpd_missing};
 use waterwatch_e2e::broker::TestBroker;
 use waterwatch_e2e::daemon::{DaemonProcess, config};
 use waterwatch_e2e::publish::Publisher;
-use waterwatch_e2e::{eventually, free_port};
+use waterwatch_e2e::{eventually, free_port, quiet_batch};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quiet_home_reaches_its_grid_worker_by_email_in_chinese() {
@@ -71,28 +70,9 @@ reach = [{{ channel = "mail", to = "wang@example.org" }}]
     );
     daemon.wait_ready().await;
 
-    let offset = FixedOffset::east_opt(8 * 3600).expect("+08:00");
-    let now = Utc::now();
-    let start = now - chrono::Duration::hours(15);
-    let mut readings = Vec::new();
-    let mut total = 7_000;
-    let mut t = start;
-    while t <= now {
-        if t < start + chrono::Duration::hours(1) {
-            total += 5;
-        }
-        readings.push(json!({
-            "ts": t.with_timezone(&offset).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-            "total_l": total,
-        }));
-        t += chrono::Duration::minutes(15);
-    }
     let mut meters = Publisher::connect(broker.port, "contacts-meters").await;
     meters
-        .reading(
-            "quiet-9",
-            json!({"meter_id": "quiet-9", "readings": readings}).to_string(),
-        )
+        .reading("quiet-9", quiet_batch("quiet-9", Utc::now(), 14))
         .await;
     meters.flush().await;
 

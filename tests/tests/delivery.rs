@@ -9,44 +9,23 @@ mod support_channels;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::{FixedOffset, Utc};
-use serde_json::json;
+use chrono::Utc;
 use support_channels::{SmtpSink, aiosmtpd_missing};
 use waterwatch_e2e::broker::TestBroker;
 use waterwatch_e2e::daemon::{DaemonProcess, config};
 use waterwatch_e2e::publish::Publisher;
 use waterwatch_e2e::receiver::Receiver;
-use waterwatch_e2e::{eventually, free_port};
+use waterwatch_e2e::{eventually, free_port, quiet_batch};
 
 const SECRET: &str = "delivery-secret";
 
 /// Quiet homes: water for the first hour, then none for 14 hours; one
 /// batch per meter.
 async fn quiet_homes(broker: &TestBroker, meters: &[String]) {
-    let offset = FixedOffset::east_opt(8 * 3600).expect("+08:00");
     let now = Utc::now();
-    let start = now - chrono::Duration::hours(15);
     let mut publisher = Publisher::connect(broker.port, "delivery-meters").await;
     for meter in meters {
-        let mut readings = Vec::new();
-        let mut total = 7_000;
-        let mut t = start;
-        while t <= now {
-            if t < start + chrono::Duration::hours(1) {
-                total += 5;
-            }
-            readings.push(json!({
-                "ts": t.with_timezone(&offset).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-                "total_l": total,
-            }));
-            t += chrono::Duration::minutes(15);
-        }
-        publisher
-            .reading(
-                meter,
-                json!({"meter_id": meter, "readings": readings}).to_string(),
-            )
-            .await;
+        publisher.reading(meter, quiet_batch(meter, now, 14)).await;
     }
     publisher.flush().await;
 }

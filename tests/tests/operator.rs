@@ -5,12 +5,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{FixedOffset, Utc};
-use serde_json::json;
+use chrono::Utc;
 use waterwatch_e2e::broker::TestBroker;
 use waterwatch_e2e::daemon::{DaemonProcess, config};
 use waterwatch_e2e::publish::Publisher;
-use waterwatch_e2e::{eventually, free_port};
+use waterwatch_e2e::{eventually, free_port, quiet_batch};
 
 struct Run {
     code: i32,
@@ -36,28 +35,9 @@ async fn waterwatch(args: &[&str], env: &[(&str, &str)]) -> Run {
 
 /// A quiet home: water for the first hour, then none for 14 hours.
 async fn quiet_home(broker: &TestBroker, meter: &str) {
-    let offset = FixedOffset::east_opt(8 * 3600).expect("+08:00");
-    let now = Utc::now();
-    let start = now - chrono::Duration::hours(15);
-    let mut readings = Vec::new();
-    let mut total = 7_000;
-    let mut t = start;
-    while t <= now {
-        if t < start + chrono::Duration::hours(1) {
-            total += 5;
-        }
-        readings.push(json!({
-            "ts": t.with_timezone(&offset).to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-            "total_l": total,
-        }));
-        t += chrono::Duration::minutes(15);
-    }
     let mut meters = Publisher::connect(broker.port, "operator-meters").await;
     meters
-        .reading(
-            meter,
-            json!({"meter_id": meter, "readings": readings}).to_string(),
-        )
+        .reading(meter, quiet_batch(meter, Utc::now(), 14))
         .await;
     meters.flush().await;
 }
