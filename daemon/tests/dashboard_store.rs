@@ -51,7 +51,8 @@ async fn every_dashboard_query_answers_on_each_backend() {
                 .as_deref(),
             Some("Mrs Chen")
         );
-        let meters = dashboard::meters(pool).await.unwrap();
+        let meters = dashboard::meters(pool, None).await.unwrap();
+        assert_eq!(dashboard::meters(pool, Some("h2")).await.unwrap(), []);
         assert_eq!(
             meters[0].battery_pct,
             Some(85.0),

@@ -62,13 +62,15 @@ pub struct Meter {
     pub engine_state: Option<String>,
 }
 
-pub async fn meters(pool: &AnyPool) -> Result<Vec<Meter>, StoreError> {
+/// Every meter, or only `household`'s.
+pub async fn meters(pool: &AnyPool, household: Option<&str>) -> Result<Vec<Meter>, StoreError> {
     sqlx::query(
         "SELECT m.id, m.household_id, m.last_seen_ms, m.last_reading_ms, m.engine_state, \
          r.battery_pct, r.rssi_dbm, r.utc_offset_s FROM meters m \
          LEFT JOIN readings r ON r.meter_id = m.id AND r.ts_ms = m.last_reading_ms \
-         ORDER BY m.id",
+         WHERE $1 = '' OR m.household_id = $1 ORDER BY m.id",
     )
+    .bind(household.unwrap_or(""))
     .fetch_all(pool)
     .await?
     .iter()

@@ -13,7 +13,7 @@ use chrono::Datelike;
 use serde::Deserialize;
 
 use super::auth::{Identity, Role};
-use super::pages::visible_statuses;
+use super::pages::{status_of, visible_statuses};
 use super::{audit, view};
 use crate::http::{AppState, JsonBody, api_error, database_unavailable};
 use crate::store::access::{self, Consent};
@@ -124,15 +124,8 @@ async fn household(
     };
     let result = async {
         let pool = state.store.pool();
-        let status = visible_statuses(&state, &who)
-            .await?
-            .into_iter()
-            .find(|s| s.household.id == h.id);
-        let meters: Vec<_> = dashboard::meters(pool)
-            .await?
-            .into_iter()
-            .filter(|m| m.household == h.id)
-            .collect();
+        let status = status_of(&state, &who, &h.id).await?;
+        let meters = dashboard::meters(pool, Some(&h.id)).await?;
         let rules = state.web.rules.borrow().clone();
         let first = meters.iter().find_map(view::meter_state);
         let offset = status.as_ref().map(|s| s.utc_offset_s).unwrap_or(0);
@@ -180,11 +173,7 @@ async fn usage(State(state): State<AppState>, who: Identity, Path(id): Path<Stri
             }
         }
         let mut samples = Vec::new();
-        for m in dashboard::meters(pool)
-            .await?
-            .iter()
-            .filter(|m| m.household == h.id)
-        {
+        for m in &dashboard::meters(pool, Some(&h.id)).await? {
             samples.push(dashboard::samples(pool, &m.id, now - 35 * 86_400_000).await?);
         }
         Ok::<_, StoreError>(Some(view::usage_series(&samples, now, 7, 28)))
@@ -352,7 +341,7 @@ async fn meters(State(state): State<AppState>, who: Identity) -> Response {
     let pool = state.store.pool();
     let result = async {
         Ok::<_, StoreError>((
-            dashboard::meters(pool).await?,
+            dashboard::meters(pool, None).await?,
             dashboard::rejected_by_reason(pool).await?,
         ))
     }

@@ -77,9 +77,13 @@ pub(super) struct CasesPage {
     closed: Vec<CaseLine>,
 }
 
-/// The UTC offset of each household's newest reading.
-pub(super) async fn offsets(state: &AppState) -> Result<BTreeMap<String, i64>, StoreError> {
-    Ok(dashboard::meters(state.store.pool())
+/// The UTC offset of each household's newest reading (every household's,
+/// or only `household`'s).
+pub(super) async fn offsets(
+    state: &AppState,
+    household: Option<&str>,
+) -> Result<BTreeMap<String, i64>, StoreError> {
+    Ok(dashboard::meters(state.store.pool(), household)
         .await?
         .into_iter()
         .filter_map(|m| Some((m.household, m.utc_offset_s?)))
@@ -92,7 +96,7 @@ pub(super) async fn cases_page(State(state): State<AppState>, who: Identity) -> 
     let loaded = async {
         let households = dashboard::households(pool).await?;
         let cases = dashboard::cases(pool, now - 7 * 86_400_000, None).await?;
-        Ok::<_, StoreError>((households, cases, offsets(&state).await?))
+        Ok::<_, StoreError>((households, cases, offsets(&state, None).await?))
     }
     .await;
     let (households, cases, offsets) = match loaded {
@@ -160,7 +164,7 @@ pub(super) async fn case_page(
             .into_iter()
             .find(|c| c.id == id);
         let events = dashboard::case_events(pool, id).await?;
-        let offset = offsets(&state)
+        let offset = offsets(&state, Some(&household.id))
             .await?
             .get(&household.id)
             .copied()

@@ -48,19 +48,11 @@ pub(super) async fn household_view(
     let now = state.clock.now().timestamp_millis();
     let lang = who.language;
     let t = i18n::texts(lang);
-    let status = visible_statuses(state, who)
-        .await?
-        .into_iter()
-        .find(|s| s.household.id == household.id);
-    let Some(status) = status else {
+    let Some(status) = status_of(state, who, &household.id).await? else {
         return Err(StoreError::Sql(sqlx::Error::RowNotFound));
     };
     let offset = status.utc_offset_s;
-    let meters: Vec<_> = dashboard::meters(pool)
-        .await?
-        .into_iter()
-        .filter(|m| m.household == household.id)
-        .collect();
+    let meters = dashboard::meters(pool, Some(&household.id)).await?;
     let consent = access::consent(pool, &household.id).await?;
     let sees_usage =
         who.role != Role::Family || consent.as_ref().is_some_and(|c| c.family_sees_usage);
@@ -208,7 +200,7 @@ pub(super) async fn household_away(
         Ok(h) => h,
         Err(page) => return *page,
     };
-    let offset = offsets(&state)
+    let offset = offsets(&state, Some(&id))
         .await
         .ok()
         .and_then(|o| o.get(&id).copied())

@@ -397,15 +397,33 @@ fn paged<T>(items: Vec<T>, page: Option<usize>, base: &str) -> (Vec<T>, Pager) {
 
 /// Every household the caller may see, with its state.
 pub async fn visible_statuses(state: &AppState, who: &Identity) -> Result<Vec<Status>, StoreError> {
+    statuses_for(state, who, None).await
+}
+
+/// One household's state (`None` if the caller may not see it).
+pub async fn status_of(
+    state: &AppState,
+    who: &Identity,
+    household: &str,
+) -> Result<Option<Status>, StoreError> {
+    Ok(statuses_for(state, who, Some(household)).await?.pop())
+}
+
+/// The states of the households the caller may see, or of `only` that one.
+async fn statuses_for(
+    state: &AppState,
+    who: &Identity,
+    only: Option<&str>,
+) -> Result<Vec<Status>, StoreError> {
     let pool = state.store.pool();
     let now = state.clock.now();
     let households: Vec<Household> = dashboard::households(pool)
         .await?
         .into_iter()
-        .filter(|h| who.sees(h))
+        .filter(|h| who.sees(h) && only.is_none_or(|id| h.id == id))
         .collect();
-    let meters = dashboard::meters(pool).await?;
-    let cases = dashboard::cases(pool, i64::MAX, None).await?;
+    let meters = dashboard::meters(pool, only).await?;
+    let cases = dashboard::cases(pool, i64::MAX, only).await?;
     let suppressions = {
         let mut conn = pool.acquire().await?;
         store::suppressions::current(&mut conn, now).await?

@@ -40,7 +40,7 @@ pub(super) async fn meters_page(
     let now = state.clock.now().timestamp_millis();
     let loaded = async {
         Ok::<_, StoreError>((
-            dashboard::meters(pool).await?,
+            dashboard::meters(pool, None).await?,
             dashboard::rejected_by_reason(pool).await?,
         ))
     }
