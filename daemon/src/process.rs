@@ -311,8 +311,10 @@ impl Processor {
                 if let Some(household) = self.households.get(&reading.meter_id)
                     && self.withdrawn.contains(household)
                 {
+                    // Counted, never kept: not even as a dead letter.
                     let why = Reject::ConsentWithdrawn(reading.meter_id.clone());
-                    self.dead_letter(&mut tx, delivery, &why, now_ms).await?;
+                    self.metrics.rejected(why.reason());
+                    log_rejection(&delivery.topic, &why);
                     continue;
                 }
                 if !store::ingest::insert_reading(&mut tx, &reading, now_ms).await? {
@@ -423,18 +425,13 @@ impl Processor {
     ) -> Result<(), StoreError> {
         self.metrics.rejected(why.reason());
         log_rejection(&delivery.topic, why);
-        // A withdrawn household's readings are not kept, not even here.
-        let payload: &[u8] = match why {
-            Reject::ConsentWithdrawn(_) => &[],
-            _ => &delivery.payload,
-        };
         store::ingest::dead_letter(
             conn,
             now_ms,
             &delivery.topic,
             why.reason(),
             &why.to_string(),
-            payload,
+            &delivery.payload,
             self.settings.dead_letters_kept,
         )
         .await
