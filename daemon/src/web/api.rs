@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::auth::{Identity, Role};
 use super::pages::{status_of, visible_statuses};
-use super::{audit, view};
+use super::{OutOfReach, audit, case_in_reach, household_in_reach, view};
 use crate::http::{AppState, JsonBody, api_error, database_unavailable};
 use crate::store::access::{self, Consent};
 use crate::store::dashboard::{self, Household};
@@ -46,24 +46,24 @@ fn forbidden() -> Response {
     api_error(StatusCode::FORBIDDEN, "not permitted for this user")
 }
 
+/// The JSON answer saying why something is out of the caller's reach.
+fn out_of_reach(why: OutOfReach) -> Box<Response> {
+    Box::new(match why {
+        OutOfReach::Forbidden => forbidden(),
+        OutOfReach::NotFound(what) => api_error(StatusCode::NOT_FOUND, &format!("no such {what}")),
+        OutOfReach::Unavailable(e) => database_unavailable("cannot read a household or case", &e),
+    })
+}
+
 /// The household if the caller may see it; else 404 or 403.
 pub async fn visible(
     state: &AppState,
     who: &Identity,
     id: &str,
 ) -> Result<Household, Box<Response>> {
-    match dashboard::household(state.store.pool(), id).await {
-        Ok(Some(h)) if who.sees(&h) => Ok(h),
-        Ok(Some(_)) => Err(Box::new(forbidden())),
-        Ok(None) => Err(Box::new(api_error(
-            StatusCode::NOT_FOUND,
-            "no such household",
-        ))),
-        Err(e) => Err(Box::new(database_unavailable(
-            "cannot read a household",
-            &e,
-        ))),
-    }
+    household_in_reach(state, who, id)
+        .await
+        .map_err(out_of_reach)
 }
 
 /// The case's household if the caller may see it; else 404 or 403.
@@ -72,11 +72,7 @@ pub async fn visible_case(
     who: &Identity,
     id: i64,
 ) -> Result<Household, Box<Response>> {
-    match dashboard::case_household(state.store.pool(), id).await {
-        Ok(Some(h)) => visible(state, who, &h).await,
-        Ok(None) => Err(Box::new(api_error(StatusCode::NOT_FOUND, "no such case"))),
-        Err(e) => Err(Box::new(database_unavailable("cannot read a case", &e))),
-    }
+    case_in_reach(state, who, id).await.map_err(out_of_reach)
 }
 
 /// The checks a change to a household makes (away mode, consent): the CSRF

@@ -115,6 +115,41 @@ impl RulesStatus {
     }
 }
 
+/// Why a household (or a case's household) is beyond the caller's reach.
+pub enum OutOfReach {
+    /// No such household or case (what was looked for).
+    NotFound(&'static str),
+    Forbidden,
+    Unavailable(crate::store::StoreError),
+}
+
+/// The household if it exists and the caller may see it.
+pub async fn household_in_reach(
+    state: &crate::http::AppState,
+    who: &Identity,
+    id: &str,
+) -> Result<crate::store::dashboard::Household, OutOfReach> {
+    match crate::store::dashboard::household(state.store.pool(), id).await {
+        Ok(Some(h)) if who.sees(&h) => Ok(h),
+        Ok(Some(_)) => Err(OutOfReach::Forbidden),
+        Ok(None) => Err(OutOfReach::NotFound("household")),
+        Err(e) => Err(OutOfReach::Unavailable(e)),
+    }
+}
+
+/// The household of case `id` if the case exists and the caller may see it.
+pub async fn case_in_reach(
+    state: &crate::http::AppState,
+    who: &Identity,
+    id: i64,
+) -> Result<crate::store::dashboard::Household, OutOfReach> {
+    match crate::store::dashboard::case_household(state.store.pool(), id).await {
+        Ok(Some(household)) => household_in_reach(state, who, &household).await,
+        Ok(None) => Err(OutOfReach::NotFound("case")),
+        Err(e) => Err(OutOfReach::Unavailable(e)),
+    }
+}
+
 /// Record a view of personal data or an action in the audit log. A log that
 /// cannot be written is itself logged; the request goes on.
 pub async fn audit(

@@ -14,7 +14,7 @@ use waterwatch_rules::Language;
 use super::auth::{self, Identity, Login, Role, Via};
 use super::i18n::{self, Texts};
 use super::view::{self, State as HState, Status, local_time};
-use super::{audit, html};
+use super::{OutOfReach, audit, case_in_reach, household_in_reach, html};
 use crate::case::Reason;
 use crate::http::{ActionError, AppState, send_action};
 use crate::process::{Action, ActionOutcome};
@@ -111,26 +111,25 @@ fn unavailable(who: &Identity, doing: &str, e: &StoreError) -> Response {
     )
 }
 
+/// The page saying why something is out of the caller's reach.
+fn out_of_reach(who: &Identity, why: OutOfReach) -> Box<Response> {
+    let t = i18n::texts(who.language);
+    Box::new(match why {
+        OutOfReach::Forbidden => message(who, StatusCode::FORBIDDEN, t.forbidden),
+        OutOfReach::NotFound(_) => message(who, StatusCode::NOT_FOUND, t.not_found),
+        OutOfReach::Unavailable(e) => unavailable(who, "cannot read a household or case", &e),
+    })
+}
+
 /// The household if the caller may see it; else the page saying why not.
 async fn visible_household(
     state: &AppState,
     who: &Identity,
     id: &str,
 ) -> Result<Household, Box<Response>> {
-    match dashboard::household(state.store.pool(), id).await {
-        Ok(Some(h)) if who.sees(&h) => Ok(h),
-        Ok(Some(_)) => Err(Box::new(message(
-            who,
-            StatusCode::FORBIDDEN,
-            i18n::texts(who.language).forbidden,
-        ))),
-        Ok(None) => Err(Box::new(message(
-            who,
-            StatusCode::NOT_FOUND,
-            i18n::texts(who.language).not_found,
-        ))),
-        Err(e) => Err(Box::new(unavailable(who, "cannot read a household", &e))),
-    }
+    household_in_reach(state, who, id)
+        .await
+        .map_err(|why| out_of_reach(who, why))
 }
 
 /// The household of a case if the caller may see it.
@@ -139,15 +138,9 @@ async fn visible_case(
     who: &Identity,
     id: i64,
 ) -> Result<Household, Box<Response>> {
-    match dashboard::case_household(state.store.pool(), id).await {
-        Ok(Some(household)) => visible_household(state, who, &household).await,
-        Ok(None) => Err(Box::new(message(
-            who,
-            StatusCode::NOT_FOUND,
-            i18n::texts(who.language).not_found,
-        ))),
-        Err(e) => Err(Box::new(unavailable(who, "cannot read a case", &e))),
-    }
+    case_in_reach(state, who, id)
+        .await
+        .map_err(|why| out_of_reach(who, why))
 }
 
 /// A form on a case: its CSRF token checked and the case within reach.
