@@ -250,6 +250,7 @@ impl Check<'_> {
         let after = self.duration(path("after"), entry.after.as_deref());
         let window = self.duration(path("window"), entry.window.as_deref());
         let steady = self.duration(path("steady"), entry.steady.as_deref());
+        let flow_running = self.duration(path("flow_running"), entry.flow_running.as_deref());
         let min_rate_lpm = entry.min_rate_lpm.filter(|&rate| {
             let ok = rate.is_finite() && rate >= 0.0;
             if !ok {
@@ -301,6 +302,7 @@ impl Check<'_> {
                     window: window?,
                     min_rate_lpm: min_rate_lpm.unwrap_or(0.0),
                     steady,
+                    flow_running,
                     learned: if learned {
                         Some(check.learned_run(i, &entry, after)?)
                     } else {
@@ -310,6 +312,7 @@ impl Check<'_> {
                 Kind::Spike => Detector::Spike(SpikeConfig {
                     rate_lpm: rate_lpm?,
                     window: window?,
+                    reported_flow: entry.reported_flow == Some(true),
                     learned: if learned {
                         Some(check.learned_rate(i, &entry, rate_lpm)?)
                     } else {
@@ -339,6 +342,18 @@ impl Check<'_> {
                 ),
                 _ => {}
             }
+        }
+        if let (Kind::ContinuousFlow, Some(after), Some(running)) = (kind, after, flow_running)
+            && running > after
+        {
+            self.at(
+                path("flow_running"),
+                format!(
+                    "flow_running ({}) is longer than after ({}), so it could never fire first; make it shorter, e.g. flow_running = \"1h\"",
+                    crate::text::duration(running),
+                    crate::text::duration(after)
+                ),
+            );
         }
         if let (Kind::ContinuousFlow, Some(after), Some(window)) = (kind, after, window)
             && window > after

@@ -335,6 +335,7 @@ impl Engine {
                     rules.rules.get(position).map(|r| &r.detector)
                 {
                     flow.usage(start, end, litres, config);
+                    flow.reported_flow(start, end, litres, reading.flow_lpm, config);
                 }
             }
             for (&position, (_, spike)) in self.spike_rules.iter().zip(&mut state.spikes) {
@@ -342,6 +343,7 @@ impl Engine {
                     rules.rules.get(position).map(|r| &r.detector)
                 {
                     spike.usage(start, end, litres, config);
+                    spike.reported_flow(start, end, litres, reading.flow_lpm, config);
                 }
             }
         }

@@ -91,6 +91,22 @@ pub struct RuleEntry {
     /// e.g. "1h": a running toilet or a dripping tap, not a person.
     #[serde(default)]
     pub steady: Option<String>,
+    /// `continuous_flow` only: also fire when the meter has reported water
+    /// flowing (`flow_lpm` above zero, confirmed by the register) at every
+    /// reading for this long and at least four readings in a row, e.g.
+    /// "1h": people's use comes and goes, a running toilet does not. A
+    /// reading without a flow value, or a data gap, ends the run; meters that
+    /// report no flow are judged by the register alone.
+    #[serde(default)]
+    pub flow_running: Option<String>,
+    /// `spike` only: also fire at a reading whose reported flow
+    /// (`flow_lpm`) is at or above `rate_lpm`, when the interval before it
+    /// used at least half a minute of that flow (so one odd sample, or a
+    /// meter reporting flow in the wrong unit, does not fire). Catches a
+    /// burst that began just before a reading at that reading. Default
+    /// `false`; meters that report no flow are judged by volume alone.
+    #[serde(default)]
+    pub reported_flow: Option<bool>,
     /// `usage_drop` only: how many recent days (with use) must all be low.
     /// Default 4.
     #[serde(default)]
@@ -128,7 +144,7 @@ pub(super) const KINDS: [Kind; 6] = [
 ];
 
 /// The kind-specific fields of a `[[rule]]`, and whether `entry` has each.
-pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 18] {
+pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 20] {
     [
         ("after", entry.after.is_some()),
         ("window", entry.window.is_some()),
@@ -143,6 +159,8 @@ pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 18] {
         ("max", entry.max.is_some()),
         ("morning_margin", entry.morning_margin.is_some()),
         ("steady", entry.steady.is_some()),
+        ("flow_running", entry.flow_running.is_some()),
+        ("reported_flow", entry.reported_flow.is_some()),
         ("recent_days", entry.recent_days.is_some()),
         ("history_days", entry.history_days.is_some()),
         ("min_history_days", entry.min_history_days.is_some()),
@@ -176,7 +194,8 @@ pub(super) fn usage_of(kind: Kind, field: &str) -> Option<Option<&'static str>> 
         (Kind::Inactivity, "after") => Some(Some("after = \"12h\"")),
         (Kind::ContinuousFlow, "after") => Some(Some("after = \"2h\"")),
         (Kind::ContinuousFlow, "window") => Some(Some("window = \"15m\"")),
-        (Kind::ContinuousFlow, "min_rate_lpm" | "steady") => Some(None),
+        (Kind::ContinuousFlow, "min_rate_lpm" | "steady" | "flow_running") => Some(None),
+        (Kind::Spike, "reported_flow") => Some(None),
         (Kind::Spike, "rate_lpm") => Some(Some("rate_lpm = 30.0")),
         (Kind::Spike, "window") => Some(Some("window = \"10m\"")),
         (Kind::Inactivity | Kind::ContinuousFlow | Kind::Spike, "learned") => Some(None),

@@ -54,6 +54,7 @@ fn the_shipped_rules_parse_into_the_documented_rules() {
                 max: hours(2),
             }),
             steady: None,
+            flow_running: None,
         }))
     );
     assert_eq!(

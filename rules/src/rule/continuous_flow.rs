@@ -16,6 +16,11 @@
 //! rare long run such as a tap left open once does not move it, times
 //! `margin`, within `[min, max]`); until then `after` applies. A household
 //! whose runs are often longer than `max` is held to `max`: the fixed rule.
+//!
+//! A rule with `flow_running` also fires when the meter's *reported* flow
+//! has been above zero at every reading for that long (see `flowing.rs`):
+//! people's use comes and goes, a running toilet does not. Meters that
+//! report no flow are judged by the register alone, as before.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -28,8 +33,11 @@ use super::{EPSILON_L, MINUTE_MS, Verdict, duration_ms};
 use crate::normalise::DATA_GAP_MS;
 use crate::text::{self, Language};
 
+mod flowing;
 mod steady;
 
+use flowing::Flowing;
+pub use flowing::MIN_READINGS as FLOW_RUNNING_MIN_READINGS;
 use steady::Steady;
 
 /// The typed `[[rule]]` parameters of a `continuous_flow` rule.
@@ -46,6 +54,10 @@ pub struct ContinuousFlowConfig {
     /// Also fire when the flow has been steady (see `steady.rs`) this long,
     /// whatever the limit: a leak, not a person.
     pub steady: Option<Duration>,
+    /// Also fire when the meter has reported water flowing at every reading
+    /// (at least [`FLOW_RUNNING_MIN_READINGS`] of them) this long, whatever
+    /// the limit (see `flowing.rs`).
+    pub flow_running: Option<Duration>,
 }
 
 /// How a learned continuous_flow rule turns the household's runs into a limit.
@@ -113,10 +125,17 @@ pub struct ContinuousFlow {
     /// The steady-flow check (rules with `steady` only).
     #[serde(default, skip_serializing_if = "is_steady_empty")]
     steady: Steady,
+    /// The running-flow check (rules with `flow_running` only).
+    #[serde(default, skip_serializing_if = "is_flowing_empty")]
+    flowing: Flowing,
 }
 
 fn is_steady_empty(s: &Steady) -> bool {
     *s == Steady::default()
+}
+
+fn is_flowing_empty(f: &Flowing) -> bool {
+    *f == Flowing::default()
 }
 
 fn is_empty(h: &Histogram) -> bool {
@@ -165,10 +184,27 @@ impl ContinuousFlow {
         }
     }
 
+    /// The flow the meter reported with the reading that ended the
+    /// interval just given to [`ContinuousFlow::usage`] (rules with
+    /// `flow_running` only).
+    pub fn reported_flow(
+        &mut self,
+        start: i64,
+        end: i64,
+        litres: f64,
+        flow_lpm: Option<f64>,
+        config: &ContinuousFlowConfig,
+    ) {
+        if config.flow_running.is_some() {
+            self.flowing.reading(start, end, litres, flow_lpm);
+        }
+    }
+
     /// A span whose use cannot be known: the run breaks, as after a data gap with use.
     pub fn unknown(&mut self, _start: i64, end: i64) {
         self.break_run(None);
         self.steady.reset();
+        self.flowing.reset();
         self.quiet_from = Some(end);
         self.latest = Some(self.latest.map_or(end, |l| l.max(end)));
     }
@@ -213,7 +249,7 @@ impl ContinuousFlow {
         let Some(run_from) = self.run_from else {
             return Verdict::Unchanged;
         };
-        if self.steady_since(config).is_some() {
+        if self.steady_since(config).is_some() || self.flowing_since(config).is_some() {
             return Verdict::Firing;
         }
         // Design: most runs are shorter than any limit; the learned one is
@@ -281,6 +317,20 @@ impl ContinuousFlow {
             _ => String::new(),
         };
         let window = text::duration_in(lang, config.window);
+        if let (Verdict::Firing, Some((since, readings, now))) =
+            (verdict, self.flowing_since(config))
+        {
+            let (since, long, now) = (at(since), span(latest - since), text::rate_in(lang, now));
+            return if zh {
+                format!(
+                    "自{since}起每次读数水表都报告有水流（{long}，连续{readings}次，当前{now}）；人用水时断时续，像是马桶漏水或水龙头未关。"
+                )
+            } else {
+                format!(
+                    "Water flowing at every reading since {since} ({long}, {readings} readings, {now} now); a person's use comes and goes, so this looks like a running toilet or a tap left on."
+                )
+            };
+        }
         if let (Verdict::Firing, Some((since, rate))) = (verdict, self.steady_since(config)) {
             let (since, long, rate) = (
                 at(since),
@@ -322,6 +372,11 @@ impl ContinuousFlow {
     /// `(since ms, rate L/min)` of a steady flow long enough to fire.
     fn steady_since(&self, config: &ContinuousFlowConfig) -> Option<(i64, f64)> {
         self.steady.holds(duration_ms(config.steady?))
+    }
+
+    /// `(since ms, readings, flow now L/min)` of a reported flow running long enough to fire.
+    fn flowing_since(&self, config: &ContinuousFlowConfig) -> Option<(i64, u32, f64)> {
+        self.flowing.holds(duration_ms(config.flow_running?))
     }
 
     /// The average rate over the last `after` of a run at least `after` long.

@@ -34,6 +34,19 @@ pub(crate) const EPSILON_L: f64 = 1e-6;
 
 pub(crate) const MINUTE_MS: f64 = 60_000.0;
 
+/// A reported flow at or below this is no flow (a meter's float noise).
+const NO_FLOW_LPM: f64 = 0.01;
+/// A reported flow above this is not believed (a meter reporting in the
+/// wrong unit, e.g. L/h as L/min): no household pipe carries it (compare
+/// `[normalise] max_rate_lpm`, 200 by default).
+pub const MAX_BELIEVED_FLOW_LPM: f64 = 200.0;
+
+/// A reported flow (`Reading::flow_lpm`) worth counting: finite, above
+/// zero and believable.
+pub(crate) fn believed(flow_lpm: Option<f64>) -> Option<f64> {
+    flow_lpm.filter(|f| f.is_finite() && *f > NO_FLOW_LPM && *f <= MAX_BELIEVED_FLOW_LPM)
+}
+
 pub(crate) fn ms(ts: &Timestamp) -> i64 {
     ts.timestamp_millis()
 }

@@ -14,6 +14,16 @@
 //! day with a burst or visitors does not move it) times `margin`, within
 //! `[min_rate_lpm, max_rate_lpm]`; until then `rate_lpm` applies. A physical
 //! burst-pipe rule stays a plain (fixed) spike rule beside it.
+//!
+//! A rule with `reported_flow` also fires at a reading whose reported flow
+//! (`flow_lpm`) is at or above `rate_lpm`, when the interval before it used
+//! at least half a minute of that flow (less the register's litre): a burst
+//! that began a minute before a reading shows a few dozen litres, which by
+//! volume alone is a bath, but the meter sees the pipe running at 40 L/min.
+//! One odd sample with no water behind it, or a meter reporting in the wrong
+//! unit (its flow far above what the register shows, or above any pipe),
+//! does not fire. It resolves, like the volume check, at the first reading
+//! whose flow and trailing rate are both below the limit.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -22,7 +32,7 @@ use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 
 use super::histogram::{Histogram, Scale};
-use super::{EPSILON_L, MINUTE_MS, Verdict, duration_ms};
+use super::{EPSILON_L, MINUTE_MS, Verdict, believed, duration_ms};
 use crate::text::{self, Language};
 
 /// The typed `[[rule]]` parameters of a `spike` rule.
@@ -34,6 +44,8 @@ pub struct SpikeConfig {
     pub window: Duration,
     /// Limit the rate by the household's own busiest windows once known.
     pub learned: Option<LearnedRate>,
+    /// Also fire at a reading whose reported flow reaches `rate_lpm`.
+    pub reported_flow: bool,
 }
 
 /// How a learned spike rule turns the household's busiest windows into a limit.
@@ -88,6 +100,11 @@ pub struct Spike {
     /// Learned rules: the household's busiest rate per day.
     #[serde(default, skip_serializing_if = "is_empty")]
     rates: Histogram,
+    /// `reported_flow` rules: the newest reading reported a flow at or above
+    /// `rate_lpm`, confirmed by its interval: `(flow L/min, at ms, litres
+    /// since the reading before, from ms)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    surge: Option<(f64, i64, f64, i64)>,
 }
 
 fn is_empty(h: &Histogram) -> bool {
@@ -136,6 +153,29 @@ impl Spike {
         }
     }
 
+    /// The flow the meter reported with the reading that ended the interval
+    /// just given to [`Spike::usage`] (`reported_flow` rules only).
+    pub fn reported_flow(
+        &mut self,
+        start: i64,
+        end: i64,
+        litres: f64,
+        flow_lpm: Option<f64>,
+        config: &SpikeConfig,
+    ) {
+        if !config.reported_flow {
+            return;
+        }
+        // Design: half a minute of the reported flow, less the register's
+        // litre: a burst that began a minute before the reading passes; a
+        // sample with little water behind it, or a flow 60 times too high
+        // (L/h sent as L/min) over a quarter hour of steady use, does not.
+        self.surge = believed(flow_lpm)
+            .filter(|&flow| flow >= config.rate_lpm && litres >= 0.5 * flow - 1.0)
+            .filter(|_| end > start)
+            .map(|flow| (flow, end, litres, start));
+    }
+
     /// Closes a day with use: the learned rates fade by `keep` and the
     /// day's busiest window is learned.
     pub fn close_day(&mut self, keep: f64) {
@@ -173,6 +213,9 @@ impl Spike {
     }
 
     pub fn verdict(&self, config: &SpikeConfig, learning: bool) -> Verdict {
+        if self.surge.is_some() {
+            return Verdict::Firing;
+        }
         let Some(rate) = self.rate_lpm() else {
             return Verdict::Unchanged;
         };
@@ -202,6 +245,24 @@ impl Spike {
             return "No readings yet.".to_owned();
         };
         let zh = lang == Language::ZhCn;
+        if let (Verdict::Firing, Some((flow, at, litres, from))) = (verdict, self.surge) {
+            let (flow, at, from, limit) = (
+                text::rate_in(lang, flow),
+                text::clock_in(lang, at, at, offset),
+                text::clock_in(lang, from, at, offset),
+                text::rate_in(lang, config.rate_lpm),
+            );
+            let litres = litres.round();
+            return if zh {
+                format!(
+                    "水表报告{at}水流为{flow}（自{from}起已用水{litres}升）；报警阈值为{limit}，像是水管爆裂。"
+                )
+            } else {
+                format!(
+                    "The meter reports {flow} flowing at {at} ({litres} L since {from}); the limit is {limit}, like a burst pipe."
+                )
+            };
+        }
         let (rate, over, at) = (
             text::rate_in(lang, rate),
             text::duration_ms_in(lang, over),

@@ -11,6 +11,7 @@ fn tap() -> ContinuousFlowConfig {
         min_rate_lpm: 2.0,
         learned: None,
         steady: None,
+        flow_running: None,
     }
 }
 
@@ -21,6 +22,7 @@ fn trickle() -> ContinuousFlowConfig {
         min_rate_lpm: 0.0,
         learned: None,
         steady: None,
+        flow_running: None,
     }
 }
 
@@ -178,6 +180,7 @@ fn state_stays_small_for_any_configuration() {
         min_rate_lpm: 0.0,
         learned: None,
         steady: None,
+        flow_running: None,
     };
     let mut state = ContinuousFlow::default();
     for i in 0..5_000 {

@@ -1,0 +1,163 @@
+//! Water flowing at every reading: the flow the meter itself reports
+//! (`flow_lpm`) above zero at reading after reading, for an hour or more.
+//!
+//! A person's use comes and goes: a reading catches water flowing only when
+//! it happens to fall in a flush, a shower, a rinse. Several readings in a
+//! row all catching water flowing is a running toilet or a tap left on
+//! (Kamstrup's meters flag a leak when no hour in 24 is free of flow).
+//!
+//! Each reading extends the run when it reports a flow above zero and the
+//! register confirms it: the interval since the reading before used at least
+//! [`CONFIRM_SHARE`] of what the lower of the two reported flows would have
+//! run (less the register's litre), and some water at all. So one odd sample,
+//! or a meter reporting flow the register does not show, starts no run. A
+//! reading without a flow value, with no flow, or after a data gap (an
+//! interval longer than [`DATA_GAP_MS`]) ends the run; the next reading with
+//! flow starts a new one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::normalise::DATA_GAP_MS;
+use crate::rule::{EPSILON_L, MINUTE_MS, believed};
+
+/// Readings in a row, at least, before a flow counts as running: with
+/// 15-minute readings the hour of `flow_running = "1h"` is five readings;
+/// hourly meters need four readings (three hours) whatever the duration.
+pub const MIN_READINGS: u32 = 4;
+/// The register must show at least this share of the flow reported at both
+/// ends of an interval.
+const CONFIRM_SHARE: f64 = 0.5;
+/// ... less this many litres (its resolution).
+const RESOLUTION_L: f64 = 1.0;
+
+/// Per-(meter, rule) state of the running-flow check.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Flowing {
+    /// The run of readings that all reported flow: `(first reading ms,
+    /// latest reading ms, readings, latest flow L/min)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    run: Option<(i64, i64, u32, f64)>,
+}
+
+/// Whether `litres` used over `start..end` ms are consistent with water
+/// flowing at `lpm` or more through the whole interval (half of it, less
+/// the register's litre, and something at all).
+fn confirms(start: i64, end: i64, litres: f64, lpm: f64) -> bool {
+    let minutes = (end - start).max(0) as f64 / MINUTE_MS;
+    litres > EPSILON_L && litres >= CONFIRM_SHARE * lpm * minutes - RESOLUTION_L
+}
+
+impl Flowing {
+    /// Forgets the run (a data gap or an unknown span).
+    pub fn reset(&mut self) {
+        self.run = None;
+    }
+
+    /// A reading at `end` reporting `flow_lpm`, after an interval from
+    /// `start` that used `litres`.
+    pub fn reading(&mut self, start: i64, end: i64, litres: f64, flow_lpm: Option<f64>) {
+        let Some(flow) = believed(flow_lpm) else {
+            self.run = None;
+            return;
+        };
+        self.run = Some(match self.run {
+            Some((first, until, n, last))
+                if until == start
+                    && end - start <= DATA_GAP_MS
+                    && confirms(start, end, litres, last.min(flow)) =>
+            {
+                (first, end, n + 1, flow)
+            }
+            _ => (end, end, 1, flow),
+        });
+    }
+
+    /// `(since ms, readings, flow now L/min)` when water has been flowing at
+    /// every reading for at least `at_least_ms` and [`MIN_READINGS`] readings.
+    pub fn holds(&self, at_least_ms: i64) -> Option<(i64, u32, f64)> {
+        let (first, until, n, flow) = self.run?;
+        (n >= MIN_READINGS && until - first >= at_least_ms).then_some((first, n, flow))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+    const Q: i64 = 15 * MIN;
+    const H: i64 = 60 * MIN;
+
+    /// Readings every `step` from 0, each `(litres since the last, flow)`.
+    fn feed(readings: &[(f64, Option<f64>)], step: i64) -> Flowing {
+        let mut f = Flowing::default();
+        for (i, &(litres, flow)) in readings.iter().enumerate() {
+            let end = i as i64 * step;
+            f.reading(end - step, end, litres, flow);
+        }
+        f
+    }
+
+    const TOILET: (f64, Option<f64>) = (7.0, Some(0.5));
+
+    #[test]
+    fn a_toilet_flowing_at_five_quarter_hour_readings_runs_for_an_hour() {
+        let f = feed(&[TOILET; 5], Q);
+        assert_eq!(f.holds(H), Some((0, 5, 0.5)));
+        let f = feed(&[TOILET; 4], Q);
+        assert_eq!(f.holds(H), None, "four readings span only 45 min");
+        assert_eq!(f.holds(45 * MIN), Some((0, 4, 0.5)));
+        let f = feed(&[TOILET; 3], Q);
+        assert_eq!(f.holds(30 * MIN), None, "three readings are too few");
+    }
+
+    #[test]
+    fn hourly_meters_need_four_readings_whatever_the_duration() {
+        let f = feed(&[(30.0, Some(0.5)); 3], H);
+        assert_eq!(f.holds(H), None);
+        let f = feed(&[(30.0, Some(0.5)); 4], H);
+        assert_eq!(f.holds(H), Some((0, 4, 0.5)));
+    }
+
+    #[test]
+    fn a_reading_without_flow_or_without_a_flow_value_ends_the_run() {
+        for gap in [(0.0, Some(0.0)), (7.0, None), (7.0, Some(f64::NAN))] {
+            let mut readings = vec![TOILET; 3];
+            readings.push(gap);
+            readings.extend([TOILET; 3]);
+            let f = feed(&readings, Q);
+            assert_eq!(f.holds(30 * MIN), None, "{gap:?}");
+            assert_eq!(f.holds(0), None, "only three readings since");
+        }
+    }
+
+    #[test]
+    fn a_flow_the_register_does_not_show_starts_no_run() {
+        // A meter stuck reporting 0.5 L/min while the register stands still,
+        // or showing far less than the flow claims.
+        let f = feed(&[(0.0, Some(0.5)); 8], Q);
+        assert_eq!(f.holds(0), None);
+        let f = feed(&[(1.0, Some(3.0)); 8], Q);
+        assert_eq!(f.holds(0), None, "3 L/min for 15 min is 45 L, not 1 L");
+        // The register's litre of resolution is allowed for.
+        let f = feed(&[(3.0, Some(0.5)); 5], Q);
+        assert!(f.holds(H).is_some(), "7.5 L expected, half less a litre");
+    }
+
+    #[test]
+    fn a_data_gap_ends_the_run() {
+        let mut f = feed(&[TOILET; 4], Q);
+        let last = 3 * Q;
+        f.reading(last, last + 3 * H, 90.0, Some(0.5));
+        assert_eq!(f.holds(0), None);
+        assert_eq!(f.run.map(|r| r.0), Some(last + 3 * H), "a new run starts");
+    }
+
+    #[test]
+    fn flows_no_pipe_can_carry_are_not_believed() {
+        assert_eq!(believed(Some(360.0)), None);
+        assert_eq!(believed(Some(0.005)), None);
+        assert_eq!(believed(Some(-2.0)), None);
+        assert_eq!(believed(Some(42.0)), Some(42.0));
+    }
+}
