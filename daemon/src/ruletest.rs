@@ -11,6 +11,8 @@
 //! start = "2026-01-05T06:00:00+08:00"
 //! interval = "15m"
 //! phases = [{ for = "4h", litres = 6.0 }, { for = "13h", litres = 0.0 }]
+//! # a phase may also give the flow the meter reports with each reading:
+//! # { for = "2h", litres = 7.5, flow_lpm = 0.5 }
 //!
 //!   [[test.expect]]
 //!   rule = "inactivity"
@@ -45,6 +47,10 @@ pub struct Phase {
     /// Flags the meter reports during this phase (`["LEAK"]`).
     #[serde(default)]
     pub flags: Vec<String>,
+    /// The flow (L/min) the meter reports with each reading of this phase;
+    /// left out, its readings carry no flow (a meter that reports none).
+    #[serde(default)]
+    pub flow_lpm: Option<f64>,
 }
 
 /// One expected alert event.
@@ -221,7 +227,7 @@ fn timeline(
                     meter_id: test.meter.clone(),
                     ts: t,
                     total_l: total,
-                    flow_lpm: None,
+                    flow_lpm: phase.flow_lpm,
                     battery_pct: None,
                     rssi_dbm: None,
                     status: phase.flags.iter().map(|f| f.to_ascii_uppercase()).collect(),

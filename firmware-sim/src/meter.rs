@@ -225,6 +225,22 @@ mod tests {
     }
 
     #[test]
+    fn a_running_toilet_is_reported_flowing_at_every_reading_and_a_flush_only_while_it_runs() {
+        let mut m = meter();
+        m.feed(WaterEvent::open_ended(100, 0.5, Use::RunningToilet));
+        // A one-minute flush at 6 L/min from 1000 s.
+        m.feed(WaterEvent::of_volume(1000, 6.0, 6.0, Use::Flush));
+        let flows: Vec<f64> = (1..=8)
+            .map(|i| m.sample(i * 900, ts()).unwrap().flow_lpm.unwrap())
+            .collect();
+        assert_eq!(flows, [0.5; 8], "the flush ended between readings");
+        let mut m = meter();
+        m.feed(WaterEvent::open_ended(100, 0.5, Use::RunningToilet));
+        m.feed(WaterEvent::of_volume(870, 6.0, 6.0, Use::Flush));
+        assert_eq!(m.sample(900, ts()).unwrap().flow_lpm, Some(6.5));
+    }
+
+    #[test]
     fn flows_before_the_origin_are_not_counted() {
         let mut m = Meter::new("h0001".into(), &mut SmallRng::seed_from_u64(1), 1000);
         let base = m.register;

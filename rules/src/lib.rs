@@ -10,7 +10,7 @@
 //! let ts = chrono::DateTime::parse_from_rfc3339("2026-11-24T08:15:00+08:00").unwrap();
 //! let reading = Reading {
 //!     meter_id: "m-0001".into(), ts, total_l: 123_456.0,
-//!     flow_lpm: None, battery_pct: None, status: vec![],
+//!     flow_lpm: None, battery_pct: None, rssi_dbm: None, status: vec![],
 //! };
 //! let outcome = engine.observe(&reading, ts);
 //! assert!(outcome.events.is_empty());
@@ -32,7 +32,9 @@
 //! - [`rule`]: the detectors, one file each (`inactivity`, `continuous_flow`,
 //!   `spike`, `usage_drop`, `meter_offline`, `meter_fault`), state plus pure
 //!   functions; `inactivity`'s [`Limit`](rule::inactivity::Limit) is fixed, the
-//!   learning fallback, or learned from the [`Baseline`]; learned
+//!   learning fallback, or learned from the [`Baseline`]; `continuous_flow`'s
+//!   `flow_running` and `spike`'s `reported_flow` also read the flow a meter
+//!   reports with its readings; learned
 //!   `continuous_flow` and `spike` rules keep a small decayed
 //!   [`Histogram`](rule::histogram::Histogram) of the household's runs and busiest
 //!   hours; `usage_drop` keeps daily totals ([`DailyUse`](rule::usage_drop::DailyUse)).

@@ -95,6 +95,18 @@ fixture!(
 );
 
 fixture!(
+    the_reported_flow_keys_are_checked_and_kept_to_their_kinds,
+    "bad-reported-flow.toml",
+    [
+        "bad-reported-flow.toml:7: rule[0].flow_running: flow_running (3 h) is longer than after (2 h), so it could never fire first; make it shorter, e.g. flow_running = \"1h\"",
+        "bad-reported-flow.toml:15: rule[1].flow_running: \"an hour\" is not a duration (expected number at 0); write e.g. \"12h\" or \"90m\"",
+        "bad-reported-flow.toml:16: rule[1].reported_flow: not used by kind \"continuous_flow\"; remove it",
+        "bad-reported-flow.toml:24: rule[2].reported_flow: invalid type: string \"yes\", expected a boolean",
+        "bad-reported-flow.toml:32: rule[3].flow_running: not used by kind \"spike\"; remove it"
+    ]
+);
+
+fixture!(
     a_negative_min_rate_is_rejected,
     "bad-negative-min-rate.toml",
     [
@@ -114,7 +126,7 @@ fixture!(
     an_unknown_field_lists_the_known_ones,
     "bad-unknown-field.toml",
     [
-        "bad-unknown-field.toml:6: rule[0].threshold: unknown field `threshold`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `steady`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`"
+        "bad-unknown-field.toml:6: rule[0].threshold: unknown field `threshold`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `steady`, `flow_running`, `reported_flow`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`"
     ]
 );
 
@@ -192,7 +204,7 @@ fixture!(
         "bad-many.toml:9: rule[0].after: \"12 hours please\" is not a duration (expected number at 9); write e.g. \"12h\" or \"90m\"",
         "bad-many.toml:16: rule[1].window: the window (3 h) is longer than after (2 h); make window at most as long as after",
         "bad-many.toml:17: rule[1].min_rate_lpm: must not be negative (got -2); use 0 to count any use",
-        "bad-many.toml:24: rule[2].windw: unknown field `windw`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `steady`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`",
+        "bad-many.toml:24: rule[2].windw: unknown field `windw`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `steady`, `flow_running`, `reported_flow`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`",
         "bad-many.toml:27: rule[3].name: duplicate rule name \"inactivity\", already used by rule[0] (line 6); give every rule a unique name",
         "bad-many.toml:34: rule[4].kind: unknown kind \"fault\"; use one of: inactivity, continuous_flow, spike, usage_drop, meter_offline, meter_fault",
     ]

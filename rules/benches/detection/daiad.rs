@@ -138,7 +138,12 @@ pub fn run(path: &str) {
     println!("|---|---|---|---|---|---|---|---|---|");
     for contender in contenders() {
         let mut engine = Engine::new(contender.rules.clone());
-        let fired = crate::replay(&mut engine, &readings, Duration::from_secs(60));
+        let fired = crate::replay(
+            &mut engine,
+            &readings,
+            Duration::from_secs(60),
+            contender.no_flow,
+        );
         let mut false_alarms: BTreeMap<&str, usize> = BTreeMap::new();
         let mut in_absence = 0;
         for f in fired.iter().filter(|f| f.kind == Kind::Inactivity) {

@@ -30,13 +30,18 @@ use waterwatch_rules::{AlertEvent, Detector, Engine, Kind, Reading, RuleSet, Tra
 pub struct Contender {
     pub name: String,
     pub rules: RuleSet,
+    /// Replayed with every reading's `flow_lpm` removed: meters that report
+    /// only their register.
+    pub no_flow: bool,
 }
 
-/// The shipped rules (learned inactivity, continuous_flow and spike) and the
-/// same rules with every limit fixed: inactivity after 8, 12 and 24 hours,
-/// continuous use for 2 h (`tap_running`) and the other flow and volume
-/// rules at their fixed fallbacks. usage_drop has no fixed form and is the
-/// same in all.
+/// The shipped rules (learned inactivity, continuous_flow and spike; the
+/// reported-flow checks `flow_running` and `reported_flow`), the same on
+/// meters that report no flow (the shipped rules before they read the
+/// flow), and the same rules with every limit fixed and no reported flow:
+/// inactivity after 8, 12 and 24 hours, continuous use for 2 h
+/// (`tap_running`) and the other flow and volume rules at their fixed
+/// fallbacks. usage_drop has no fixed form and is the same in all.
 pub fn contenders() -> Vec<Contender> {
     let learned = RuleSet::default_rules();
     let fixed = |hours: u64| {
@@ -52,30 +57,66 @@ pub fn contenders() -> Vec<Contender> {
                 Detector::ContinuousFlow(config) => {
                     config.learned = None;
                     config.steady = None;
+                    config.flow_running = None;
                 }
-                Detector::Spike(config) => config.learned = None,
+                Detector::Spike(config) => {
+                    config.learned = None;
+                    config.reported_flow = false;
+                }
                 _ => {}
             }
         }
         Contender {
             name: format!("fixed {hours} h"),
             rules,
+            no_flow: false,
         }
     };
     let mut all = vec![
         Contender {
             name: "learned".into(),
             rules: learned.clone(),
+            no_flow: false,
+        },
+        Contender {
+            name: "learned, meters without flow".into(),
+            rules: learned.clone(),
+            no_flow: true,
         },
         fixed(8),
         fixed(12),
         fixed(24),
         any_use_for_two_hours(fixed(12)),
         steady_toilet(Contender {
-            name: "learned".into(),
+            name: "learned, meters without flow".into(),
             rules: learned.clone(),
+            no_flow: true,
         }),
     ];
+    // `WW_BENCH_FLOW_RUNNING="45m,2h"`: `running_toilet` with other
+    // `flow_running` durations (meters with flow).
+    for running in std::env::var("WW_BENCH_FLOW_RUNNING")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|d| humantime::parse_duration(d.trim()).ok())
+    {
+        let mut rules = learned.clone();
+        for rule in &mut rules.rules {
+            if let Detector::ContinuousFlow(config) = &mut rule.detector
+                && rule.name == "running_toilet"
+            {
+                config.flow_running = Some(running);
+            }
+        }
+        all.push(Contender {
+            name: format!(
+                "learned, flow_running {}",
+                humantime::format_duration(running)
+            ),
+            rules,
+            no_flow: false,
+        });
+    }
     // `WW_BENCH_SWEEP="0.99:1.0,0.999:1.1:30:11"`: learned variants
     // (quantile:margin[:morning margin in minutes[:max in hours]]).
     for variant in std::env::var("WW_BENCH_SWEEP")
@@ -95,6 +136,7 @@ pub fn contenders() -> Vec<Contender> {
                 parts.get(2).copied(),
                 parts.get(3).copied(),
             ),
+            no_flow: false,
         });
     }
     all
@@ -167,8 +209,14 @@ pub struct Fired {
 }
 
 /// Feeds `readings` (sorted by time) in event time, each observed at its own
-/// timestamp, calling `tick` every `tick_every` of simulated time in between.
-pub fn replay(engine: &mut Engine, readings: &[Reading], tick_every: Duration) -> Vec<Fired> {
+/// timestamp, calling `tick` every `tick_every` of simulated time in between;
+/// with `no_flow`, each reading without its `flow_lpm`.
+pub fn replay(
+    engine: &mut Engine,
+    readings: &[Reading],
+    tick_every: Duration,
+    no_flow: bool,
+) -> Vec<Fired> {
     let step = i64::try_from(tick_every.as_millis())
         .unwrap_or(60_000)
         .max(1);
@@ -203,7 +251,15 @@ pub fn replay(engine: &mut Engine, readings: &[Reading], tick_every: Duration) -
             t += step;
         }
         next_tick = Some(t);
-        let events = engine.observe(r, r.ts).events;
+        let events = if no_flow && r.flow_lpm.is_some() {
+            let stripped = Reading {
+                flow_lpm: None,
+                ..r.clone()
+            };
+            engine.observe(&stripped, r.ts).events
+        } else {
+            engine.observe(r, r.ts).events
+        };
         keep(engine, &mut fired, events);
     }
     fired

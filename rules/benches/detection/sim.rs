@@ -372,6 +372,22 @@ fn score(
                 .min()
                 .unwrap_or(i64::MAX)
         };
+        if std::env::var("WW_BENCH_DEBUG_INCIDENTS").is_ok_and(|d| name == d)
+            && matches!(kind, Incident::Tap | Incident::Burst | Incident::Toilet)
+        {
+            let delay = first(&[Kind::ContinuousFlow, Kind::Spike]);
+            let alert = alerts
+                .iter()
+                .find(|f| f.at_ms - at == delay)
+                .map_or("none", |f| f.summary.as_str());
+            eprintln!(
+                "incident: {name} {kind:?} h{:04} at {} (+{} s into a quarter hour): first alert after {}: {alert}",
+                i + 1,
+                at,
+                (at / 1000).rem_euclid(900),
+                crate::score::hm(Some(delay)),
+            );
+        }
         match kind {
             Incident::DayCollapse => row.day.0.push(first(&[Kind::Inactivity])),
             Incident::NightCollapse => {
@@ -483,12 +499,14 @@ pub fn run(households: usize, days: i64, seed: u64) -> Vec<Reading> {
         all.push(Contender {
             name: "hindsight oracle".into(),
             rules: oracle_rules(),
+            no_flow: false,
         });
         // The oracle's own trade-off between delay and false alarms.
         for q in [0.99, 0.95] {
             all.push(Contender {
                 name: format!("hindsight oracle q={q}"),
                 rules: crate::tuned(&oracle_rules(), q, 1.0, None, None),
+                no_flow: false,
             });
         }
         for contender in all {
@@ -500,7 +518,12 @@ pub fn run(households: usize, days: i64, seed: u64) -> Vec<Reading> {
                     }
                 }
             }
-            let fired = replay(&mut engine, &readings, Duration::from_secs(60));
+            let fired = replay(
+                &mut engine,
+                &readings,
+                Duration::from_secs(60),
+                contender.no_flow,
+            );
             rows.push(score(
                 &contender.name,
                 &plans,

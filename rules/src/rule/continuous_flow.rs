@@ -323,11 +323,11 @@ impl ContinuousFlow {
             let (since, long, now) = (at(since), span(latest - since), text::rate_in(lang, now));
             return if zh {
                 format!(
-                    "自{since}起每次读数水表都报告有水流（{long}，连续{readings}次，当前{now}）；人用水时断时续，像是马桶漏水或水龙头未关。"
+                    "自{since}起每次读数水表都报告有水流（{long}，连续{readings}次，当前{now}）；人用水时断时续，可能是马桶漏水、水龙头未关或漏水。"
                 )
             } else {
                 format!(
-                    "Water flowing at every reading since {since} ({long}, {readings} readings, {now} now); a person's use comes and goes, so this looks like a running toilet or a tap left on."
+                    "Water flowing at every reading since {since} ({long}, {readings} readings, {now} now); a person's use comes and goes, so water is running somewhere: a toilet, a tap left on or a leak."
                 )
             };
         }

@@ -101,10 +101,10 @@ pub struct Spike {
     #[serde(default, skip_serializing_if = "is_empty")]
     rates: Histogram,
     /// `reported_flow` rules: the newest reading reported a flow at or above
-    /// `rate_lpm`, confirmed by its interval: `(flow L/min, at ms, litres
-    /// since the reading before, from ms)`.
+    /// `rate_lpm`, confirmed by its interval: `(flow L/min, litres since the
+    /// reading before, that reading's ms)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    surge: Option<(f64, i64, f64, i64)>,
+    surge: Option<(f64, f64, i64)>,
 }
 
 fn is_empty(h: &Histogram) -> bool {
@@ -173,7 +173,7 @@ impl Spike {
         self.surge = believed(flow_lpm)
             .filter(|&flow| flow >= config.rate_lpm && litres >= 0.5 * flow - 1.0)
             .filter(|_| end > start)
-            .map(|flow| (flow, end, litres, start));
+            .map(|flow| (flow, litres, start));
     }
 
     /// Closes a day with use: the learned rates fade by `keep` and the
@@ -245,11 +245,11 @@ impl Spike {
             return "No readings yet.".to_owned();
         };
         let zh = lang == Language::ZhCn;
-        if let (Verdict::Firing, Some((flow, at, litres, from))) = (verdict, self.surge) {
+        if let (Verdict::Firing, Some((flow, litres, from))) = (verdict, self.surge) {
             let (flow, at, from, limit) = (
                 text::rate_in(lang, flow),
-                text::clock_in(lang, at, at, offset),
-                text::clock_in(lang, from, at, offset),
+                text::clock_in(lang, until, until, offset),
+                text::clock_in(lang, from, until, offset),
                 text::rate_in(lang, config.rate_lpm),
             );
             let litres = litres.round();

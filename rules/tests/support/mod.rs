@@ -78,6 +78,36 @@ impl Household {
         self
     }
 
+    /// `minutes` of use at `lpm` from `when` (a shower, a tap, a flush):
+    /// a flow that a reading taken meanwhile sees.
+    pub fn runs(mut self, when: &str, minutes: i64, lpm: f64) -> Household {
+        let from = at(when);
+        self.flows
+            .push((from, from + Duration::minutes(minutes), lpm));
+        self
+    }
+
+    /// The flow at `t`, L/min, as a meter reporting its flow would: the
+    /// flows running then (single uses are instants, no flow).
+    pub fn flow_at(&self, t: Timestamp) -> f64 {
+        self.flows
+            .iter()
+            .filter(|&&(from, to, _)| from <= t && t < to)
+            .map(|&(_, _, lpm)| lpm)
+            .sum()
+    }
+
+    /// [`Household::readings`] from a meter that also reports the flow of the moment.
+    pub fn readings_with_flow(&self, from: &str, until: &str, every: Duration) -> Vec<Reading> {
+        self.readings(from, until, every)
+            .into_iter()
+            .map(|r| Reading {
+                flow_lpm: Some(self.flow_at(r.ts)),
+                ..r
+            })
+            .collect()
+    }
+
     /// The register at `t`, whole litres (the meter's resolution).
     pub fn register(&self, t: Timestamp) -> f64 {
         let used: f64 = self

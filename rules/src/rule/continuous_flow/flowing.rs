@@ -32,10 +32,10 @@ const RESOLUTION_L: f64 = 1.0;
 
 /// Per-(meter, rule) state of the running-flow check.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Flowing {
     /// The run of readings that all reported flow: `(first reading ms,
     /// latest reading ms, readings, latest flow L/min)`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     run: Option<(i64, i64, u32, f64)>,
 }
 
