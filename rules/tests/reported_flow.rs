@@ -6,6 +6,7 @@
 
 mod support;
 
+use chrono::Duration;
 use support::{Household, METER, Run, assert_between, at, minutes};
 use waterwatch_rules::{Detector, Engine, MeterState, Note, Reading, RuleSet};
 
@@ -91,6 +92,21 @@ fn hourly_meters_see_one_flow_sample_an_hour_and_need_four_in_a_row() {
     assert_eq!(fired.len(), 1, "{:?}", run.story());
     // Flowing at 14:00, 15:00, 16:00, 17:00.
     assert_between(fired[0], "2026-11-02 17:00", "2026-11-02 17:00");
+}
+
+#[test]
+fn ten_second_readings_find_the_toilet_though_most_intervals_show_no_litre() {
+    let readings = toilet().readings_with_flow(
+        "2026-11-02 12:00",
+        "2026-11-02 15:00",
+        Duration::seconds(10),
+    );
+    let run = live(&readings);
+    let fired = run.fired("running_toilet");
+    assert_eq!(fired.len(), 1, "{:?}", run.story());
+    // Flowing from the 13:10:00 reading (the toilet starts then); an hour
+    // later, at the first reading whose register moved.
+    assert_between(fired[0], "2026-11-02 14:10", "2026-11-02 14:12:30");
 }
 
 #[test]

@@ -7,10 +7,12 @@
 //! (Kamstrup's meters flag a leak when no hour in 24 is free of flow).
 //!
 //! Each reading extends the run when it reports a flow above zero and the
-//! register confirms it: the interval since the reading before used at least
-//! [`CONFIRM_SHARE`] of what the lower of the two reported flows would have
-//! run (less the register's litre), and some water at all. So one odd sample,
-//! or a meter reporting flow the register does not show, starts no run. A
+//! register confirms it: each block of the run (an interval, or intervals
+//! added up until they span [`BLOCK_MS`]: readings every few seconds move a
+//! 1-litre register only every few minutes) used at least [`CONFIRM_SHARE`]
+//! of what the lowest flow reported in it would have run (less the
+//! register's litre), and some water at all. So one odd sample, or a meter
+//! reporting flow the register does not show, builds no run. A
 //! reading without a flow value, with no flow, or after a data gap (an
 //! interval longer than [`DATA_GAP_MS`]) ends the run; the next reading with
 //! flow starts a new one.
@@ -29,14 +31,17 @@ pub const MIN_READINGS: u32 = 4;
 const CONFIRM_SHARE: f64 = 0.5;
 /// ... less this many litres (its resolution).
 const RESOLUTION_L: f64 = 1.0;
+/// Intervals shorter than this are added up before the register is asked.
+const BLOCK_MS: i64 = 5 * 60_000;
 
 /// Per-(meter, rule) state of the running-flow check.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Flowing {
     /// The run of readings that all reported flow: `(first reading ms,
-    /// latest reading ms, readings, latest flow L/min)`.
-    run: Option<(i64, i64, u32, f64)>,
+    /// latest reading ms, readings, latest flow L/min, start ms of the block
+    /// not yet confirmed, its litres, the lowest flow reported in it)`.
+    run: Option<(i64, i64, u32, f64, i64, f64, f64)>,
 }
 
 /// Whether `litres` used over `start..end` ms are consistent with water
@@ -60,22 +65,28 @@ impl Flowing {
             self.run = None;
             return;
         };
+        let fresh = (end, end, 1, flow, end, 0.0, flow);
         self.run = Some(match self.run {
-            Some((first, until, n, last))
-                if until == start
-                    && end - start <= DATA_GAP_MS
-                    && confirms(start, end, litres, last.min(flow)) =>
+            Some((first, until, n, _, from, block_l, low))
+                if until == start && end - start <= DATA_GAP_MS =>
             {
-                (first, end, n + 1, flow)
+                let (block_l, low) = (block_l + litres, low.min(flow));
+                if end - from < BLOCK_MS {
+                    (first, end, n + 1, flow, from, block_l, low)
+                } else if confirms(from, end, block_l, low) {
+                    (first, end, n + 1, flow, end, 0.0, flow)
+                } else {
+                    fresh
+                }
             }
-            _ => (end, end, 1, flow),
+            _ => fresh,
         });
     }
 
     /// `(since ms, readings, flow now L/min)` when water has been flowing at
     /// every reading for at least `at_least_ms` and [`MIN_READINGS`] readings.
     pub fn holds(&self, at_least_ms: i64) -> Option<(i64, u32, f64)> {
-        let (first, until, n, flow) = self.run?;
+        let (first, until, n, flow, ..) = self.run?;
         (n >= MIN_READINGS && until - first >= at_least_ms).then_some((first, n, flow))
     }
 }
@@ -142,6 +153,30 @@ mod tests {
         // The register's litre of resolution is allowed for.
         let f = feed(&[(3.0, Some(0.5)); 5], Q);
         assert!(f.holds(H).is_some(), "7.5 L expected, half less a litre");
+    }
+
+    #[test]
+    fn ten_second_readings_of_a_one_litre_register_are_judged_in_blocks() {
+        // 0.5 L/min moves the register a litre every two minutes: most
+        // 10-second intervals show nothing, every 5-minute block 2–3 L.
+        let register = |t: i64| (0.5 * t as f64 / MIN as f64).floor();
+        let step = 10_000;
+        let mut f = Flowing::default();
+        let mut t = 0;
+        while t < H {
+            f.reading(t, t + step, register(t + step) - register(t), Some(0.5));
+            t += step;
+        }
+        assert_eq!(f.holds(H - step).map(|(from, _, _)| from), Some(step));
+        // A meter reporting 0.5 L/min while its register stands still.
+        let mut stuck = Flowing::default();
+        let mut t = 0;
+        while t < H {
+            stuck.reading(t, t + step, 0.0, Some(0.5));
+            assert!(t - stuck.run.map_or(0, |r| r.0) <= BLOCK_MS, "{t}");
+            t += step;
+        }
+        assert_eq!(stuck.holds(10 * MIN), None);
     }
 
     #[test]
