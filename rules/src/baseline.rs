@@ -27,8 +27,8 @@
 //!
 // Design: counts are fixed-point integers (`UNIT` per stretch) rather than
 // floats: JSON stays short (a stored state must fit in 4 KiB) and a restored
-// state is bit-identical. Runs of zero buckets are written as one negative
-// number (see `rle`).
+// state is bit-identical. The count vectors are stored as compact text (see
+// `counts`).
 
 use serde::{Deserialize, Serialize};
 
@@ -135,12 +135,12 @@ pub struct Baseline {
     #[serde(default)]
     day_weight: u32,
     /// `gaps[bin * BUCKETS + bucket]`, decayed, `UNIT` per stretch.
-    #[serde(default = "empty_gaps", with = "rle")]
+    #[serde(default = "empty_gaps", with = "counts")]
     gaps: Vec<u32>,
     /// Decayed weight of days with a rising time.
     #[serde(default)]
     rise_weight: u32,
-    #[serde(default = "empty_rises", with = "rle")]
+    #[serde(default = "empty_rises", with = "counts")]
     rises: Vec<u32>,
     /// End of the last interval with use, while the stretch after it is learnable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -400,45 +400,6 @@ const TOP_STRETCHES: f64 = 5.0;
 /// The tail's scale is at least this (a few equal stretches say little).
 const MIN_TAIL_SCALE_MS: i64 = 15 * MINUTE_MS;
 
-/// Serde for the count vectors: zeros written as runs (`-n` = n zeros).
-pub(crate) mod rle {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
-
-    pub fn serialize<S: Serializer>(counts: &[u32], s: S) -> Result<S::Ok, S::Error> {
-        let mut out: Vec<i64> = Vec::new();
-        for &c in counts {
-            match (c, out.last_mut()) {
-                (0, Some(last)) if *last < 0 => *last -= 1,
-                (0, _) => out.push(-1),
-                (c, _) => out.push(i64::from(c)),
-            }
-        }
-        if let Some(&last) = out.last()
-            && last < 0
-        {
-            out.pop();
-        }
-        out.serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
-        let runs = Vec::<i64>::deserialize(d)?;
-        let mut out = Vec::new();
-        for v in runs {
-            if v < 0 {
-                let n = usize::try_from(-v).map_err(D::Error::custom)?;
-                if n > 100_000 {
-                    return Err(D::Error::custom("zero run too long"));
-                }
-                out.extend(std::iter::repeat_n(0, n));
-            } else {
-                out.push(u32::try_from(v).map_err(D::Error::custom)?);
-            }
-        }
-        Ok(out)
-    }
-}
-
 impl Baseline {
     /// Pads vectors restored from an older or hand-written state to size, so
     /// indexing never fails on outside input.
@@ -448,5 +409,6 @@ impl Baseline {
     }
 }
 
+pub(crate) mod counts;
 #[cfg(test)]
 mod tests;

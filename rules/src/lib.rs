@@ -10,7 +10,7 @@
 //! let ts = chrono::DateTime::parse_from_rfc3339("2026-11-24T08:15:00+08:00").unwrap();
 //! let reading = Reading {
 //!     meter_id: "m-0001".into(), ts, total_l: 123_456.0,
-//!     flow_lpm: None, battery_pct: None, status: vec![],
+//!     flow_lpm: None, battery_pct: None, rssi_dbm: None, status: vec![],
 //! };
 //! let outcome = engine.observe(&reading, ts);
 //! assert!(outcome.events.is_empty());
