@@ -75,6 +75,10 @@ pub fn contenders() -> Vec<Contender> {
             name: "learned".into(),
             rules: learned.clone(),
         }),
+        weekend(Contender {
+            name: "learned".into(),
+            rules: learned.clone(),
+        }),
     ];
     // `WW_BENCH_SWEEP="0.99:1.0,0.999:1.1:30:11"`: learned variants
     // (quantile:margin[:morning margin in minutes[:max in hours]]).
@@ -111,6 +115,13 @@ fn any_use_for_two_hours(mut contender: Contender) -> Contender {
         }
     }
     contender.name = format!("{}, any use 2 h", contender.name);
+    contender
+}
+
+/// `contender` with `[baseline] weekend = true` (`weekend_min_days = 8`).
+fn weekend(mut contender: Contender) -> Contender {
+    contender.rules.baseline.weekend_min_days = Some(8);
+    contender.name = format!("{} + weekend", contender.name);
     contender
 }
 
