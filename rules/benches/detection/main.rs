@@ -235,8 +235,15 @@ fn main() {
     let days = env_or("WW_BENCH_DAYS", if smoke { 30 } else { 60 });
     let seed = env_or("WW_BENCH_SEED", 7u64);
     println!(
-        "# waterwatch detection benchmark\n\n{households} simulated households, {days} days, seed {seed}{}\n",
-        if smoke { " (smoke run)" } else { "" }
+        "# waterwatch detection benchmark\n\n{households} simulated households, {days} days, seed {seed}{}{}\n",
+        if smoke { " (smoke run)" } else { "" },
+        match sim::weekend_share() {
+            0.0 => String::new(),
+            share => format!(
+                ", {:.0} % of households up later at weekends",
+                share * 100.0
+            ),
+        }
     );
 
     if std::env::var("WW_BENCH_ONLY").is_ok_and(|o| o == "speed") {

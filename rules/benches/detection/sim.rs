@@ -152,6 +152,16 @@ fn index_of(meter_id: &str) -> Option<usize> {
         .checked_sub(1)
 }
 
+/// `WW_BENCH_WEEKEND_SHARE` (default 0): the share of simulated households
+/// that get up 1–2.5 h later on Saturdays and Sundays (meter-sim
+/// `Fleet::with_weekend_share`); 0 leaves the population exactly as before.
+pub fn weekend_share() -> f64 {
+    std::env::var("WW_BENCH_WEEKEND_SHARE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
 /// The oracle's rules: learned inactivity with no learning period and no forgetting.
 fn oracle_rules() -> RuleSet {
     let mut rules = RuleSet::default_rules();
@@ -170,7 +180,8 @@ fn history(
     interval: Duration,
 ) -> (Engine, Vec<Option<i64>>) {
     let from = start - chrono::Duration::days(HISTORY_DAYS);
-    let mut fleet = Fleet::new(households, seed, from, interval, vec![]);
+    let mut fleet =
+        Fleet::new(households, seed, from, interval, vec![]).with_weekend_share(weekend_share());
     let mut engine = Engine::new(oracle_rules());
     let mut last: HashMap<String, f64> = HashMap::new();
     // Per household: (local day, minute of day) of intervals with use, 04:00–13:00.
@@ -428,7 +439,8 @@ pub fn readings(households: usize, days: i64, seed: u64) -> Vec<Reading> {
         start,
         Duration::from_secs(900),
         scenarios(&plans, *start.offset()),
-    );
+    )
+    .with_weekend_share(weekend_share());
     fleet
         .advance(start + chrono::Duration::days(days))
         .into_iter()
@@ -457,7 +469,8 @@ pub fn run(households: usize, days: i64, seed: u64) -> Vec<Reading> {
             start,
             interval,
             scenarios(&plans, *start.offset()),
-        );
+        )
+        .with_weekend_share(weekend_share());
         let readings: Vec<Reading> = fleet.advance(end).into_iter().map(to_reading).collect();
         for p in &mut plans {
             p.away.clear();
