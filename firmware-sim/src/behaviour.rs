@@ -154,6 +154,10 @@ pub(crate) struct Habits {
     visitor_chance: f64,
     /// Chance of a late morning (waking 1–2.5 h late).
     late_rise_chance: f64,
+    /// How much later this person gets up on Saturdays and Sundays,
+    /// seconds: 0 unless the fleet gives a share of households a weekly
+    /// rhythm ([`Fleet::with_weekend_share`](crate::Fleet::with_weekend_share)).
+    pub weekend_lie_in: i64,
 }
 
 impl Habits {
@@ -193,8 +197,16 @@ impl Habits {
             },
             visitor_chance: rng.random_range(0.03..0.15),
             late_rise_chance: rng.random_range(0.03..0.15),
+            // Not drawn: a fleet without a weekend share draws exactly as before.
+            weekend_lie_in: 0,
         }
     }
+}
+
+/// Whether the local day starting at `day` (local seconds; 1970-01-01 was a
+/// Thursday) is a Saturday or Sunday.
+pub(crate) fn is_weekend(day: i64) -> bool {
+    matches!((day.div_euclid(DAY) + 3).rem_euclid(7), 5 | 6)
 }
 
 /// How a scenario bends one day's routine (a slow decline in health).
@@ -240,6 +252,9 @@ pub(crate) fn plan_day(
 ) -> DayOutline {
     let first = out.len();
     let mut wake = day + h.wake + rng.random_range(-30 * MINUTE..=30 * MINUTE);
+    if is_weekend(day) {
+        wake += h.weekend_lie_in;
+    }
     if rng.random_bool(h.late_rise_chance) {
         wake += rng.random_range(HOUR..=5 * HOUR / 2);
     }

@@ -125,6 +125,26 @@ impl Fleet {
         }
     }
 
+    /// Gives about `share` (0–1) of the households a weekly rhythm: they get
+    /// up 1–2.5 h later on Saturdays and Sundays (a lie-in, or a family
+    /// visit in the morning). Which households, and how much later, is fixed
+    /// by the seed and drawn from streams of their own, so the others — and
+    /// every household with `share` 0 — are exactly as without it. Call it
+    /// before the first [`Fleet::advance`].
+    pub fn with_weekend_share(mut self, share: f64) -> Fleet {
+        for (household, meter) in &mut self.homes {
+            let Some(n) = meter.id().get(1..).and_then(|d| d.parse::<usize>().ok()) else {
+                continue;
+            };
+            let pick = stream(self.seed, n, 4) as f64 / u64::MAX as f64;
+            if pick < share {
+                let extra = stream(self.seed, n, 5) % (90 * 60 + 1) as u64;
+                household.lie_in_at_weekends(3600 + extra as i64);
+            }
+        }
+        self
+    }
+
     /// All readings with `ts` after the previous call's `until` (or from the
     /// start) up to and including `until`, sorted by `ts` then meter id.
     pub fn advance(&mut self, until: DateTime<FixedOffset>) -> Vec<SimReading> {
@@ -347,5 +367,51 @@ mod tests {
         assert_ne!(stream(1, 1, 0), stream(1, 2, 0));
         assert_ne!(stream(1, 1, 0), stream(1, 1, 1));
         assert_ne!(stream(1, 1, 0), stream(2, 1, 0));
+    }
+
+    #[test]
+    fn a_weekend_share_makes_weekend_mornings_later_and_a_zero_share_changes_nothing() {
+        // 2026-01-05 is a Monday: two weeks, Saturdays 10th and 17th.
+        let run = |share: f64| {
+            let mut fleet = Fleet::new(8, 3, start(), Duration::from_secs(900), vec![])
+                .with_weekend_share(share);
+            fleet.advance(start() + chrono::Duration::days(14))
+        };
+        let plain = {
+            let mut fleet = Fleet::new(8, 3, start(), Duration::from_secs(900), vec![]);
+            fleet.advance(start() + chrono::Duration::days(14))
+        };
+        assert_eq!(run(0.0), plain);
+        // The first use after 04:00 on each day, per meter: later at weekends.
+        let first_use = |readings: &[SimReading], weekend: bool| {
+            let mut last: std::collections::HashMap<&str, f64> = Default::default();
+            let mut firsts: std::collections::HashMap<(&str, i64), i64> = Default::default();
+            for r in readings {
+                let local = r.ts.naive_local();
+                let day = local
+                    .date()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    .and_utc()
+                    .timestamp()
+                    / DAY;
+                let minute = i64::from(
+                    chrono::Timelike::hour(&local) * 60 + chrono::Timelike::minute(&local),
+                );
+                let used = last
+                    .insert(&r.meter_id, r.total_l)
+                    .is_some_and(|p| r.total_l > p);
+                let is_weekend = matches!((day + 3).rem_euclid(7), 5 | 6);
+                if used && minute >= 4 * 60 && is_weekend == weekend {
+                    firsts.entry((&r.meter_id, day)).or_insert(minute);
+                }
+            }
+            firsts.values().sum::<i64>() as f64 / firsts.len() as f64
+        };
+        let all = run(1.0);
+        let (weekday, weekend) = (first_use(&all, false), first_use(&all, true));
+        assert!(weekend > weekday + 45.0, "{weekday} {weekend}");
+        let (weekday, weekend) = (first_use(&plain, false), first_use(&plain, true));
+        assert!((weekend - weekday).abs() < 30.0, "{weekday} {weekend}");
     }
 }

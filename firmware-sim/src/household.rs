@@ -122,6 +122,11 @@ impl Household {
             .retain(|e| !(e.kind.is_personal() && (start..end).contains(&e.start)));
     }
 
+    /// The person gets up `secs` later on Saturdays and Sundays.
+    pub(crate) fn lie_in_at_weekends(&mut self, secs: i64) {
+        self.habits.weekend_lie_in = secs;
+    }
+
     /// The person's health declines from `start` (see [`Decline`]).
     pub(crate) fn decline(&mut self, decline: Decline) {
         self.decline = Some(decline);

@@ -17,6 +17,10 @@
 //!   between 03:00 and 13:00), in 15-minute buckets.
 //! - **days with use**, both counted (for the learning period) and as a
 //!   decayed weight (the denominator of "how often per day").
+//! - **the weekend's share** of each of these (`week.rs`): a stretch belongs
+//!   to the local day it began on, a night stretch (from 19:00) to the next
+//!   day, whose morning it ends in. The weekday model is the whole minus the
+//!   weekend; [`Days`] says which one a limit used.
 //!
 //! Robustness: a quiet stretch longer than `longest_normal_gap` (default 20 h)
 //! is never learned, so a week away does not teach that a week without water
@@ -27,8 +31,8 @@
 //!
 // Design: counts are fixed-point integers (`UNIT` per stretch) rather than
 // floats: JSON stays short (a stored state must fit in 4 KiB) and a restored
-// state is bit-identical. Runs of zero buckets are written as one negative
-// number (see `rle`).
+// state is bit-identical. The count vectors are stored as compact text (see
+// `counts`).
 
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +79,26 @@ pub struct BaselineConfig {
     /// stay), never learned as normal. Default "20h".
     #[serde(default = "default_longest_normal_gap")]
     pub longest_normal_gap: String,
+    /// Learn weekends (Saturday, Sunday, local time) apart, and judge
+    /// weekend days by the household's weekends and weekdays by its
+    /// weekdays, once each has `weekend_min_days` days of its own and the
+    /// household's weekend mornings start over an hour later (or earlier)
+    /// than its weekday ones (until then, by all days). Default false: on
+    /// the benchmark it did not help (docs/detection.md).
+    #[serde(default = "default_weekend")]
+    pub weekend: bool,
+    /// Days with use of its own (weekend days, or weekdays) a household
+    /// needs before that part of the week is judged by itself. Default 8.
+    #[serde(default)]
+    pub weekend_min_days: Option<u32>,
 }
+
+fn default_weekend() -> bool {
+    false
+}
+
+/// The shipped `[baseline] weekend_min_days`.
+pub const DEFAULT_WEEKEND_MIN_DAYS: u32 = 8;
 
 fn default_learning_days() -> u32 {
     14
@@ -95,6 +118,8 @@ impl Default for BaselineConfig {
             learning_days: default_learning_days(),
             half_life_days: default_half_life_days(),
             longest_normal_gap: default_longest_normal_gap(),
+            weekend: default_weekend(),
+            weekend_min_days: None,
         }
     }
 }
@@ -106,6 +131,9 @@ pub struct Learning {
     /// Daily decay factor.
     pub keep_per_day: f64,
     pub longest_normal_gap_ms: i64,
+    /// Days of its own the weekend (or weekday) model needs before it is
+    /// used; `None`: every day is judged by all days.
+    pub weekend_min_days: Option<u32>,
 }
 
 impl Default for Learning {
@@ -120,6 +148,15 @@ impl Learning {
             learning_days,
             keep_per_day: 0.5_f64.powf(1.0 / half_life_days.max(0.01)),
             longest_normal_gap_ms,
+            weekend_min_days: None,
+        }
+    }
+
+    /// `self` with the weekend model after `min_days` (`None`: never).
+    pub fn with_weekend(self, min_days: Option<u32>) -> Learning {
+        Learning {
+            weekend_min_days: min_days,
+            ..self
         }
     }
 }
@@ -135,13 +172,17 @@ pub struct Baseline {
     #[serde(default)]
     day_weight: u32,
     /// `gaps[bin * BUCKETS + bucket]`, decayed, `UNIT` per stretch.
-    #[serde(default = "empty_gaps", with = "rle")]
+    #[serde(default = "empty_gaps", with = "counts")]
     gaps: Vec<u32>,
     /// Decayed weight of days with a rising time.
     #[serde(default)]
     rise_weight: u32,
-    #[serde(default = "empty_rises", with = "rle")]
+    #[serde(default = "empty_rises", with = "counts")]
     rises: Vec<u32>,
+    /// The weekend's share of `days`, `day_weight`, `gaps`, `rise_weight`
+    /// and `rises`, decayed alike (see `week.rs`).
+    #[serde(default, skip_serializing_if = "Weekend::is_empty")]
+    weekend: Weekend,
     /// End of the last interval with use, while the stretch after it is learnable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     quiet_from: Option<i64>,
@@ -171,6 +212,7 @@ impl Default for Baseline {
             gaps: empty_gaps(),
             rise_weight: 0,
             rises: empty_rises(),
+            weekend: Weekend::default(),
             quiet_from: None,
             day: None,
             used_today: false,
@@ -243,6 +285,12 @@ impl Baseline {
                 if let Some(c) = self.gaps.get_mut(i) {
                     *c = c.saturating_add(UNIT);
                 }
+                if learning.weekend_min_days.is_some()
+                    && is_weekend_day(stretch_day(from, offset_s))
+                    && let Some(c) = self.weekend.gaps_mut().get_mut(i)
+                {
+                    *c = c.saturating_add(UNIT);
+                }
             }
             if gap >= NIGHT_GAP_MS
                 && gap <= learning.longest_normal_gap_ms
@@ -284,13 +332,25 @@ impl Baseline {
         self.rises.iter_mut().for_each(decay);
         decay(&mut self.day_weight);
         decay(&mut self.rise_weight);
+        // The same rounding keeps every weekend count at most its whole.
+        let split = learning.weekend_min_days.is_some();
+        if split {
+            self.weekend.decay(decay);
+        }
         self.days = self.days.saturating_add(1);
         self.day_weight = self.day_weight.saturating_add(UNIT);
+        let weekend = split && self.day.is_some_and(is_weekend_day);
+        if split {
+            self.weekend.add_day(weekend);
+        }
         if let Some(minute) = self.rise_today {
             let i = ((minute - RISE_FROM_MIN) / RISE_BUCKET_MIN) as usize;
             if let Some(c) = self.rises.get_mut(i) {
                 *c = c.saturating_add(UNIT);
                 self.rise_weight = self.rise_weight.saturating_add(UNIT);
+                if weekend {
+                    self.weekend.add_rise(i);
+                }
             }
         }
     }
@@ -304,23 +364,32 @@ impl Baseline {
     /// excess). `None` when the household has too little history around
     /// that time.
     pub fn usual_longest_gap(&self, from_ms: i64, offset_s: i32, quantile: f64) -> Option<i64> {
+        self.usual_longest_gap_in(Days::All, from_ms, offset_s, quantile)
+    }
+
+    /// [`Baseline::usual_longest_gap`] from the stretches and days of `days` only.
+    pub fn usual_longest_gap_in(
+        &self,
+        days: Days,
+        from_ms: i64,
+        offset_s: i32,
+        quantile: f64,
+    ) -> Option<i64> {
         let bin = hour_of(from_ms, offset_s);
-        let days = f64::from(self.day_weight) / f64::from(UNIT);
+        let (day_weight, _) = self.weights(days);
+        let days_seen = f64::from(day_weight) / f64::from(UNIT);
         let rare = (1.0 - quantile).max(1e-9);
         for reach in [1, 2] {
             let mut tail = [0u32; BUCKETS];
             for d in 0..=2 * reach {
                 let b = (bin + BINS + d - reach) % BINS;
-                let row = self.gaps.get(b * BUCKETS..(b + 1) * BUCKETS).unwrap_or(&[]);
-                for (t, c) in tail.iter_mut().zip(row) {
-                    *t += c;
-                }
+                self.add_gap_row(days, b, &mut tail);
             }
             let total = f64::from(tail.iter().sum::<u32>()) / f64::from(UNIT);
             if total < 1.0 {
                 continue;
             }
-            return Some(tail_quantile(&tail, total, days, rare));
+            return Some(tail_quantile(&tail, total, days_seen, rare));
         }
         None
     }
@@ -329,13 +398,20 @@ impl Baseline {
     /// has begun its morning on all but `1 - quantile` of days; `None` before
     /// a week of mornings is known.
     pub fn usual_rising(&self, quantile: f64) -> Option<i64> {
-        if self.rise_weight < 5 * UNIT {
+        self.usual_rising_in(Days::All, quantile)
+    }
+
+    /// [`Baseline::usual_rising`] from the mornings of `days` only (`None`
+    /// before five of them are known).
+    pub fn usual_rising_in(&self, days: Days, quantile: f64) -> Option<i64> {
+        let (_, rise_weight) = self.weights(days);
+        if rise_weight < 5 * UNIT {
             return None;
         }
-        let allowed = (1.0 - quantile) * f64::from(self.rise_weight);
+        let allowed = (1.0 - quantile) * f64::from(rise_weight);
         let mut above = 0.0;
         for k in (0..RISE_BUCKETS).rev() {
-            above += f64::from(self.rises.get(k).copied().unwrap_or(0));
+            above += f64::from(self.rise_count(days, k));
             if above > allowed {
                 return Some(RISE_FROM_MIN + (k as i64 + 1) * RISE_BUCKET_MIN);
             }
@@ -400,53 +476,20 @@ const TOP_STRETCHES: f64 = 5.0;
 /// The tail's scale is at least this (a few equal stretches say little).
 const MIN_TAIL_SCALE_MS: i64 = 15 * MINUTE_MS;
 
-/// Serde for the count vectors: zeros written as runs (`-n` = n zeros).
-pub(crate) mod rle {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
-
-    pub fn serialize<S: Serializer>(counts: &[u32], s: S) -> Result<S::Ok, S::Error> {
-        let mut out: Vec<i64> = Vec::new();
-        for &c in counts {
-            match (c, out.last_mut()) {
-                (0, Some(last)) if *last < 0 => *last -= 1,
-                (0, _) => out.push(-1),
-                (c, _) => out.push(i64::from(c)),
-            }
-        }
-        if let Some(&last) = out.last()
-            && last < 0
-        {
-            out.pop();
-        }
-        out.serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
-        let runs = Vec::<i64>::deserialize(d)?;
-        let mut out = Vec::new();
-        for v in runs {
-            if v < 0 {
-                let n = usize::try_from(-v).map_err(D::Error::custom)?;
-                if n > 100_000 {
-                    return Err(D::Error::custom("zero run too long"));
-                }
-                out.extend(std::iter::repeat_n(0, n));
-            } else {
-                out.push(u32::try_from(v).map_err(D::Error::custom)?);
-            }
-        }
-        Ok(out)
-    }
-}
-
 impl Baseline {
     /// Pads vectors restored from an older or hand-written state to size, so
     /// indexing never fails on outside input.
     pub(crate) fn normalise_shape(&mut self) {
         self.gaps.resize(BINS * BUCKETS, 0);
         self.rises.resize(RISE_BUCKETS, 0);
+        self.weekend.normalise_shape();
     }
 }
 
+pub(crate) mod counts;
+mod week;
+
+pub use week::Days;
+use week::{Weekend, is_weekend_day, stretch_day};
 #[cfg(test)]
 mod tests;

@@ -221,14 +221,34 @@ impl Check<'_> {
             "baseline.longest_normal_gap".into(),
             Some(&config.longest_normal_gap),
         );
+        let weekend_min_days = config
+            .weekend_min_days
+            .unwrap_or(crate::baseline::DEFAULT_WEEKEND_MIN_DAYS);
+        if config.weekend_min_days.is_some() && !config.weekend {
+            self.at(
+                "baseline.weekend_min_days".into(),
+                "only used with weekend = true; remove it or set weekend = true".into(),
+            );
+        } else if weekend_min_days == 0 {
+            self.at(
+                "baseline.weekend_min_days".into(),
+                format!(
+                    "must be at least 1 (got 0); the usual value is {}",
+                    crate::baseline::DEFAULT_WEEKEND_MIN_DAYS
+                ),
+            );
+        }
         if self.problems.len() > before {
             return None;
         }
-        Some(Learning::new(
-            config.learning_days,
-            half_life,
-            crate::rule::duration_ms(gap?),
-        ))
+        Some(
+            Learning::new(
+                config.learning_days,
+                half_life,
+                crate::rule::duration_ms(gap?),
+            )
+            .with_weekend(config.weekend.then_some(weekend_min_days)),
+        )
     }
 
     fn rule(&mut self, i: usize, entry: RuleEntry) -> Option<Rule> {

@@ -43,6 +43,11 @@ pub struct Outcome {
 }
 
 /// A firing alert of one rule on one meter.
+///
+// Design: the text it fired with is not kept: it went out with the `fired`
+// event (the daemon's case keeps it), the `resolved` text is worked out
+// from the detectors' facts, and a stored state has no room for texts
+// (150–250 B each). States written with a `summary` still load.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActiveAlert {
     pub rule: String,
@@ -50,8 +55,6 @@ pub struct ActiveAlert {
     pub severity: Severity,
     /// The `now` it fired at.
     pub since: Timestamp,
-    /// The text it fired with.
-    pub summary: String,
 }
 
 /// Which rules an evaluation asks.

@@ -216,10 +216,19 @@ fixture!(
     [
         "bad-learned.toml:2: baseline.half_life_days: must be greater than zero (got 0); the usual value is 28",
         "bad-learned.toml:3: baseline.longest_normal_gap: \"forever\" is not a duration (expected number at 0); write e.g. \"12h\" or \"90m\"",
-        "bad-learned.toml:11: rule[0].quantile: must be between 0.5 and 1, exclusive (got 1.5); the usual value is 0.999",
-        "bad-learned.toml:12: rule[0].margin: must be at least 1 (got 0.8); the usual value is 1.0",
-        "bad-learned.toml:13: rule[0].min: the minimum (14 h) is longer than the maximum (12 h); make min at most max",
-        "bad-learned.toml:20: rule[1].margin: only used by a learned rule; add learned = true or remove it",
+        "bad-learned.toml:5: baseline.weekend_min_days: must be at least 1 (got 0); the usual value is 8",
+        "bad-learned.toml:13: rule[0].quantile: must be between 0.5 and 1, exclusive (got 1.5); the usual value is 0.999",
+        "bad-learned.toml:14: rule[0].margin: must be at least 1 (got 0.8); the usual value is 1.0",
+        "bad-learned.toml:15: rule[0].min: the minimum (14 h) is longer than the maximum (12 h); make min at most max",
+        "bad-learned.toml:22: rule[1].margin: only used by a learned rule; add learned = true or remove it",
+    ]
+);
+
+fixture!(
+    the_weekend_threshold_needs_the_weekend_model,
+    "bad-weekend.toml",
+    [
+        "bad-weekend.toml:4: baseline.weekend_min_days: only used with weekend = true; remove it or set weekend = true",
     ]
 );
 

@@ -92,6 +92,11 @@ pub fn contenders() -> Vec<Contender> {
             rules: learned.clone(),
             no_flow: true,
         }),
+        weekend(Contender {
+            name: "learned".into(),
+            rules: learned.clone(),
+            no_flow: false,
+        }),
     ];
     // `WW_BENCH_FLOW_RUNNING="45m,2h"`: `running_toilet` with other
     // `flow_running` durations (meters with flow).
@@ -153,6 +158,13 @@ fn any_use_for_two_hours(mut contender: Contender) -> Contender {
         }
     }
     contender.name = format!("{}, any use 2 h", contender.name);
+    contender
+}
+
+/// `contender` with `[baseline] weekend = true` (`weekend_min_days = 8`).
+fn weekend(mut contender: Contender) -> Contender {
+    contender.rules.baseline.weekend_min_days = Some(8);
+    contender.name = format!("{} + weekend", contender.name);
     contender
 }
 
@@ -280,8 +292,15 @@ fn main() {
     let days = env_or("WW_BENCH_DAYS", if smoke { 30 } else { 60 });
     let seed = env_or("WW_BENCH_SEED", 7u64);
     println!(
-        "# waterwatch detection benchmark\n\n{households} simulated households, {days} days, seed {seed}{}\n",
-        if smoke { " (smoke run)" } else { "" }
+        "# waterwatch detection benchmark\n\n{households} simulated households, {days} days, seed {seed}{}{}\n",
+        if smoke { " (smoke run)" } else { "" },
+        match sim::weekend_share() {
+            0.0 => String::new(),
+            share => format!(
+                ", {:.0} % of households up later at weekends",
+                share * 100.0
+            ),
+        }
     );
 
     if std::env::var("WW_BENCH_ONLY").is_ok_and(|o| o == "speed") {

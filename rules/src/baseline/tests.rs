@@ -127,3 +127,146 @@ fn a_hand_written_short_state_is_padded_not_trusted() {
     assert_eq!(b.rises.len(), RISE_BUCKETS);
     assert!(serde_json::from_str::<Baseline>(r#"{"gaps":[-99999999999]}"#).is_err());
 }
+
+/// Local day `day` from Sunday 2026-11-01, at `h:m`, in +08:00.
+fn sunday(day: i64, h: i64, m: i64) -> i64 {
+    // 2026-11-01 is day 20_758 since the epoch.
+    t(20_758 + day, h, m)
+}
+
+/// `days` days from Sunday 2026-11-01: up at `weekday_rise` on weekdays and
+/// `weekend_rise` on weekends, water every hour 10:00–22:00.
+fn weeks_of(days: i64, weekday_rise: i64, weekend_rise: i64, learning: &Learning) -> Baseline {
+    let mut b = Baseline::default();
+    for d in 0..days {
+        let weekend = d % 7 == 0 || d % 7 == 6;
+        use_at(
+            &mut b,
+            sunday(d, if weekend { weekend_rise } else { weekday_rise }, 0),
+            learning,
+        );
+        for h in 10..=22 {
+            use_at(&mut b, sunday(d, h, 0), learning);
+        }
+    }
+    b
+}
+
+#[test]
+fn weekend_days_are_saturdays_and_sundays_and_a_night_belongs_to_its_morning() {
+    assert!(week::is_weekend_day(20_758)); // Sunday 2026-11-01
+    assert!(!week::is_weekend_day(20_759));
+    assert!(week::is_weekend_day(20_764)); // Saturday 2026-11-07
+    // Friday 22:00 leads into Saturday; Sunday 22:00 into Monday; Saturday 15:00 is Saturday.
+    assert_eq!(week::stretch_day(sunday(5, 22, 0), OFFSET), 20_764);
+    assert_eq!(week::stretch_day(sunday(7, 22, 0), OFFSET), 20_766);
+    assert_eq!(week::stretch_day(sunday(6, 15, 0), OFFSET), 20_764);
+}
+
+#[test]
+fn weekends_and_weekdays_each_learn_their_own_mornings() {
+    let learning = Learning::default().with_weekend(Some(8));
+    let b = weeks_of(35, 7, 10, &learning);
+    assert_eq!(b.usual_rising_in(Days::Weekdays, 0.999), Some(7 * 60));
+    assert_eq!(b.usual_rising_in(Days::Weekends, 0.999), Some(10 * 60));
+    assert_eq!(b.usual_rising(0.999), Some(10 * 60));
+    // Friday night is a weekend stretch, Sunday night a weekday one.
+    assert_eq!(
+        b.days_for(sunday(33, 22, 30), OFFSET, &learning),
+        Days::Weekends
+    );
+    assert_eq!(
+        b.days_for(sunday(35, 22, 30), OFFSET, &learning),
+        Days::Weekdays
+    );
+    assert_eq!(
+        b.days_for(sunday(36, 9, 0), OFFSET, &learning),
+        Days::Weekdays
+    );
+    let off = learning.with_weekend(None);
+    assert_eq!(b.days_for(sunday(33, 22, 30), OFFSET, &off), Days::All);
+    let weekday_night = b.usual_longest_gap_in(Days::Weekdays, sunday(35, 22, 0), OFFSET, 0.9);
+    let weekend_night = b.usual_longest_gap_in(Days::Weekends, sunday(33, 22, 0), OFFSET, 0.9);
+    assert!(weekday_night.unwrap() < 10 * HOUR_MS, "{weekday_night:?}");
+    assert!(weekend_night.unwrap() > 11 * HOUR_MS, "{weekend_night:?}");
+}
+
+#[test]
+fn a_part_of_the_week_waits_for_days_of_its_own() {
+    let learning = Learning::default().with_weekend(Some(8));
+    // 30 days from a Sunday: 9 weekend days closed (of the 10 needed here), 20 weekdays.
+    let learning = learning.with_weekend(Some(10));
+    let b = weeks_of(30, 7, 10, &learning);
+    assert_eq!(b.days_for(sunday(26, 22, 0), OFFSET, &learning), Days::All);
+    assert_eq!(
+        b.days_for(sunday(29, 9, 0), OFFSET, &learning),
+        Days::Weekdays
+    );
+    // A state learned before the split knows no weekdays of its own either.
+    let mut old = b.clone();
+    old.weekend = Weekend::default();
+    assert_eq!(old.days_for(sunday(29, 9, 0), OFFSET, &learning), Days::All);
+    // A household whose weekends start like its weekdays stays whole.
+    let same = weeks_of(60, 7, 7, &learning);
+    // (day 62 is a Saturday, 64 a Monday)
+    assert_eq!(
+        same.days_for(sunday(64, 9, 0), OFFSET, &learning),
+        Days::All
+    );
+    assert_eq!(
+        same.days_for(sunday(62, 15, 0), OFFSET, &learning),
+        Days::All
+    );
+    let late = weeks_of(60, 7, 9, &learning);
+    assert_eq!(
+        late.days_for(sunday(64, 9, 0), OFFSET, &learning),
+        Days::Weekdays
+    );
+    assert_eq!(
+        late.days_for(sunday(62, 15, 0), OFFSET, &learning),
+        Days::Weekends
+    );
+}
+
+#[test]
+fn the_whole_decays_exactly_as_before_and_the_weekend_never_exceeds_it() {
+    let learning = Learning::new(14, 10.0, 20 * HOUR_MS);
+    let b = weeks_of(120, 7, 10, &learning.with_weekend(Some(8)));
+    // Learning the split changes nothing in what all days say, and
+    // without it nothing of the weekend is kept.
+    let plain = weeks_of(120, 7, 10, &learning);
+    assert!(plain.weekend.is_empty());
+    let mut whole = b.clone();
+    whole.weekend = Weekend::default();
+    assert_eq!(plain, whole);
+    for bin in 0..BINS {
+        let mut weekday = [0u32; BUCKETS];
+        b.add_gap_row(Days::Weekdays, bin, &mut weekday);
+        let mut weekend = [0u32; BUCKETS];
+        b.add_gap_row(Days::Weekends, bin, &mut weekend);
+        for k in 0..BUCKETS {
+            assert_eq!(
+                weekday[k] + weekend[k],
+                b.gaps[bin * BUCKETS + k],
+                "{bin} {k}"
+            );
+        }
+    }
+    let (all_days, all_rises) = b.weights(Days::All);
+    let (wd, wr) = b.weights(Days::Weekdays);
+    let (ed, er) = b.weights(Days::Weekends);
+    assert_eq!((wd + ed, wr + er), (all_days, all_rises));
+    assert!(ed > 0 && ed < wd);
+}
+
+#[test]
+fn the_split_is_stored_compactly_and_comes_back_identical() {
+    let learning = Learning::default().with_weekend(Some(8));
+    let b = weeks_of(60, 7, 10, &learning);
+    let json = serde_json::to_string(&b).unwrap();
+    assert!(json.contains("\"weekend\""), "{json}");
+    assert!(json.len() < 700, "{} bytes: {json}", json.len());
+    let mut back: Baseline = serde_json::from_str(&json).unwrap();
+    back.normalise_shape();
+    assert_eq!(back, b);
+}

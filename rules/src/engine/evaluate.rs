@@ -82,9 +82,9 @@ pub(super) fn evaluate(
                     kind: rule.detector.kind(),
                     severity: rule.severity,
                     since: now,
-                    summary: summary(rules, who, &at, state, now, verdict),
                 };
-                events.push(event(&alert, Transition::Fired, alert.summary.clone()));
+                let text = summary(rules, who, &at, state, now, verdict);
+                events.push(event(&alert, Transition::Fired, text));
                 state.alerts.push(alert);
                 state.memo.alert_rules.push(position);
             }

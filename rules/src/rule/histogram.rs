@@ -3,7 +3,7 @@
 //! busiest stretch of each window is (`spike`). Log-spaced buckets, counts in
 //! fixed point, forgotten per day like the [`Baseline`](crate::Baseline).
 //!
-// Design: the same fixed-point, run-length-encoded counts as the baseline,
+// Design: the same fixed-point counts, stored as compact text, as the baseline,
 // so a restored state is bit-identical and a learned rule adds well under
 // 200 bytes of JSON.
 
@@ -36,7 +36,7 @@ impl Scale {
 /// Decayed counts of observations, and the decayed number of days they came from.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Histogram {
-    #[serde(default, with = "crate::baseline::rle")]
+    #[serde(default, with = "crate::baseline::counts")]
     counts: Vec<u32>,
     /// Days with use closed while learning, `UNIT` per day, decayed.
     #[serde(default)]

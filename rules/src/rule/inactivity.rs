@@ -19,7 +19,7 @@ use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 
 use super::{EPSILON_L, Verdict, duration_ms};
-use crate::baseline::{Baseline, Learning, hour_of};
+use crate::baseline::{Baseline, Days, Learning, hour_of};
 use crate::text::{self, Language};
 
 const MINUTE_MS: i64 = 60_000;
@@ -75,8 +75,12 @@ pub struct Learned {
     pub from_hour: u8,
     /// The household's usual longest stretch from that hour.
     pub usual_ms: Option<i64>,
+    /// Which days `usual_ms` was learned from.
+    pub usual_days: Days,
     /// The usual rising time (minutes after local midnight), for a night stretch.
     pub rising_min: Option<i64>,
+    /// Which days `rising_min` was learned from.
+    pub rising_days: Days,
     pub bound: Bound,
     pub min: Duration,
     pub max: Duration,
@@ -126,7 +130,18 @@ impl Limit {
             duration_ms(l.min),
             duration_ms(l.max).max(duration_ms(l.min)),
         );
-        let usual_ms = baseline.usual_longest_gap(since_ms, offset_s, l.quantile);
+        // The stretch's part of the week, once it has days of its own; all
+        // days where that part has nothing around this hour (or no mornings).
+        let days = baseline.days_for(since_ms, offset_s, learning);
+        let (usual_ms, usual_days) =
+            match baseline.usual_longest_gap_in(days, since_ms, offset_s, l.quantile) {
+                Some(usual) => (Some(usual), days),
+                None if days != Days::All => (
+                    baseline.usual_longest_gap(since_ms, offset_s, l.quantile),
+                    Days::All,
+                ),
+                None => (None, Days::All),
+            };
         let (mut limit_ms, mut bound) = match usual_ms {
             Some(usual) => {
                 let x = (usual as f64 * l.margin) as i64;
@@ -141,11 +156,16 @@ impl Limit {
             None => (max, Bound::NoHistory),
         };
         let mut rising_min = None;
+        let mut rising_days = Days::All;
         if let Some(margin) = l.morning_margin
             && Baseline::is_night(since_ms, offset_s)
-            && let Some(rising) = baseline.usual_rising(l.quantile)
+            && let Some((rising, from_days)) = baseline
+                .usual_rising_in(days, l.quantile)
+                .map(|r| (r, days))
+                .or_else(|| baseline.usual_rising(l.quantile).map(|r| (r, Days::All)))
         {
             rising_min = Some(rising);
+            rising_days = from_days;
             let due = rising * MINUTE_MS + duration_ms(margin);
             let local = since_ms + i64::from(offset_s) * 1000;
             let midnight = local - local.rem_euclid(DAY_MS);
@@ -163,7 +183,9 @@ impl Limit {
             limit_ms,
             from_hour: hour_of(since_ms, offset_s) as u8,
             usual_ms,
+            usual_days,
             rising_min,
+            rising_days,
             bound,
             min: l.min,
             max: l.max,
@@ -207,13 +229,26 @@ impl Limit {
         let limit = d(l.limit_ms);
         let now = text::clock_in(lang, latest_ms, latest_ms, offset);
         let hm = |m: i64| format!("{:02}:{:02}", m / 60 % 24, m % 60);
+        let (part_en, part_zh) = match l.rising_days {
+            Days::All => ("", ""),
+            Days::Weekdays => ("weekday ", "工作日"),
+            Days::Weekends => ("weekend ", "周末"),
+        };
+        let (day_en, day_zh) = match l.usual_days {
+            Days::All => ("day", "平时"),
+            Days::Weekdays => ("weekday", "工作日平时"),
+            Days::Weekends => ("weekend day", "周末平时"),
+        };
         match (lang, l.bound, l.usual_ms, l.rising_min) {
             (Language::En, Bound::Morning, _, Some(r)) => format!(
-                ". This household's mornings usually start by {}; still no water at {now}.",
+                ". This household's {part_en}mornings usually start by {}; still no water at {now}.",
                 hm(r)
             ),
             (Language::ZhCn, Bound::Morning, _, Some(r)) => {
-                format!("。该住户早上通常在{}前开始用水，到{now}仍未用水。", hm(r))
+                format!(
+                    "。该住户{part_zh}早上通常在{}前开始用水，到{now}仍未用水。",
+                    hm(r)
+                )
             }
             (Language::En, _, None, _) | (Language::En, Bound::NoHistory, _, _) => format!(
                 ". This household rarely goes long without water around {hour}, so the {limit} ceiling applies."
@@ -228,7 +263,7 @@ impl Limit {
                     _ => format!("the limit is {limit}"),
                 };
                 format!(
-                    ". On a usual day this household goes at most {} without water from around {hour}; {why}.",
+                    ". On a usual {day_en} this household goes at most {} without water from around {hour}; {why}.",
                     d(usual)
                 )
             }
@@ -238,7 +273,10 @@ impl Limit {
                     Bound::Ceiling => format!("报警阈值以{limit}为上限"),
                     _ => format!("报警阈值为{limit}"),
                 };
-                format!("。该住户平时在{hour}前后最长约{}不用水，{why}。", d(usual))
+                format!(
+                    "。该住户{day_zh}在{hour}前后最长约{}不用水，{why}。",
+                    d(usual)
+                )
             }
         }
     }

@@ -19,12 +19,12 @@ pub(super) fn print_tables(label: &str, rows: &[Row], readings: usize, interval:
         first.decline.0.len()
     );
     println!(
-        "| detector | day collapse detected ≤ 12 h | day median delay | day p90 | night collapse ≤ 12 h | night median delay | night median past usual rising | false inactivity / household-month (after day 15) | same, whole run | alerts while away: trips / days out (not counted) | inactivity on a silent meter |"
+        "| detector | day collapse detected ≤ 12 h | day median delay | day p90 | night collapse ≤ 12 h | night median delay | night median past usual rising | false inactivity / household-month (after day 15) | same, days out counted (only trips excused) | same, whole run | alerts while away: trips / days out (not counted) | inactivity on a silent meter |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!(
-            "| {} | {} | {} | {} | {} | {} | {} | {:.3} ({}) | {:.3} ({}) | {} / {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.3} ({}) | {:.3} ({}) | {:.3} ({}) | {} / {} | {} |",
             r.name,
             pct(r.day.within(12 * HOUR_MS), r.day.0.len()),
             hm(quantile(&r.day.0, 0.5)),
@@ -34,6 +34,8 @@ pub(super) fn print_tables(label: &str, rows: &[Row], readings: usize, interval:
             hm(quantile(&r.night_past_rising, 0.5)),
             r.false_alarms as f64 / r.months.max(1e-9),
             r.false_alarms,
+            r.false_with_days_out as f64 / r.months_with_days_out.max(1e-9),
+            r.false_with_days_out,
             r.false_alarms_all as f64 / r.months_all.max(1e-9),
             r.false_alarms_all,
             r.during_trips,
