@@ -31,6 +31,8 @@ use crate::metrics::Metrics;
 use crate::notify::contacts::{self, ContactConfig};
 use crate::notify::template::{self, Templates};
 use crate::notify::{Message, payload};
+use crate::store::dashboard::StateSummary;
+use crate::store::ingest::SavedState;
 use crate::store::{self, Store, StoreError};
 use crate::suppress;
 
@@ -450,11 +452,15 @@ impl Processor {
             meter: meter.to_owned(),
             detail: e.to_string(),
         })?;
+        let saved = SavedState {
+            json: &json,
+            summary: StateSummary::of(&state),
+        };
         match heard {
             Some((seen_ms, newest_reading_ms)) => {
-                store::ingest::save_meter(conn, meter, seen_ms, newest_reading_ms, &json).await
+                store::ingest::save_meter(conn, meter, seen_ms, newest_reading_ms, saved).await
             }
-            None => store::ingest::save_engine_state(conn, meter, &json).await,
+            None => store::ingest::save_engine_state(conn, meter, saved).await,
         }
     }
 

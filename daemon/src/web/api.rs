@@ -121,7 +121,7 @@ async fn household(
     let result = async {
         let pool = state.store.pool();
         let status = status_of(&state, &who, &h.id).await?;
-        let meters = dashboard::meters(pool, Some(&h.id)).await?;
+        let meters = dashboard::meters_with_state(pool, Some(&h.id)).await?;
         let rules = state.web.rules.borrow().clone();
         let first = meters.iter().find_map(view::meter_state);
         let offset = status.as_ref().map(|s| s.utc_offset_s).unwrap_or(0);
@@ -337,7 +337,7 @@ async fn meters(State(state): State<AppState>, who: Identity) -> Response {
     let pool = state.store.pool();
     let result = async {
         Ok::<_, StoreError>((
-            dashboard::meters(pool, None).await?,
+            dashboard::meters_with_state(pool, None).await?,
             dashboard::rejected_by_reason(pool).await?,
         ))
     }

@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 
 use waterwatch_rules::rule::inactivity::Limit;
-use waterwatch_rules::{Detector, Kind, Language, MeterState, RuleSet};
+use waterwatch_rules::{Detector, Language, MeterState, RuleSet};
 
 use super::i18n::{self, Texts};
-use crate::store::dashboard::{CaseRow, Household, Meter, Sample};
+use crate::store::dashboard::{CaseRow, Household, Meter, Sample, StateSummary};
 use crate::suppress::Suppression;
 
 const HOUR_MS: i64 = 3_600_000;
@@ -91,9 +91,17 @@ pub struct Facts<'a> {
     pub lang: Language,
 }
 
-/// The engine state stored for a meter, if it can be read.
+/// The engine state stored for a meter, if it was loaded and can be read.
 pub fn meter_state(meter: &Meter) -> Option<MeterState> {
     serde_json::from_str(meter.engine_state.as_deref()?).ok()
+}
+
+/// What the overview needs of a meter's engine state: the stored summary,
+/// or (for state saved before the summary columns existed) the state read.
+pub fn summary(meter: &Meter) -> Option<StateSummary> {
+    meter
+        .summary
+        .or_else(|| meter_state(meter).as_ref().map(StateSummary::of))
 }
 
 /// The status of each household, in overview order: open cases (oldest
@@ -169,15 +177,8 @@ fn status(facts: &Facts<'_>, t: &Texts, h: &Household, meters: &[&Meter]) -> Sta
             ),
         };
     }
-    let states: Vec<(Option<MeterState>, &Meter)> =
-        meters.iter().map(|m| (meter_state(m), *m)).collect();
-    let offline = states.iter().any(|(s, _)| {
-        s.as_ref().is_some_and(|s| {
-            s.active_alerts()
-                .iter()
-                .any(|a| a.kind == Kind::MeterOffline)
-        })
-    });
+    let summaries: Vec<StateSummary> = meters.iter().filter_map(|m| summary(m)).collect();
+    let offline = summaries.iter().any(|s| s.offline);
     let last_seen = meters.iter().filter_map(|m| m.last_seen_ms).max();
     if offline || last_seen.is_none() {
         let detail = match last_seen {
@@ -200,12 +201,10 @@ fn status(facts: &Facts<'_>, t: &Texts, h: &Household, meters: &[&Meter]) -> Sta
             Some(away.starts.timestamp_millis()),
         );
     }
-    let learning = states.iter().find_map(|(s, _)| {
-        let s = s.as_ref()?;
-        s.baseline()
-            .learning(&facts.rules.baseline)
-            .then(|| s.baseline().days())
-    });
+    let learning = summaries
+        .iter()
+        .find(|s| s.learning(&facts.rules.baseline))
+        .map(|s| s.baseline_days);
     if let Some(days) = learning {
         return base(
             State::Learning,
