@@ -159,6 +159,18 @@ pub struct SavedState<'a> {
     pub summary: StateSummary,
 }
 
+impl<'a> SavedState<'a> {
+    /// Bind the state, its learned days and its offline flag, in that order.
+    fn bind(self, query: AnyQuery<'a>) -> AnyQuery<'a> {
+        query
+            .bind(self.json)
+            .bind(i64::from(self.summary.baseline_days))
+            .bind(i64::from(self.summary.offline))
+    }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
+
 /// Record what the engine now knows of a meter, and when it was last heard.
 pub async fn save_meter(
     conn: &mut AnyConnection,
@@ -167,20 +179,15 @@ pub async fn save_meter(
     newest_reading_ms: i64,
     state: SavedState<'_>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let query = sqlx::query(
         "UPDATE meters SET last_seen_ms = $1, \
          last_reading_ms = CASE WHEN last_reading_ms IS NULL OR $2 > last_reading_ms THEN $2 \
                                 ELSE last_reading_ms END, \
          engine_state = $3, baseline_days = $4, offline = $5 WHERE id = $6",
     )
     .bind(last_seen_ms)
-    .bind(newest_reading_ms)
-    .bind(state.json)
-    .bind(i64::from(state.summary.baseline_days))
-    .bind(i64::from(state.summary.offline))
-    .bind(meter_id)
-    .execute(&mut *conn)
-    .await?;
+    .bind(newest_reading_ms);
+    state.bind(query).bind(meter_id).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -190,15 +197,10 @@ pub async fn save_engine_state(
     meter_id: &str,
     state: SavedState<'_>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let query = sqlx::query(
         "UPDATE meters SET engine_state = $1, baseline_days = $2, offline = $3 WHERE id = $4",
-    )
-    .bind(state.json)
-    .bind(i64::from(state.summary.baseline_days))
-    .bind(i64::from(state.summary.offline))
-    .bind(meter_id)
-    .execute(&mut *conn)
-    .await?;
+    );
+    state.bind(query).bind(meter_id).execute(&mut *conn).await?;
     Ok(())
 }
 
