@@ -217,3 +217,199 @@ async fn every_dashboard_query_answers_on_each_backend() {
         );
     }
 }
+
+/// A meter's engine state after `days` days of hourly readings with use in
+/// the daytime hours, ending at the returned time.
+fn learned_state(
+    meter: &str,
+    days: i64,
+) -> (
+    waterwatch_rules::Engine,
+    chrono::DateTime<chrono::FixedOffset>,
+) {
+    let mut engine = waterwatch_rules::Engine::new(waterwatch_rules::RuleSet::default_rules());
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let start = chrono::DateTime::from_timestamp_millis(40 * DAY)
+        .unwrap()
+        .with_timezone(&offset);
+    let mut total = 1000.0;
+    let mut ts = start;
+    for hour in 0..days * 24 {
+        ts = start + chrono::Duration::hours(hour);
+        if (7..21).contains(&(hour % 24)) {
+            total += 12.0;
+        }
+        let reading = waterwatch_rules::Reading {
+            meter_id: meter.into(),
+            ts,
+            total_l: total,
+            flow_lpm: None,
+            battery_pct: None,
+            rssi_dbm: None,
+            status: Vec::new(),
+        };
+        engine.observe(&reading, ts);
+    }
+    (engine, ts)
+}
+
+#[tokio::test]
+async fn the_overview_reads_the_stored_summary_and_the_state_where_none_is_stored_yet() {
+    use waterwatch::store::dashboard::StateSummary;
+    use waterwatch::store::ingest::{self, SavedState};
+    use waterwatch::web::view;
+
+    let (mut engine, last) = learned_state("m-new", 4);
+    let new_state = engine.meter_state("m-new").unwrap();
+    let (mut old_engine, _) = learned_state("m-old", 4);
+    // Hours without a reading: the old meter's meter_offline alert fires.
+    old_engine.tick(last + chrono::Duration::hours(6));
+    let old_state = old_engine.meter_state("m-old").unwrap();
+    assert_eq!(
+        StateSummary::of(&old_state),
+        StateSummary {
+            baseline_days: new_state.baseline().days(),
+            offline: true
+        },
+        "the fixture: same days learned, the old meter offline"
+    );
+    engine.tick(last + chrono::Duration::minutes(30));
+    let new_state = engine.meter_state("m-new").unwrap();
+    let learned = StateSummary::of(&new_state);
+    assert!(
+        learned.baseline_days >= 3 && !learned.offline,
+        "{learned:?}"
+    );
+
+    for (backend, store, _dir) in common::stores().await {
+        let pool = store.pool();
+        exec(&store, "INSERT INTO households (id, created_ms) VALUES ('h-new', 0), ('h-old', 0), ('h-gone', 0), ('h-quiet', 0)").await;
+        exec(&store, "INSERT INTO meters (id, household_id, created_ms) VALUES ('m-new', 'h-new', 0), ('m-old', 'h-old', 0), ('m-gone', 'h-gone', 0)").await;
+        let seen = last.timestamp_millis();
+        sqlx::query(
+            "INSERT INTO meters (id, household_id, created_ms, last_seen_ms) \
+             VALUES ('m-quiet', 'h-quiet', 0, $1)",
+        )
+        .bind(seen)
+        .execute(pool)
+        .await
+        .unwrap();
+        let new_json = serde_json::to_string(&new_state).unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        ingest::save_meter(
+            &mut conn,
+            "m-new",
+            seen,
+            seen,
+            SavedState {
+                json: &new_json,
+                summary: learned,
+            },
+        )
+        .await
+        .unwrap();
+        // m-quiet: state saved by a time-only evaluation, never a reading.
+        ingest::save_engine_state(
+            &mut conn,
+            "m-quiet",
+            SavedState {
+                json: "{}",
+                summary: StateSummary {
+                    baseline_days: 0,
+                    offline: true,
+                },
+            },
+        )
+        .await
+        .unwrap();
+        // m-old and m-gone: saved before migration 0008, no summary columns.
+        for (meter, state) in [("m-old", &new_state), ("m-gone", &old_state)] {
+            sqlx::query(
+                "UPDATE meters SET engine_state = $1, last_seen_ms = $2, last_reading_ms = $2 \
+                 WHERE id = $3",
+            )
+            .bind(serde_json::to_string(state).unwrap())
+            .bind(seen)
+            .bind(meter)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        }
+
+        let meters = dashboard::meters(pool, None).await.unwrap();
+        let [gone, new, old, quiet] = &meters[..] else {
+            panic!("{backend}: {meters:?}")
+        };
+        assert_eq!(new.id, "m-new");
+        assert_eq!(
+            (new.summary, new.engine_state.is_none()),
+            (Some(learned), true),
+            "{backend}: the summary, not the state"
+        );
+        assert_eq!(
+            (old.summary, old.engine_state.is_some()),
+            (None, true),
+            "{backend}: no summary stored, so the state"
+        );
+        assert_eq!(view::summary(old), Some(learned), "{backend}");
+        assert_eq!(
+            view::summary(gone),
+            Some(StateSummary::of(&old_state)),
+            "{backend}"
+        );
+        assert_eq!(
+            quiet.summary,
+            Some(StateSummary {
+                baseline_days: 0,
+                offline: true
+            }),
+            "{backend}"
+        );
+        let with_state = dashboard::meters_with_state(pool, Some("h-new"))
+            .await
+            .unwrap();
+        assert_eq!(
+            view::meter_state(&with_state[0]).map(|s| s.baseline().days()),
+            Some(learned.baseline_days),
+            "{backend}: the state when asked for"
+        );
+
+        let households = dashboard::households(pool).await.unwrap();
+        let rules = waterwatch_rules::RuleSet::default_rules();
+        let statuses = view::statuses(&view::Facts {
+            households: &households,
+            meters: &meters,
+            cases: &[],
+            suppressions: &[],
+            rules: &rules,
+            now_ms: seen + 1,
+            lang: waterwatch_rules::Language::En,
+        });
+        let state_of = |id: &str| {
+            let s = statuses.iter().find(|s| s.household.id == id).unwrap();
+            (s.state, s.detail.clone())
+        };
+        let learning = (
+            view::State::Learning,
+            format!(
+                "Days learned {}/{}",
+                learned.baseline_days, rules.baseline.learning_days
+            ),
+        );
+        assert_eq!(state_of("h-new"), learning, "{backend}");
+        assert_eq!(state_of("h-old"), learning, "{backend}: from the state");
+        assert_eq!(state_of("h-gone").0, view::State::Silent, "{backend}");
+        assert_eq!(state_of("h-quiet").0, view::State::Silent, "{backend}");
+
+        // Withdrawal forgets the summary with the state.
+        waterwatch::store::purge::withdraw(&mut conn, "h-new", seen)
+            .await
+            .unwrap();
+        let meters = dashboard::meters(pool, Some("h-new")).await.unwrap();
+        assert_eq!(
+            (meters[0].summary, meters[0].engine_state.as_deref()),
+            (None, None),
+            "{backend}"
+        );
+    }
+}

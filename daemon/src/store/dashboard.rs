@@ -1,6 +1,7 @@
 //! Read-only queries behind the dashboard and the `/api/v1` listings.
 
 use sqlx::{AnyPool, Row};
+use waterwatch_rules::{Kind, Learning, MeterState};
 
 use super::StoreError;
 
@@ -58,23 +59,82 @@ pub struct Meter {
     /// Radio signal strength of the newest reading (dBm).
     pub rssi_dbm: Option<f64>,
     pub utc_offset_s: Option<i64>,
+    /// What the overview needs of the engine state, as stored beside it
+    /// (`None` for state written before migration 0008, or no state yet).
+    #[serde(skip)]
+    pub summary: Option<StateSummary>,
+    /// The engine state as JSON: loaded by [`meters_with_state`], and by
+    /// [`meters`] only where `summary` is missing.
     #[serde(skip)]
     pub engine_state: Option<String>,
 }
 
-/// Every meter, or only `household`'s.
+/// What the overview needs of a meter's engine state, kept in columns of its
+/// own (`meters.baseline_days`, `meters.offline`) written in the same
+/// statement as the state, so listing households parses no JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateSummary {
+    /// Days with water use the meter's baseline has seen.
+    pub baseline_days: u32,
+    /// A meter_offline alert is active.
+    pub offline: bool,
+}
+
+impl StateSummary {
+    pub fn of(state: &MeterState) -> StateSummary {
+        StateSummary {
+            baseline_days: state.baseline().days(),
+            offline: state
+                .active_alerts()
+                .iter()
+                .any(|a| a.kind == Kind::MeterOffline),
+        }
+    }
+
+    /// Learned rules still use their fixed fallback.
+    // Design: the days are stored rather than the verdict because
+    // `learning_days` is in the hot-reloaded rules file; this is
+    // `Baseline::learning` on the stored days.
+    pub fn learning(&self, learning: &Learning) -> bool {
+        self.baseline_days < learning.learning_days
+    }
+}
+
+/// Every meter, or only `household`'s, with the summary of its engine state
+/// (the state itself only for meters whose summary is not stored yet).
 pub async fn meters(pool: &AnyPool, household: Option<&str>) -> Result<Vec<Meter>, StoreError> {
+    meters_where(pool, household, false).await
+}
+
+/// [`meters`] with every meter's engine state.
+pub async fn meters_with_state(
+    pool: &AnyPool,
+    household: Option<&str>,
+) -> Result<Vec<Meter>, StoreError> {
+    meters_where(pool, household, true).await
+}
+
+async fn meters_where(
+    pool: &AnyPool,
+    household: Option<&str>,
+    with_state: bool,
+) -> Result<Vec<Meter>, StoreError> {
     sqlx::query(
-        "SELECT m.id, m.household_id, m.last_seen_ms, m.last_reading_ms, m.engine_state, \
+        "SELECT m.id, m.household_id, m.last_seen_ms, m.last_reading_ms, m.baseline_days, \
+         m.offline, CASE WHEN $2 = 1 OR m.baseline_days IS NULL OR m.offline IS NULL \
+         THEN m.engine_state END AS engine_state, \
          r.battery_pct, r.rssi_dbm, r.utc_offset_s FROM meters m \
          LEFT JOIN readings r ON r.meter_id = m.id AND r.ts_ms = m.last_reading_ms \
          WHERE $1 = '' OR m.household_id = $1 ORDER BY m.id",
     )
     .bind(household.unwrap_or(""))
+    .bind(i64::from(with_state))
     .fetch_all(pool)
     .await?
     .iter()
     .map(|r| {
+        let days: Option<i64> = r.try_get("baseline_days")?;
+        let offline: Option<i64> = r.try_get("offline")?;
         Ok(Meter {
             id: r.try_get("id")?,
             household: r.try_get("household_id")?,
@@ -83,6 +143,10 @@ pub async fn meters(pool: &AnyPool, household: Option<&str>) -> Result<Vec<Meter
             battery_pct: r.try_get("battery_pct")?,
             rssi_dbm: r.try_get("rssi_dbm")?,
             utc_offset_s: r.try_get("utc_offset_s")?,
+            summary: days.zip(offline).map(|(days, offline)| StateSummary {
+                baseline_days: u32::try_from(days).unwrap_or(0),
+                offline: offline != 0,
+            }),
             engine_state: r.try_get("engine_state")?,
         })
     })

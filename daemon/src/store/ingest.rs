@@ -5,6 +5,7 @@ use sqlx::{AnyConnection, AnyPool, Row};
 use waterwatch_rules::Reading;
 
 use super::StoreError;
+use super::dashboard::StateSummary;
 
 /// A registered meter as loaded at start-up.
 #[derive(Debug, Clone)]
@@ -150,26 +151,43 @@ pub async fn previous_total(
     })
 }
 
+/// What the engine knows of a meter: its state as JSON and the summary the
+/// dashboard reads instead (always written together).
+#[derive(Debug, Clone, Copy)]
+pub struct SavedState<'a> {
+    pub json: &'a str,
+    pub summary: StateSummary,
+}
+
+impl<'a> SavedState<'a> {
+    /// Bind the state, its learned days and its offline flag, in that order.
+    fn bind(self, query: AnyQuery<'a>) -> AnyQuery<'a> {
+        query
+            .bind(self.json)
+            .bind(i64::from(self.summary.baseline_days))
+            .bind(i64::from(self.summary.offline))
+    }
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
+
 /// Record what the engine now knows of a meter, and when it was last heard.
 pub async fn save_meter(
     conn: &mut AnyConnection,
     meter_id: &str,
     last_seen_ms: i64,
     newest_reading_ms: i64,
-    engine_state: &str,
+    state: SavedState<'_>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    let query = sqlx::query(
         "UPDATE meters SET last_seen_ms = $1, \
          last_reading_ms = CASE WHEN last_reading_ms IS NULL OR $2 > last_reading_ms THEN $2 \
                                 ELSE last_reading_ms END, \
-         engine_state = $3 WHERE id = $4",
+         engine_state = $3, baseline_days = $4, offline = $5 WHERE id = $6",
     )
     .bind(last_seen_ms)
-    .bind(newest_reading_ms)
-    .bind(engine_state)
-    .bind(meter_id)
-    .execute(&mut *conn)
-    .await?;
+    .bind(newest_reading_ms);
+    state.bind(query).bind(meter_id).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -177,13 +195,12 @@ pub async fn save_meter(
 pub async fn save_engine_state(
     conn: &mut AnyConnection,
     meter_id: &str,
-    engine_state: &str,
+    state: SavedState<'_>,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE meters SET engine_state = $1 WHERE id = $2")
-        .bind(engine_state)
-        .bind(meter_id)
-        .execute(&mut *conn)
-        .await?;
+    let query = sqlx::query(
+        "UPDATE meters SET engine_state = $1, baseline_days = $2, offline = $3 WHERE id = $4",
+    );
+    state.bind(query).bind(meter_id).execute(&mut *conn).await?;
     Ok(())
 }
 

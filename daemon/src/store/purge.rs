@@ -37,8 +37,8 @@ pub async fn withdraw(
             .await?
             .rows_affected();
         sqlx::query(
-            "UPDATE meters SET engine_state = NULL, last_seen_ms = NULL, last_reading_ms = NULL \
-             WHERE id = $1",
+            "UPDATE meters SET engine_state = NULL, baseline_days = NULL, offline = NULL, \
+             last_seen_ms = NULL, last_reading_ms = NULL WHERE id = $1",
         )
         .bind(meter)
         .execute(&mut *conn)

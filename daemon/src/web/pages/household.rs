@@ -52,7 +52,7 @@ pub(super) async fn household_view(
         return Err(StoreError::Sql(sqlx::Error::RowNotFound));
     };
     let offset = status.utc_offset_s;
-    let meters = dashboard::meters(pool, Some(&household.id)).await?;
+    let meters = dashboard::meters_with_state(pool, Some(&household.id)).await?;
     let consent = access::consent(pool, &household.id).await?;
     let sees_usage =
         who.role != Role::Family || consent.as_ref().is_some_and(|c| c.family_sees_usage);

@@ -55,16 +55,9 @@ pub(super) async fn meters_page(
     let mut lines: Vec<MeterLine> = meters
         .iter()
         .map(|m| {
-            let st = view::meter_state(m);
-            let silent = m.last_seen_ms.is_none()
-                || st.as_ref().is_some_and(|s| {
-                    s.active_alerts()
-                        .iter()
-                        .any(|a| a.kind == waterwatch_rules::Kind::MeterOffline)
-                });
-            let learning = st
-                .as_ref()
-                .is_none_or(|s| s.baseline().learning(&rules.baseline));
+            let st = view::summary(m);
+            let silent = m.last_seen_ms.is_none() || st.is_some_and(|s| s.offline);
+            let learning = st.is_none_or(|s| s.learning(&rules.baseline));
             let state = if silent {
                 HState::Silent
             } else if learning {
@@ -90,7 +83,7 @@ pub(super) async fn meters_page(
                     .map(|b| format!("{b:.0} %"))
                     .unwrap_or_else(|| "–".into()),
                 days: st
-                    .map(|s| s.baseline().days().to_string())
+                    .map(|s| s.baseline_days.to_string())
                     .unwrap_or_else(|| "0".into()),
             }
         })

@@ -1,0 +1,141 @@
+//! What people ask of the processor: act on a case (acknowledge, close,
+//! "I'm OK"), record consent withdrawn or given again; and the escalation
+//! that falls due with time.
+
+use super::Processor;
+use crate::case::{self, Case, Input, Reason};
+use crate::store::{self, StoreError};
+
+/// What a person does to a case.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Acknowledge {
+        by: String,
+        note: Option<String>,
+    },
+    Close {
+        by: String,
+        reason: Reason,
+        note: Option<String>,
+    },
+    ResidentOk,
+}
+
+/// What came of an action.
+#[derive(Debug, Clone)]
+pub enum ActionOutcome {
+    Done(Case),
+    /// Nothing changed (e.g. a second acknowledgement).
+    Unchanged(Case),
+    AlreadyClosed(Case),
+    NoSuchCase,
+}
+
+/// An action sent to the processor, with where to answer.
+#[derive(Debug)]
+pub struct Command {
+    pub case_id: i64,
+    pub action: Action,
+    pub reply: tokio::sync::oneshot::Sender<Result<ActionOutcome, String>>,
+}
+
+/// Consent withdrawn (`monitoring: false`) or given again, with where to
+/// answer: what was purged, or `None` for an unknown household.
+#[derive(Debug)]
+pub struct ConsentCommand {
+    pub household: String,
+    pub monitoring: bool,
+    pub reply: tokio::sync::oneshot::Sender<Result<Option<store::purge::Purged>, String>>,
+}
+
+impl Processor {
+    /// Escalation that is due: steps, reminders, visit deadlines.
+    pub async fn escalate(&mut self) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        let mut tx = self.store.pool().begin().await?;
+        let mut queued = self.release_held(&mut tx, now).await?;
+        queued += self.handle_failures(&mut tx, now).await?;
+        for case in store::cases::open_cases(&mut tx).await? {
+            queued += self
+                .apply(&mut tx, Some(case), Input::Tick, None, now)
+                .await?
+                .0;
+        }
+        tx.commit().await?;
+        if queued > 0 {
+            self.outbox_wake.notify_waiters();
+        }
+        Ok(())
+    }
+
+    /// Consent withdrawn (purge everything about the household and refuse
+    /// its readings from now on) or given again. `None` for an unknown
+    /// household.
+    pub async fn set_consent(
+        &mut self,
+        household: &str,
+        monitoring: bool,
+    ) -> Result<Option<store::purge::Purged>, StoreError> {
+        let now_ms = self.clock.now().timestamp_millis();
+        let mut tx = self.store.pool().begin().await?;
+        let known = sqlx::query("SELECT id FROM households WHERE id = $1")
+            .bind(household)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !known {
+            return Ok(None);
+        }
+        let purged = if monitoring {
+            store::purge::resume(&mut tx, household).await?;
+            store::purge::Purged::default()
+        } else {
+            store::purge::withdraw(&mut tx, household, now_ms).await?
+        };
+        tx.commit().await?;
+        // What the engine learned about the household's meters goes too.
+        self.reload().await?;
+        tracing::info!(household, monitoring, "consent recorded");
+        Ok(Some(purged))
+    }
+
+    /// A person's action on a case (acknowledge, close, "I'm OK").
+    pub async fn act(
+        &mut self,
+        case_id: i64,
+        action: &Action,
+    ) -> Result<ActionOutcome, StoreError> {
+        let now = self.clock.now();
+        let mut tx = self.store.pool().begin().await?;
+        let Some(case) = store::cases::by_id(&mut tx, case_id).await? else {
+            return Ok(ActionOutcome::NoSuchCase);
+        };
+        if !case.is_open() {
+            return Ok(ActionOutcome::AlreadyClosed(case));
+        }
+        let input = match action {
+            Action::Acknowledge { by, note } => Input::Acknowledge {
+                by,
+                note: note.as_deref(),
+            },
+            Action::Close { by, reason, note } => Input::Close {
+                by,
+                reason: *reason,
+                note: note.as_deref(),
+            },
+            Action::ResidentOk => Input::ResidentOk,
+        };
+        let (next, _) = case::step(Some(&case), input.clone(), &self.settings.routes, now);
+        if next.is_none() {
+            return Ok(ActionOutcome::Unchanged(case));
+        }
+        let (queued, after) = self
+            .apply(&mut tx, Some(case.clone()), input, None, now)
+            .await?;
+        tx.commit().await?;
+        if queued > 0 {
+            self.outbox_wake.notify_waiters();
+        }
+        Ok(ActionOutcome::Done(after.unwrap_or(case)))
+    }
+}
