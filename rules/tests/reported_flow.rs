@@ -8,7 +8,7 @@ mod support;
 
 use chrono::Duration;
 use support::{Household, METER, Run, assert_between, at, minutes};
-use waterwatch_rules::{Detector, Engine, MeterState, Note, Reading, RuleSet};
+use waterwatch_rules::{Detector, Note, Reading, RuleSet};
 
 /// `n` usual days from 2026-11-01 (short uses, no flow to speak of).
 fn usual(n: i64) -> Household {
@@ -275,21 +275,7 @@ fn restoring_meter_state_mid_run_changes_no_decision_on_flow() {
     );
     assert!(straight.fired("burst").len() == 1, "{:?}", straight.story());
     let mut restarted = Run::new();
-    for (i, r) in readings.iter().enumerate() {
-        if i % 5 == 2 {
-            let saved = restarted
-                .engine
-                .meter_state(METER)
-                .map(|s| serde_json::to_string(&s).unwrap());
-            restarted.engine = Engine::new(RuleSet::default_rules());
-            if let Some(json) = saved {
-                let state: MeterState = serde_json::from_str(&json).unwrap();
-                restarted.engine.restore_meter(METER, state);
-            }
-        }
-        restarted.tick_until(r.ts);
-        restarted.observe(r, r.ts);
-    }
+    restarted.live_restarting(&readings, 5, 2);
     assert_eq!(restarted.story(), straight.story());
     assert_eq!(
         restarted.engine.meter_state(METER),

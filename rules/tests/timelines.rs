@@ -4,7 +4,7 @@
 mod support;
 
 use support::{Household, METER, Run, assert_between, at, minutes, reading};
-use waterwatch_rules::{Engine, MeterState, Note, RuleSet};
+use waterwatch_rules::Note;
 
 const DAY1: &str = "2026-11-24";
 const DAY2: &str = "2026-11-25";
@@ -301,21 +301,7 @@ fn restoring_meter_state_mid_stream_changes_no_decision() {
     assert!(straight.events.len() >= 6, "{:?}", straight.story());
 
     let mut restarted = Run::new();
-    for (i, r) in readings.iter().enumerate() {
-        if i % 7 == 3 {
-            let saved = restarted
-                .engine
-                .meter_state(METER)
-                .map(|s| serde_json::to_string(&s).unwrap());
-            restarted.engine = Engine::new(RuleSet::default_rules());
-            if let Some(json) = saved {
-                let state: MeterState = serde_json::from_str(&json).unwrap();
-                restarted.engine.restore_meter(METER, state);
-            }
-        }
-        restarted.tick_until(r.ts);
-        restarted.observe(r, r.ts);
-    }
+    restarted.live_restarting(&readings, 7, 3);
     assert_eq!(restarted.story(), straight.story());
     assert_eq!(
         restarted.engine.meter_state(METER),

@@ -5,7 +5,9 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, NaiveDateTime};
-use waterwatch_rules::{AlertEvent, Engine, Note, Reading, RuleSet, Timestamp, Transition};
+use waterwatch_rules::{
+    AlertEvent, Engine, MeterState, Note, Reading, RuleSet, Timestamp, Transition,
+};
 
 pub const METER: &str = "m-0001";
 
@@ -193,6 +195,33 @@ impl Run {
     /// Each reading arrives at its own timestamp, with ticks in between.
     pub fn live(&mut self, readings: &[Reading]) -> &mut Run {
         for r in readings {
+            self.tick_until(r.ts);
+            self.observe(r, r.ts);
+        }
+        self
+    }
+
+    /// As [`Run::live`], but before every `every`-th reading (from the
+    /// `first`) the engine is rebuilt with the shipped rules from its state
+    /// saved as JSON, as the daemon does across a restart.
+    pub fn live_restarting(
+        &mut self,
+        readings: &[Reading],
+        every: usize,
+        first: usize,
+    ) -> &mut Run {
+        for (i, r) in readings.iter().enumerate() {
+            if i % every == first {
+                let saved = self
+                    .engine
+                    .meter_state(METER)
+                    .map(|s| serde_json::to_string(&s).unwrap());
+                self.engine = Engine::new(RuleSet::default_rules());
+                if let Some(json) = saved {
+                    let state: MeterState = serde_json::from_str(&json).unwrap();
+                    self.engine.restore_meter(METER, state);
+                }
+            }
             self.tick_until(r.ts);
             self.observe(r, r.ts);
         }
