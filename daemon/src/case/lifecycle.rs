@@ -536,21 +536,13 @@ fn send_step(
             "step {} of route {}: {}{why}",
             case.progress.steps_done,
             route.name,
-            roles_text(&step.notify)
+            super::roles_text(&step.notify)
         ),
     ));
     effects.push(Effect::Notify {
         reason,
         roles: step.notify.clone(),
     });
-}
-
-fn roles_text(roles: &[Role]) -> String {
-    roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]

@@ -9,4 +9,4 @@ pub mod lifecycle;
 pub mod route;
 
 pub use lifecycle::{Case, CaseAlert, Effect, Input, NotifyReason, Reason, step};
-pub use route::{Role, Route};
+pub use route::{Role, Route, roles_text};

@@ -60,14 +60,6 @@ fn template_values(case: &Case, case_id: i64) -> template::Values {
     }
 }
 
-fn roles_text(roles: &[Role]) -> String {
-    roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl Processor {
     /// Run each event through the case lifecycle and queue its notifications.
     /// Returns how many notifications were queued.
@@ -304,7 +296,7 @@ impl Processor {
                     &format!(
                         "{} for {} via {channel} {to}",
                         reason.as_str(),
-                        roles_text(roles)
+                        case::roles_text(roles)
                     ),
                 )
                 .await?;
