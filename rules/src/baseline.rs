@@ -419,6 +419,19 @@ impl Baseline {
         None
     }
 
+    /// Whether this household goes out: its history holds at least one
+    /// (decayed) quiet stretch of `at_least_ms` or more that began in the
+    /// day (06:00–19:00). A person who never leaves the house for hours does
+    /// not take whole days out either.
+    pub fn goes_out(&self, at_least_ms: i64) -> bool {
+        let from = bucket_of(at_least_ms);
+        let day_bins = NIGHT_UNTIL_H as usize..NIGHT_FROM_H as usize;
+        let long: u32 = day_bins
+            .flat_map(|bin| &self.gaps[bin * BUCKETS + from..(bin + 1) * BUCKETS])
+            .sum();
+        long >= UNIT
+    }
+
     /// Whether a stretch starting at `from_ms` is a night one, which the
     /// morning check applies to.
     pub fn is_night(from_ms: i64, offset_s: i32) -> bool {

@@ -3,24 +3,9 @@
 
 mod support;
 
-use chrono::{Duration, NaiveDate};
-use support::{Household, METER, Run, assert_between, at, minutes};
+use chrono::Duration;
+use support::{Household, METER, Run, assert_between, at, dates, minutes, shipped_with};
 use waterwatch_rules::{Engine, Language, MeterState, RuleSet};
-
-/// `n` dates from 2026-11-01: `2026-11-01`, `2026-11-02`, …
-fn dates(n: i64) -> Vec<String> {
-    let first = NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
-    (0..n)
-        .map(|d| (first + Duration::days(d)).format("%Y-%m-%d").to_string())
-        .collect()
-}
-
-/// Water at each of `times` on `date`.
-fn day(h: Household, date: &str, times: &[&str]) -> Household {
-    times
-        .iter()
-        .fold(h, |h, t| h.uses(&format!("{date} {t}"), 3.0))
-}
 
 const HOURLY: &[&str] = &[
     "07:00", "08:00", "09:00", "10:00", "11:00", "12:00", "13:00", "14:00", "15:00", "16:00",
@@ -37,11 +22,11 @@ fn weeks_then_collapse(routine: &[&str], days: i64, until: &str) -> (Household, 
     let all = dates(days + 1);
     let mut h = Household::new(1000.0);
     for d in &all[..days as usize] {
-        h = day(h, d, routine);
+        h = h.uses_at(d, routine);
     }
     let last = &all[days as usize];
     let before: Vec<&str> = routine.iter().copied().filter(|t| *t <= until).collect();
-    (day(h, last, &before), last.clone())
+    (h.uses_at(last, &before), last.clone())
 }
 
 fn run_until(h: &Household, until: &str) -> Run {
@@ -113,20 +98,22 @@ fn a_week_away_is_not_learned_as_normal() {
     for (i, d) in all.iter().enumerate() {
         let away = (20..27).contains(&i);
         if !away && i < 39 {
-            h = day(h, d, HOURLY);
+            h = h.uses_at(d, HOURLY);
         }
     }
-    h = day(h, &all[39], &["07:00", "08:00", "09:00", "10:00"]);
+    h = h.uses_at(&all[39], &["07:00", "08:00", "09:00", "10:00"]);
     let run = run_until(&h, &format!("{} 23:45", all[39]));
     let fired = run.fired("inactivity");
-    // Once on the first morning away (the morning is overdue; away mode is
-    // the daemon's business), then for the collapse as soon as a homebody's
-    // limit allows: not a week later, and not at the 12 h ceiling.
+    // Once on the first morning away (the night has run past its usual
+    // longest, before the morning check's 10:00: up at 07:00, two hours
+    // late allowed, an hour's margin; away mode is the daemon's business),
+    // then for the collapse as soon as a homebody's limit allows: not a
+    // week later, and not at the 12 h ceiling.
     assert_eq!(fired.len(), 2, "{:?}", run.story());
     assert_between(
         fired[0],
-        &format!("{} 07:45", all[20]),
-        &format!("{} 08:15", all[20]),
+        &format!("{} 09:15", all[20]),
+        &format!("{} 10:15", all[20]),
     );
     assert_between(
         fired[1],
@@ -158,12 +145,26 @@ fn a_night_collapse_alerts_soon_after_the_usual_rising_time() {
         "22:00",
     ];
     let (home, date) = weeks_then_collapse(routine, 21, "02:00");
+    // Up at 07:00 every day so far; a morning two hours late would still be
+    // normal, so the morning check waits until 10:00, but the stretch from
+    // 02:00 has always ended by 07:00 and its own limit comes first.
     let run = run_until(&home, &format!("{date} 12:00"));
     let fired = run.fired("inactivity");
     assert_eq!(fired.len(), 1, "{:?}", run.story());
-    assert_between(fired[0], &format!("{date} 07:45"), &format!("{date} 08:15"));
     assert_eq!(
         run.story()[0],
+        format!(
+            "inactivity fired {} 08:30: No water used since 02:00 (6 h 30 min). On a usual day this household goes at most 6 h 28 min without water from around 02:00; the limit is 6 h 28 min.",
+            &date[5..]
+        )
+    );
+    // Judged by its own mornings alone, an hour after the latest it has had.
+    let mut own = Run::with_rules(shipped_with(|l| l.late_morning = None));
+    own.live(&home.readings("2026-11-01 00:00", &format!("{date} 12:00"), minutes(15)));
+    let fired = own.fired("inactivity");
+    assert_eq!(fired.len(), 1, "{:?}", own.story());
+    assert_eq!(
+        own.story()[0],
         format!(
             "inactivity fired {} 08:00: No water used since 02:00 (6 h). This household's mornings usually start by 07:00; still no water at 08:00.",
             &date[5..]

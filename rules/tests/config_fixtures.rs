@@ -126,7 +126,7 @@ fixture!(
     an_unknown_field_lists_the_known_ones,
     "bad-unknown-field.toml",
     [
-        "bad-unknown-field.toml:6: rule[0].threshold: unknown field `threshold`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `steady`, `flow_running`, `reported_flow`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`"
+        "bad-unknown-field.toml:6: rule[0].threshold: unknown field `threshold`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `late_morning`, `day_out_until`, `steady`, `flow_running`, `reported_flow`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`"
     ]
 );
 
@@ -204,7 +204,7 @@ fixture!(
         "bad-many.toml:9: rule[0].after: \"12 hours please\" is not a duration (expected number at 9); write e.g. \"12h\" or \"90m\"",
         "bad-many.toml:16: rule[1].window: the window (3 h) is longer than after (2 h); make window at most as long as after",
         "bad-many.toml:17: rule[1].min_rate_lpm: must not be negative (got -2); use 0 to count any use",
-        "bad-many.toml:24: rule[2].windw: unknown field `windw`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `steady`, `flow_running`, `reported_flow`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`",
+        "bad-many.toml:24: rule[2].windw: unknown field `windw`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `late_morning`, `day_out_until`, `steady`, `flow_running`, `reported_flow`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`",
         "bad-many.toml:27: rule[3].name: duplicate rule name \"inactivity\", already used by rule[0] (line 6); give every rule a unique name",
         "bad-many.toml:34: rule[4].kind: unknown kind \"fault\"; use one of: inactivity, continuous_flow, spike, usage_drop, meter_offline, meter_fault",
     ]
@@ -221,6 +221,18 @@ fixture!(
         "bad-learned.toml:14: rule[0].margin: must be at least 1 (got 0.8); the usual value is 1.0",
         "bad-learned.toml:15: rule[0].min: the minimum (14 h) is longer than the maximum (12 h); make min at most max",
         "bad-learned.toml:22: rule[1].margin: only used by a learned rule; add learned = true or remove it",
+    ]
+);
+
+fixture!(
+    day_out_and_late_morning_are_checked,
+    "bad-day-out.toml",
+    [
+        "bad-day-out.toml:7: rule[0].late_morning: 7h is more than 6 h; the morning check would wait into the afternoon (the usual value is \"2h\", \"off\" turns it off)",
+        "bad-day-out.toml:8: rule[0].day_out_until: \"9pm\" is not a time of day; write it as \"HH:MM\" in the household's local time, e.g. \"21:00\", or \"off\"",
+        "bad-day-out.toml:16: rule[1].late_morning: \"soon\" is not a duration (expected number at 0); write e.g. \"12h\" or \"90m\"",
+        "bad-day-out.toml:17: rule[1].day_out_until: \"24:30\" is not a time of day; write it as \"HH:MM\" in the household's local time, e.g. \"21:00\", or \"off\"",
+        "bad-day-out.toml:24: rule[2].day_out_until: only used by a learned rule; add learned = true or remove it",
     ]
 );
 

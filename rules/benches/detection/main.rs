@@ -83,6 +83,11 @@ pub fn contenders() -> Vec<Contender> {
             rules: learned.clone(),
             no_flow: true,
         },
+        own_history_only(Contender {
+            name: "learned".into(),
+            rules: learned.clone(),
+            no_flow: false,
+        }),
         fixed(8),
         fixed(12),
         fixed(24),
@@ -159,6 +164,29 @@ fn any_use_for_two_hours(mut contender: Contender) -> Contender {
     }
     contender.name = format!("{}, any use 2 h", contender.name);
     contender
+}
+
+/// `contender` judging by each household's own history alone: no
+/// `late_morning` or `day_out_until` allowance (the learned rule before
+/// 2026-11-26).
+fn own_history_only(mut contender: Contender) -> Contender {
+    without_allowances(&mut contender.rules);
+    contender.name = format!("{}, own history only", contender.name);
+    contender
+}
+
+/// Turns the learned inactivity rules' `late_morning` and `day_out_until`
+/// off: each household is judged by its own history alone.
+pub fn without_allowances(rules: &mut RuleSet) {
+    for rule in &mut rules.rules {
+        if let Detector::Inactivity(InactivityConfig {
+            learned: Some(l), ..
+        }) = &mut rule.detector
+        {
+            l.late_morning = None;
+            l.day_out_until = None;
+        }
+    }
 }
 
 /// `contender` with `[baseline] weekend = true` (`weekend_min_days = 8`).

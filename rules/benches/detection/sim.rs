@@ -162,11 +162,14 @@ pub fn weekend_share() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The oracle's rules: learned inactivity with no learning period and no forgetting.
+/// The oracle's rules: learned inactivity with no learning period and no
+/// forgetting, judging by the household's own history alone (no
+/// `late_morning` or `day_out_until` allowance for what it has not shown).
 fn oracle_rules() -> RuleSet {
     let mut rules = RuleSet::default_rules();
     rules.baseline.learning_days = 0;
     rules.baseline.keep_per_day = 1.0;
+    crate::without_allowances(&mut rules);
     rules
 }
 
@@ -340,11 +343,15 @@ fn score(
                 f.kind == Kind::Inactivity
                     && f.at_ms >= start_ms
                     && f.at_ms < normal_until
-                    && plan.away_at(f.at_ms, f.quiet_since_ms).is_none()
+                    && plan.away_at(f.at_ms, f.quiet_since_ms) != Some(true)
             });
             for f in false_alarms {
+                let why = match plan.away_at(f.at_ms, f.quiet_since_ms) {
+                    Some(_) => "day out",
+                    None => "at home",
+                };
                 eprintln!(
-                    "false alarm: {name} {} {}: {}",
+                    "false alarm ({why}): {name} {} {}: {}",
                     f.meter_id, f.at_ms, f.summary
                 );
             }

@@ -85,6 +85,19 @@ pub struct RuleEntry {
     /// turns the morning check off.
     #[serde(default)]
     pub morning_margin: Option<String>,
+    /// Learned `inactivity` only: a morning this much later than the
+    /// household's usual (median) rising is still normal, even before the
+    /// household has shown one, so the morning check waits at least this
+    /// long past the median rising (then `morning_margin`). Default "2h";
+    /// "off": only the household's own mornings count.
+    #[serde(default)]
+    pub late_morning: Option<String>,
+    /// Learned `inactivity` only: a quiet stretch that began in the
+    /// household's morning (from half an hour before its usual rising to five
+    /// hours after) may be a whole day out, so its limit runs at least until
+    /// this local time, never past `max`. Default "21:00"; "off".
+    #[serde(default)]
+    pub day_out_until: Option<String>,
     /// `continuous_flow` only: also fire when the flow has been steady —
     /// each reading interval (or `window`) using the same litres as the one
     /// before, give or take a quarter, four or more in a row — for this long,
@@ -144,7 +157,7 @@ pub(super) const KINDS: [Kind; 6] = [
 ];
 
 /// The kind-specific fields of a `[[rule]]`, and whether `entry` has each.
-pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 20] {
+pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 22] {
     [
         ("after", entry.after.is_some()),
         ("window", entry.window.is_some()),
@@ -158,6 +171,8 @@ pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 20] {
         ("min", entry.min.is_some()),
         ("max", entry.max.is_some()),
         ("morning_margin", entry.morning_margin.is_some()),
+        ("late_morning", entry.late_morning.is_some()),
+        ("day_out_until", entry.day_out_until.is_some()),
         ("steady", entry.steady.is_some()),
         ("flow_running", entry.flow_running.is_some()),
         ("reported_flow", entry.reported_flow.is_some()),
@@ -172,7 +187,15 @@ pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 20] {
 /// The fields only a learned rule of `kind` uses.
 pub(super) fn learned_only(kind: Kind) -> &'static [&'static str] {
     match kind {
-        Kind::Inactivity => &["quantile", "margin", "min", "max", "morning_margin"],
+        Kind::Inactivity => &[
+            "quantile",
+            "margin",
+            "min",
+            "max",
+            "morning_margin",
+            "late_morning",
+            "day_out_until",
+        ],
         Kind::ContinuousFlow => &["quantile", "margin", "min", "max"],
         Kind::Spike => &["quantile", "margin", "min_rate_lpm", "max_rate_lpm"],
         _ => &[],

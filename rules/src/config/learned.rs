@@ -27,6 +27,29 @@ impl Check<'_> {
                 .duration(path("morning_margin"), Some(text.unwrap_or("1h")))
                 .map(Some),
         };
+        let late_morning = match entry.late_morning.as_deref() {
+            Some("off") => Some(None),
+            text => self
+                .duration(path("late_morning"), Some(text.unwrap_or("2h")))
+                .map(Some),
+        };
+        if let Some(Some(late)) = late_morning
+            && late > Duration::from_secs(6 * 3600)
+        {
+            self.at(
+                path("late_morning"),
+                format!(
+                    "{} is more than 6 h; the morning check would wait into the afternoon (the usual value is \"2h\", \"off\" turns it off)",
+                    humantime::format_duration(late)
+                ),
+            );
+        }
+        let day_out_until = match entry.day_out_until.as_deref() {
+            Some("off") => Some(None),
+            text => self
+                .time_of_day(path("day_out_until"), text.unwrap_or("21:00"))
+                .map(Some),
+        };
         if self.problems.len() > before {
             return None;
         }
@@ -36,7 +59,26 @@ impl Check<'_> {
             min: min?,
             max: max?,
             morning_margin: morning_margin?,
+            late_morning: late_morning?,
+            day_out_until: day_out_until?,
         })
+    }
+
+    /// A local time of day, `"HH:MM"`, as minutes after midnight.
+    fn time_of_day(&mut self, path: String, text: &str) -> Option<u16> {
+        let parsed = text.trim().split_once(':').and_then(|(h, m)| {
+            let (h, m) = (h.parse::<u16>().ok()?, m.parse::<u16>().ok()?);
+            (h < 24 && m < 60 && !text.trim().starts_with('+')).then_some(h * 60 + m)
+        });
+        if parsed.is_none() {
+            self.at(
+                path,
+                format!(
+                    "\"{text}\" is not a time of day; write it as \"HH:MM\" in the household's local time, e.g. \"21:00\", or \"off\""
+                ),
+            );
+        }
+        parsed
     }
 
     /// `quantile` in (0.5, 1) and `margin` ≥ 1, with these defaults.

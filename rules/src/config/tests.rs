@@ -78,6 +78,8 @@ fn the_shipped_rules_parse_into_the_documented_rules() {
                 min: hours(3),
                 max: hours(12),
                 morning_margin: Some(hours(1)),
+                late_morning: Some(hours(2)),
+                day_out_until: Some(21 * 60),
             })
         }))
     );

@@ -19,7 +19,7 @@ use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 
 use super::{EPSILON_L, Verdict, duration_ms};
-use crate::baseline::{Baseline, Days, Learning, hour_of};
+use crate::baseline::{Baseline, Days, Learning, hour_of, minute_of_day};
 use crate::text::{self, Language};
 
 const MINUTE_MS: i64 = 60_000;
@@ -50,7 +50,26 @@ pub struct LearnedConfig {
     /// For a quiet stretch that began in the night, fire this long after the
     /// household's usual rising time; `None` turns the morning check off.
     pub morning_margin: Option<Duration>,
+    /// A morning this much later than the household's median rising is
+    /// still normal, even before the household has shown one: the morning
+    /// check waits at least this long past the median rising. `None`: only
+    /// the household's own mornings count.
+    pub late_morning: Option<Duration>,
+    /// A quiet stretch that began in the household's morning may be a whole
+    /// day out: its limit runs at least until this local time (minutes after
+    /// midnight), never past `max`. `None`: off.
+    pub day_out_until: Option<u16>,
 }
+
+/// The day-out floor applies to stretches that began from this long before
+/// the household's median rising ...
+const DAY_OUT_FROM_RISING_MIN: i64 = 30;
+/// ... to this long after it (people leave for the day in their morning).
+const DAY_OUT_WITHIN_MIN: i64 = 5 * 60;
+/// ... in a household that goes out: one with a daytime quiet stretch of
+/// this long in its history. Someone who never leaves the house for hours
+/// is not given a day out.
+const GOES_OUT_MS: i64 = 3 * 60 * MINUTE_MS;
 
 /// What decided a learned limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +84,9 @@ pub enum Bound {
     NoHistory,
     /// The morning is overdue.
     Morning,
+    /// Raised to run until `day_out_until`: the stretch began in the
+    /// household's morning, when a whole day out is normal.
+    DayOut,
 }
 
 /// A limit learned from the household's own rhythm, with its evidence.
@@ -81,6 +103,12 @@ pub struct Learned {
     pub rising_min: Option<i64>,
     /// Which days `rising_min` was learned from.
     pub rising_days: Days,
+    /// The median rising and the `late_morning` allowance, when that
+    /// allowance set the morning deadline (the household has not shown so
+    /// late a morning yet).
+    pub late_from: Option<(i64, Duration)>,
+    /// The rule's `day_out_until`, minutes after local midnight.
+    pub day_out_until: Option<u16>,
     pub bound: Bound,
     pub min: Duration,
     pub max: Duration,
@@ -155,15 +183,48 @@ impl Limit {
             }
             None => (max, Bound::NoHistory),
         };
+        let night = Baseline::is_night(since_ms, offset_s);
+        let median_rising = || {
+            baseline
+                .usual_rising_in(days, 0.5)
+                .or_else(|| baseline.usual_rising(0.5))
+        };
+        // A stretch that began in the household's morning may be a day out.
+        if let Some(until) = l.day_out_until
+            && !night
+            && let Some(rising) = median_rising()
+            && baseline.goes_out(GOES_OUT_MS)
+        {
+            let minute = minute_of_day(since_ms, offset_s);
+            let until = i64::from(until);
+            if (rising - DAY_OUT_FROM_RISING_MIN..rising + DAY_OUT_WITHIN_MIN).contains(&minute)
+                && minute < until
+            {
+                let day_out = ((until - minute) * MINUTE_MS).min(max);
+                if day_out > limit_ms {
+                    limit_ms = day_out;
+                    bound = Bound::DayOut;
+                }
+            }
+        }
         let mut rising_min = None;
         let mut rising_days = Days::All;
+        let mut late_from = None;
         if let Some(margin) = l.morning_margin
-            && Baseline::is_night(since_ms, offset_s)
-            && let Some((rising, from_days)) = baseline
+            && night
+            && let Some((latest, from_days)) = baseline
                 .usual_rising_in(days, l.quantile)
                 .map(|r| (r, days))
                 .or_else(|| baseline.usual_rising(l.quantile).map(|r| (r, Days::All)))
         {
+            // A late morning the household has not shown yet is still normal.
+            let rising = match (l.late_morning, median_rising()) {
+                (Some(late), Some(median)) if median + duration_ms(late) / MINUTE_MS > latest => {
+                    late_from = Some((median, late));
+                    median + duration_ms(late) / MINUTE_MS
+                }
+                _ => latest,
+            };
             rising_min = Some(rising);
             rising_days = from_days;
             let due = rising * MINUTE_MS + duration_ms(margin);
@@ -177,6 +238,8 @@ impl Limit {
             if morning < limit_ms {
                 limit_ms = morning;
                 bound = Bound::Morning;
+            } else {
+                late_from = None;
             }
         }
         Limit::Learned(Learned {
@@ -186,6 +249,8 @@ impl Limit {
             usual_days,
             rising_min,
             rising_days,
+            late_from,
+            day_out_until: l.day_out_until,
             bound,
             min: l.min,
             max: l.max,
@@ -240,6 +305,40 @@ impl Limit {
             Days::Weekends => ("weekend day", "周末平时"),
         };
         match (lang, l.bound, l.usual_ms, l.rising_min) {
+            (Language::En, Bound::Morning, _, Some(_))
+                if let Some((median, late)) = l.late_from =>
+            {
+                format!(
+                    ". This household's {part_en}mornings usually start around {}, and one up to {} later is still normal; still no water at {now}.",
+                    hm(median),
+                    text::duration(late)
+                )
+            }
+            (Language::ZhCn, Bound::Morning, _, Some(_))
+                if let Some((median, late)) = l.late_from =>
+            {
+                format!(
+                    "。该住户{part_zh}早上通常在{}前后开始用水，晚{}以内仍属正常，到{now}仍未用水。",
+                    hm(median),
+                    d(duration_ms(late))
+                )
+            }
+            (Language::En, Bound::DayOut, _, _) => match l.day_out_until {
+                Some(until) if l.limit_ms < duration_ms(l.max) => format!(
+                    ". It began in this household's morning, when a whole day out is normal, so the limit runs until {} ({limit}).",
+                    hm(i64::from(until))
+                ),
+                _ => format!(
+                    ". It began in this household's morning, when a whole day out is normal, so the limit is the {limit} maximum."
+                ),
+            },
+            (Language::ZhCn, Bound::DayOut, _, _) => match l.day_out_until {
+                Some(until) if l.limit_ms < duration_ms(l.max) => format!(
+                    "。此时段始于该住户的上午，整天外出属正常，报警阈值延至{}（{limit}）。",
+                    hm(i64::from(until))
+                ),
+                _ => format!("。此时段始于该住户的上午，整天外出属正常，报警阈值取上限{limit}。"),
+            },
             (Language::En, Bound::Morning, _, Some(r)) => format!(
                 ". This household's {part_en}mornings usually start by {}; still no water at {now}.",
                 hm(r)

@@ -5,8 +5,9 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, NaiveDateTime};
+use waterwatch_rules::rule::inactivity::{InactivityConfig, LearnedConfig};
 use waterwatch_rules::{
-    AlertEvent, Engine, MeterState, Note, Reading, RuleSet, Timestamp, Transition,
+    AlertEvent, Detector, Engine, MeterState, Note, Reading, RuleSet, Timestamp, Transition,
 };
 
 pub const METER: &str = "m-0001";
@@ -21,6 +22,28 @@ pub fn at(local: &str) -> Timestamp {
 
 pub fn minutes(m: i64) -> Duration {
     Duration::minutes(m)
+}
+
+/// `n` dates from 2026-11-01: `2026-11-01`, `2026-11-02`, …
+pub fn dates(n: i64) -> Vec<String> {
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap();
+    (0..n)
+        .map(|d| (first + Duration::days(d)).format("%Y-%m-%d").to_string())
+        .collect()
+}
+
+/// The shipped rules with every learned inactivity rule changed by `change`.
+pub fn shipped_with(change: impl Fn(&mut LearnedConfig)) -> RuleSet {
+    let mut rules = RuleSet::default_rules();
+    for rule in &mut rules.rules {
+        if let Detector::Inactivity(InactivityConfig {
+            learned: Some(l), ..
+        }) = &mut rule.detector
+        {
+            change(l);
+        }
+    }
+    rules
 }
 
 /// What a household draws from its meter: single uses and steady flows.
@@ -43,6 +66,13 @@ impl Household {
     pub fn uses(mut self, when: &str, litres: f64) -> Household {
         self.uses.push((at(when), litres));
         self
+    }
+
+    /// 3 L at each of `times` (`"07:00"`, …) on `date`.
+    pub fn uses_at(self, date: &str, times: &[&str]) -> Household {
+        times
+            .iter()
+            .fold(self, |h, t| h.uses(&format!("{date} {t}"), 3.0))
     }
 
     /// A usual day: water at 07:00, 07:30, 09:50, 12:00, 15:00, 18:30, 21:00
