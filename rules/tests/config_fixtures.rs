@@ -250,8 +250,10 @@ fixture!(
     [
         "bad-household.toml:6: household[1].id: household \"h0042\" is listed twice; merge its limits into one [[household]]",
         "bad-household.toml:12: household[2].inactivity_min: the minimum (5 h) is longer than the maximum (4 h); make it shorter",
-        "bad-household.toml:16: household[3].id: no limits given; add inactivity_after, inactivity_min, inactivity_max or usage_drop_fraction",
-        "bad-household.toml:20: household[4].inactivity_maximum: unknown field `inactivity_maximum`, expected one of `id`, `note`, `inactivity_after`, `inactivity_min`, `inactivity_max`, `usage_drop_fraction`",
+        "bad-household.toml:16: household[3].id: no limits given; add inactivity_after, inactivity_min, inactivity_max, inactivity_late_morning, inactivity_day_out_until or usage_drop_fraction",
+        "bad-household.toml:20: household[4].inactivity_maximum: unknown field `inactivity_maximum`, expected one of `id`, `note`, `inactivity_after`, `inactivity_min`, `inactivity_max`, `inactivity_late_morning`, `inactivity_day_out_until`, `usage_drop_fraction`",
+        "bad-household.toml:25: household[5].inactivity_day_out_until: \"evening\" is not a time of day; write it as \"HH:MM\" in the household's local time, e.g. \"21:00\", or \"off\"",
+        "bad-household.toml:26: household[5].inactivity_late_morning: 8h is more than 6 h; the morning check would wait into the afternoon (the usual value is \"2h\", \"off\" turns it off)",
     ]
 );
 

@@ -171,3 +171,27 @@ fn a_morning_later_than_any_seen_is_normal_up_to_the_allowance() {
         ]
     );
 }
+
+#[test]
+fn a_household_can_be_denied_the_day_out_and_given_a_shorter_late_morning() {
+    // A resident at risk who goes out every afternoon but never for the day.
+    let text = format!(
+        "{}\n[[household]]\nid = \"{METER}\"\nnote = \"out for the afternoon, never all day\"\ninactivity_day_out_until = \"off\"\ninactivity_late_morning = \"1h\"\n",
+        waterwatch_rules::config::DEFAULT_RULES_TOML
+    );
+    let rules = || RuleSet::parse("rules.toml", &text).expect("valid override");
+    let collapse = three_weeks_then(GOES_OUT, &["07:00", "07:30", "08:00", "09:00", "09:30"]);
+    let shipped = run(&collapse, RuleSet::default_rules(), "2026-11-22 23:00");
+    let overridden = run(&collapse, rules(), "2026-11-22 23:00");
+    let (shipped, overridden) = (shipped.fired("inactivity"), overridden.fired("inactivity"));
+    assert_eq!(shipped, [at("2026-11-22 21:00")]);
+    assert_eq!(overridden.len(), 1);
+    assert!(overridden[0] < at("2026-11-22 16:00"), "{overridden:?}");
+    // The rule's own setting, for comparison: the same as the override.
+    let off = run(
+        &collapse,
+        shipped_with(|l| l.day_out_until = None),
+        "2026-11-22 23:00",
+    );
+    assert_eq!(off.fired("inactivity"), overridden);
+}

@@ -12,8 +12,9 @@ use crate::rule::inactivity::InactivityConfig;
 use crate::rule::usage_drop::UsageDropConfig;
 
 /// A `[[household]]` table: tighter (or looser) inactivity limits for one
-/// household, e.g. for a heart condition. They replace `after`, `min` and
-/// `max` of every inactivity rule for that household.
+/// household, e.g. for a heart condition. They replace `after`, `min`,
+/// `max`, `late_morning` and `day_out_until` of every inactivity rule for
+/// that household.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HouseholdEntry {
@@ -32,6 +33,15 @@ pub struct HouseholdEntry {
     /// Replaces learned inactivity rules' `max`.
     #[serde(default)]
     pub inactivity_max: Option<String>,
+    /// Replaces learned inactivity rules' `late_morning` ("off", or e.g.
+    /// "1h" for someone whose mornings never vary).
+    #[serde(default)]
+    pub inactivity_late_morning: Option<String>,
+    /// Replaces learned inactivity rules' `day_out_until` ("off" for a
+    /// resident at risk who goes out but never for the whole day, or e.g.
+    /// "18:00").
+    #[serde(default)]
+    pub inactivity_day_out_until: Option<String>,
     /// Replaces usage_drop rules' `fraction` (e.g. 0.7 to hear sooner of a
     /// frail resident eating and washing less).
     #[serde(default)]
@@ -44,6 +54,10 @@ pub struct HouseholdLimits {
     pub after: Option<Duration>,
     pub min: Option<Duration>,
     pub max: Option<Duration>,
+    /// `Some(None)`: the allowance is off for this household.
+    pub late_morning: Option<Option<Duration>>,
+    /// `Some(None)`: the allowance is off for this household.
+    pub day_out_until: Option<Option<u16>>,
     pub usage_drop_fraction: Option<f64>,
 }
 
@@ -58,6 +72,8 @@ impl HouseholdLimits {
             l.min = self.min.unwrap_or(l.min);
             l.max = self.max.or(self.after).unwrap_or(l.max);
             l.min = l.min.min(l.max);
+            l.late_morning = self.late_morning.unwrap_or(l.late_morning);
+            l.day_out_until = self.day_out_until.unwrap_or(l.day_out_until);
         }
         out
     }
@@ -110,6 +126,14 @@ impl Check<'_> {
                 after: self.duration(path("inactivity_after"), entry.inactivity_after.as_deref()),
                 min: self.duration(path("inactivity_min"), entry.inactivity_min.as_deref()),
                 max: self.duration(path("inactivity_max"), entry.inactivity_max.as_deref()),
+                late_morning: self.late_morning(
+                    path("inactivity_late_morning"),
+                    entry.inactivity_late_morning.as_deref(),
+                ),
+                day_out_until: self.day_out_until(
+                    path("inactivity_day_out_until"),
+                    entry.inactivity_day_out_until.as_deref(),
+                ),
                 usage_drop_fraction: entry.usage_drop_fraction.filter(|&f| {
                     let ok = f > 0.0 && f < 1.0;
                     if !ok {
@@ -121,10 +145,17 @@ impl Check<'_> {
                     ok
                 }),
             };
-            if limits == HouseholdLimits::default() && entry.usage_drop_fraction.is_none() {
+            let given = [
+                &entry.inactivity_after,
+                &entry.inactivity_min,
+                &entry.inactivity_max,
+                &entry.inactivity_late_morning,
+                &entry.inactivity_day_out_until,
+            ];
+            if given.iter().all(|g| g.is_none()) && entry.usage_drop_fraction.is_none() {
                 self.at(
                     path("id"),
-                    "no limits given; add inactivity_after, inactivity_min, inactivity_max or usage_drop_fraction"
+                    "no limits given; add inactivity_after, inactivity_min, inactivity_max, inactivity_late_morning, inactivity_day_out_until or usage_drop_fraction"
                         .into(),
                 );
             }

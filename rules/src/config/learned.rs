@@ -27,29 +27,14 @@ impl Check<'_> {
                 .duration(path("morning_margin"), Some(text.unwrap_or("1h")))
                 .map(Some),
         };
-        let late_morning = match entry.late_morning.as_deref() {
-            Some("off") => Some(None),
-            text => self
-                .duration(path("late_morning"), Some(text.unwrap_or("2h")))
-                .map(Some),
-        };
-        if let Some(Some(late)) = late_morning
-            && late > Duration::from_secs(6 * 3600)
-        {
-            self.at(
-                path("late_morning"),
-                format!(
-                    "{} is more than 6 h; the morning check would wait into the afternoon (the usual value is \"2h\", \"off\" turns it off)",
-                    humantime::format_duration(late)
-                ),
-            );
-        }
-        let day_out_until = match entry.day_out_until.as_deref() {
-            Some("off") => Some(None),
-            text => self
-                .time_of_day(path("day_out_until"), text.unwrap_or("21:00"))
-                .map(Some),
-        };
+        let late_morning = self.late_morning(
+            path("late_morning"),
+            entry.late_morning.as_deref().or(Some("2h")),
+        );
+        let day_out_until = self.day_out_until(
+            path("day_out_until"),
+            entry.day_out_until.as_deref().or(Some("21:00")),
+        );
         if self.problems.len() > before {
             return None;
         }
@@ -62,6 +47,45 @@ impl Check<'_> {
             late_morning: late_morning?,
             day_out_until: day_out_until?,
         })
+    }
+
+    /// `late_morning`: a duration up to 6 h, or `"off"` (`Some(None)`);
+    /// `None` when absent or wrong (said at `path`).
+    pub(super) fn late_morning(
+        &mut self,
+        path: String,
+        text: Option<&str>,
+    ) -> Option<Option<Duration>> {
+        match text? {
+            "off" => Some(None),
+            text => {
+                let late = self.duration(path.clone(), Some(text))?;
+                if late > Duration::from_secs(6 * 3600) {
+                    self.at(
+                        path,
+                        format!(
+                            "{} is more than 6 h; the morning check would wait into the afternoon (the usual value is \"2h\", \"off\" turns it off)",
+                            humantime::format_duration(late)
+                        ),
+                    );
+                    return None;
+                }
+                Some(Some(late))
+            }
+        }
+    }
+
+    /// `day_out_until`: a local time of day (minutes after midnight), or
+    /// `"off"` (`Some(None)`); `None` when absent or wrong (said at `path`).
+    pub(super) fn day_out_until(
+        &mut self,
+        path: String,
+        text: Option<&str>,
+    ) -> Option<Option<u16>> {
+        match text? {
+            "off" => Some(None),
+            text => self.time_of_day(path, text).map(Some),
+        }
     }
 
     /// A local time of day, `"HH:MM"`, as minutes after midnight.
