@@ -145,16 +145,16 @@ fn a_night_collapse_alerts_soon_after_the_usual_rising_time() {
         "22:00",
     ];
     let (home, date) = weeks_then_collapse(routine, 21, "02:00");
-    // Up at 07:00 every day so far; a morning two hours late would still be
-    // normal, so the morning check waits until 10:00, but the stretch from
-    // 02:00 has always ended by 07:00 and its own limit comes first.
+    // Up at 07:00 every day so far, after a visit to the bathroom at 02:00.
+    // A morning two hours late would still be normal, so the stretch from
+    // 02:00 (which has always ended by 07:00) is not overdue before 09:00.
     let run = run_until(&home, &format!("{date} 12:00"));
     let fired = run.fired("inactivity");
     assert_eq!(fired.len(), 1, "{:?}", run.story());
     assert_eq!(
         run.story()[0],
         format!(
-            "inactivity fired {} 08:30: No water used since 02:00 (6 h 30 min). On a usual day this household goes at most 6 h 28 min without water from around 02:00; the limit is 6 h 28 min.",
+            "inactivity fired {} 09:00: No water used since 02:00 (7 h). This household's mornings usually start around 07:00, and one up to 2 h later is still normal; still no water at 09:00.",
             &date[5..]
         )
     );

@@ -17,7 +17,7 @@ use crate::rule::spike::Spike;
 use crate::rule::usage_drop::DailyUse;
 
 /// Everything the engine knows about one meter: store it (as JSON) after each
-/// transaction and hand it back with [`Engine::restore_meter`]; decisions then
+/// transaction and hand it back with [`Engine::restore_meter`](crate::Engine::restore_meter); decisions then
 /// continue exactly as if the engine had never stopped. Opaque on purpose.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MeterState {

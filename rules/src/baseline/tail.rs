@@ -1,0 +1,55 @@
+//! How long a stretch is "usual": the length exceeded on a given share of
+//! days, read from one neighbourhood's histogram where the history shows
+//! it, else extrapolated from its longest few stretches.
+
+use super::{BUCKETS, MINUTE_MS, SHORTEST_MS, UNIT, bucket_upper_ms};
+
+/// The stretch length exceeded on `rare` of days, from one neighbourhood's
+/// counts (`total` stretches over `days` days): the empirical answer where
+/// the history shows it, else extrapolated from the top stretches.
+pub(super) fn tail_quantile(tail: &[u32; BUCKETS], total: f64, days: f64, rare: f64) -> i64 {
+    let allowed = rare * days;
+    let mut above = 0.0;
+    let mut empirical = SHORTEST_MS;
+    for k in (0..BUCKETS).rev() {
+        above += f64::from(tail[k]) / f64::from(UNIT);
+        if above > allowed {
+            empirical = bucket_upper_ms(k);
+            break;
+        }
+    }
+    // The top few stretches: their count, mean length and the lowest edge.
+    let top = TOP_STRETCHES.min(total);
+    let (mut left, mut sum, mut floor) = (top, 0.0, SHORTEST_MS as f64);
+    for k in (0..BUCKETS).rev() {
+        if left <= 0.0 {
+            break;
+        }
+        let w = (f64::from(tail[k]) / f64::from(UNIT)).min(left);
+        if w <= 0.0 {
+            continue;
+        }
+        let lower = if k == 0 {
+            SHORTEST_MS
+        } else {
+            bucket_upper_ms(k - 1)
+        } as f64;
+        let mid = (lower * bucket_upper_ms(k) as f64).sqrt();
+        sum += w * mid;
+        left -= w;
+        floor = lower;
+    }
+    let scale = (sum / top - floor).max(MIN_TAIL_SCALE_MS as f64);
+    let rate = top / days.max(1.0);
+    let extrapolated = if rate > rare {
+        floor + scale * (rate / rare).ln()
+    } else {
+        floor
+    };
+    empirical.max(extrapolated as i64)
+}
+
+/// How many of the longest stretches the tail is fitted to.
+const TOP_STRETCHES: f64 = 5.0;
+/// The tail's scale is at least this (a few equal stretches say little).
+const MIN_TAIL_SCALE_MS: i64 = 15 * MINUTE_MS;
