@@ -238,6 +238,9 @@ struct Row {
     day: Delays,
     night: Delays,
     night_past_rising: Vec<i64>,
+    /// Collapses the simulator placed while the person was away (on a
+    /// trip or a day out): no meter at home can see them; not scored.
+    collapses_away: usize,
     false_alarms: usize,
     months: f64,
     false_alarms_all: usize,
@@ -289,6 +292,7 @@ fn score(
         day: Delays::default(),
         night: Delays::default(),
         night_past_rising: Vec::new(),
+        collapses_away: 0,
         false_alarms: 0,
         months: 0.0,
         false_alarms_all: 0,
@@ -426,6 +430,32 @@ fn score(
                 at,
                 (at / 1000).rem_euclid(900),
                 crate::score::hm(Some(delay)),
+            );
+        }
+        let collapse = matches!(kind, Incident::DayCollapse | Incident::NightCollapse);
+        if collapse && plan.away_at(at, None).is_some() {
+            row.collapses_away += 1;
+            continue;
+        }
+        if std::env::var("WW_BENCH_DEBUG_COLLAPSES").is_ok_and(|d| name == d)
+            && collapse
+            && first(&[Kind::Inactivity]) > 12 * HOUR_MS
+        {
+            let near: Vec<String> = alerts
+                .iter()
+                .filter(|f| {
+                    f.kind == Kind::Inactivity
+                        && f.at_ms >= at - DAY_MS
+                        && f.at_ms <= at + 2 * DAY_MS
+                })
+                .map(|f| {
+                    let hours = (f.at_ms - at) as f64 / HOUR_MS as f64;
+                    format!("{hours:+.1} h: {}", f.summary)
+                })
+                .collect();
+            eprintln!(
+                "collapse not found within 12 h: {name} {kind:?} h{:04} at {at}: {near:?}",
+                i + 1
             );
         }
         match kind {

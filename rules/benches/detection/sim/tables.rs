@@ -9,9 +9,10 @@ pub(super) fn print_tables(label: &str, rows: &[Row], readings: usize, interval:
     let first = &rows[0];
     let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
     println!(
-        "## Simulated households, {label} readings ({readings} readings; {} day and {} night collapses, {} silent meters, {} taps, {} bursts, {} running toilets, {} declines)\n",
+        "## Simulated households, {label} readings ({readings} readings; {} day and {} night collapses at home, {} more while the person was away, not scored; {} silent meters, {} taps, {} bursts, {} running toilets, {} declines)\n",
         first.day.0.len(),
         first.night.0.len(),
+        first.collapses_away,
         first.silent_detected.0.len(),
         first.tap.0.len(),
         first.burst.0.len(),
