@@ -27,10 +27,11 @@ pub async fn run(
     let Inlets {
         deliveries: mut rx,
         acker,
-        mut rules,
+        rules,
         mut commands,
         mut consents,
     } = inlets;
+    let mut rules = Some(rules);
     let mut ticker = tokio::time::interval(tick_every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut acks = AckQueue::new(acker);
@@ -46,11 +47,7 @@ pub async fn run(
                     acks.stored(&batch);
                 }
             }
-            changed = rules.changed() => {
-                if changed.is_ok() {
-                    processor.replace_rules(rules.borrow_and_update().clone());
-                }
-            }
+            new_rules = next_rules(&mut rules) => processor.replace_rules(new_rules),
             Some(command) = commands.recv() => {
                 let result = processor
                     .act(command.case_id, &command.action)
@@ -86,6 +83,22 @@ pub async fn run(
     acks.finish(Duration::from_secs(2)).await;
 }
 
+/// The next rule set from the reloader. Without a rules file there is no
+/// reloader and its sender is gone at start-up: from then on this waits
+/// forever (a closed channel answers at once, every time, and the loop
+/// around it would spin a whole core doing nothing).
+async fn next_rules(rules: &mut Option<watch::Receiver<RuleSet>>) -> RuleSet {
+    loop {
+        match rules {
+            Some(rx) => match rx.changed().await {
+                Ok(()) => return rx.borrow_and_update().clone(),
+                Err(_) => *rules = None,
+            },
+            None => std::future::pending::<()>().await,
+        }
+    }
+}
+
 fn fill(first: Delivery, rx: &mut mpsc::Receiver<Delivery>, batch_size: usize) -> Vec<Delivery> {
     let mut batch = vec![first];
     while batch.len() < batch_size {
@@ -116,5 +129,35 @@ async fn commit_with_retry(
                 wait = (wait * 2).min(Duration::from_secs(10));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+    use tokio::sync::watch;
+    use waterwatch_rules::RuleSet;
+
+    use super::next_rules;
+
+    #[test]
+    fn without_a_reloader_the_rules_inlet_waits_instead_of_answering_at_once() {
+        let (tx, rx) = watch::channel(RuleSet::default_rules());
+        drop(tx);
+        let mut rules = Some(rx);
+        // Polled once: a closed channel must leave it pending, not ready.
+        assert!(next_rules(&mut rules).now_or_never().is_none());
+        assert!(next_rules(&mut rules).now_or_never().is_none());
+        assert!(rules.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_reloaded_rule_set_is_handed_over() {
+        let (tx, rx) = watch::channel(RuleSet::default_rules());
+        let mut rules = Some(rx);
+        let mut changed = RuleSet::default_rules();
+        changed.rules.truncate(1);
+        tx.send(changed.clone()).expect("the processor listens");
+        assert_eq!(next_rules(&mut rules).await, changed);
     }
 }
