@@ -87,6 +87,33 @@ struct Planned {
     slot: usize,
 }
 
+/// The enabled rules, as the hot path asks them.
+struct Plan {
+    /// Every enabled rule, in order, with its slot.
+    all: Vec<Planned>,
+    /// Those that can start firing on a reading without use (inactivity,
+    /// usage_drop, meter_fault), in the same order: with no alert firing,
+    /// the others cannot change on it (see `evaluate::cannot_fire`).
+    without_use: Vec<Planned>,
+}
+
+impl Plan {
+    fn new(rules: &RuleSet) -> Plan {
+        let all = plan(rules);
+        let without_use = all
+            .iter()
+            .filter(|p| {
+                matches!(
+                    p.kind,
+                    Kind::Inactivity | Kind::UsageDrop | Kind::MeterFault
+                )
+            })
+            .copied()
+            .collect();
+        Plan { all, without_use }
+    }
+}
+
 /// The enabled rules of `rules`, in order, with their slots.
 fn plan(rules: &RuleSet) -> Vec<Planned> {
     let (mut flows, mut spikes) = (0, 0);
@@ -148,7 +175,7 @@ impl Hasher for IdHasher {
 pub struct Engine {
     rules: RuleSet,
     /// The enabled rules, for the hot path.
-    plan: Vec<Planned>,
+    plan: Plan,
     /// Positions of the enabled continuous_flow and spike rules, in slot order.
     flow_rules: Vec<usize>,
     spike_rules: Vec<usize>,
@@ -167,10 +194,10 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(rules: RuleSet) -> Engine {
-        let plan = plan(&rules);
+        let plan = Plan::new(&rules);
         Engine {
-            flow_rules: positions(&plan, Kind::ContinuousFlow),
-            spike_rules: positions(&plan, Kind::Spike),
+            flow_rules: positions(&plan.all, Kind::ContinuousFlow),
+            spike_rules: positions(&plan.all, Kind::Spike),
             plan,
             rules,
             generation: 1,
@@ -196,9 +223,9 @@ impl Engine {
         for state in &mut self.states {
             state.align(&rules);
         }
-        self.plan = plan(&rules);
-        self.flow_rules = positions(&self.plan, Kind::ContinuousFlow);
-        self.spike_rules = positions(&self.plan, Kind::Spike);
+        self.plan = Plan::new(&rules);
+        self.flow_rules = positions(&self.plan.all, Kind::ContinuousFlow);
+        self.spike_rules = positions(&self.plan.all, Kind::Spike);
         self.rules = rules;
         self.generation += 1;
     }
@@ -295,7 +322,7 @@ impl Engine {
         let i = self.position(&reading.meter_id);
         let rules = &self.rules;
         let state = &mut self.states[i];
-        let step = state.track.step(reading, &rules.normalise);
+        let step = state.track.step_at(reading, ts_ms, &rules.normalise);
         if step.fate == Fate::Ignored {
             return Outcome {
                 events: Vec::new(),
@@ -361,7 +388,7 @@ impl Engine {
             self.generation,
             &who,
             state,
-            now,
+            (now, now_ms),
             Scope::Reading { used },
         );
         Outcome {
@@ -374,6 +401,7 @@ impl Engine {
     /// meter, plus the withdrawal of alerts whose rule is gone.
     pub fn tick(&mut self, now: Timestamp) -> Vec<AlertEvent> {
         let mut events = Vec::new();
+        let now_ms = ms(&now);
         for &i in &self.order {
             let who = Who {
                 meter_id: &self.ids[i],
@@ -387,7 +415,7 @@ impl Engine {
                 self.generation,
                 &who,
                 state,
-                now,
+                (now, now_ms),
                 Scope::Tick,
             ));
         }
