@@ -236,6 +236,7 @@ impl MeterTrack {
 
     /// [`MeterTrack::step`] with the reading's timestamp already in
     /// milliseconds (`reading_ms`), as the engine has it.
+    #[inline]
     pub fn step_at(
         &mut self,
         reading: &Reading,
@@ -298,6 +299,7 @@ impl MeterTrack {
 
     /// Counts `point` (at `point_ms`) against the base (which it fits, at
     /// `base_ms`) and moves the base to it.
+    #[inline]
     fn count(&mut self, point: Point, point_ms: i64, base_ms: i64, mut notes: Vec<Note>) -> Step {
         let Some(base) = self.base.as_mut() else {
             return Step::new(Fate::Ignored);

@@ -144,6 +144,7 @@ fn is_empty(h: &Histogram) -> bool {
 
 impl ContinuousFlow {
     /// A usage interval from the normaliser.
+    #[inline]
     pub fn usage(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
         self.follow(start, end, litres, config);
         if let Some(l) = &config.learned {
