@@ -231,10 +231,16 @@ impl Engine {
     }
 
     /// The position of a meter's state, created (lined up with the rules) if new.
+    #[inline]
     fn position(&mut self, meter_id: &str) -> usize {
-        if let Some(&i) = self.index.get(meter_id) {
-            return i;
+        match self.index.get(meter_id) {
+            Some(&i) => i,
+            None => self.create(meter_id),
         }
+    }
+
+    /// A new meter's state, lined up with the rules; its position.
+    fn create(&mut self, meter_id: &str) -> usize {
         let mut state = MeterState::default();
         state.align(&self.rules);
         self.insert(meter_id.to_owned(), state)

@@ -191,25 +191,21 @@ fn verdict(
                 state.inactivity.since_ms().unwrap_or(i64::MIN),
                 state.baseline.days(),
             );
-            let known = state
-                .memo
-                .limits
-                .iter()
-                .find(|m| (m.0, m.1, m.2) == key)
-                .map(|m| m.3);
             let mut computed = None;
-            let verdict = state
-                .inactivity
-                .verdict_with(Limit::floor_ms(config), || match known {
-                    Some(ms) => Limit::Fixed(std::time::Duration::from_millis(
-                        u64::try_from(ms).unwrap_or(0),
+            // The memo is looked in only when the limit is asked for.
+            let verdict = state.inactivity.verdict_with(Limit::floor_ms(config), || {
+                let known = state.memo.limits.iter().find(|m| (m.0, m.1, m.2) == key);
+                match known {
+                    Some(m) => Limit::Fixed(std::time::Duration::from_millis(
+                        u64::try_from(m.3).unwrap_or(0),
                     )),
                     None => {
                         let limit = inactivity_limit(rules, config, state);
                         computed = Some(limit.ms());
                         limit
                     }
-                });
+                }
+            });
             if let Some(ms) = computed {
                 state.memo.limits.retain(|m| m.0 != position);
                 state.memo.limits.push((key.0, key.1, key.2, ms));

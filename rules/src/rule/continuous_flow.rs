@@ -152,6 +152,7 @@ impl ContinuousFlow {
         }
     }
 
+    #[inline]
     fn follow(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
         let window = duration_ms(config.window);
         self.latest = Some(self.latest.map_or(end, |l| l.max(end)));
@@ -240,6 +241,7 @@ impl ContinuousFlow {
         }
     }
 
+    #[inline]
     pub fn verdict(&self, config: &ContinuousFlowConfig, learning: bool) -> Verdict {
         let Some(quiet_from) = self.quiet_from else {
             return Verdict::Unchanged;
@@ -392,7 +394,16 @@ impl ContinuousFlow {
 
     /// Ends the current run; with the rule's `config`, a run that ended on
     /// its own is learned (a learned rule's).
+    #[inline]
     fn break_run(&mut self, ended: Option<&ContinuousFlowConfig>) {
+        // Most quiet readings find no run to break.
+        if self.run_from.is_some() || !self.buckets.is_empty() {
+            self.end_run(ended);
+        }
+    }
+
+    #[inline(never)]
+    fn end_run(&mut self, ended: Option<&ContinuousFlowConfig>) {
         if let (Some(config), Some(from), Some(until)) = (ended, self.run_from, self.quiet_from)
             && config.learned.is_some()
         {
@@ -402,6 +413,7 @@ impl ContinuousFlow {
         self.buckets.clear();
     }
 
+    #[inline(never)]
     fn spread(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
         let after = config.span_ms();
         let size = (after / BUCKETS_PER_AFTER).max(1_000);

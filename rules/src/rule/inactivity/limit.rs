@@ -236,6 +236,7 @@ impl Limit {
     }
 
     /// The shortest limit `config` can ever give: below it nothing fires.
+    #[inline]
     pub fn floor_ms(config: &InactivityConfig) -> i64 {
         match &config.learned {
             None => duration_ms(config.after),
