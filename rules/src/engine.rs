@@ -91,9 +91,9 @@ struct Planned {
 struct Plan {
     /// Every enabled rule, in order, with its slot.
     all: Vec<Planned>,
-    /// Those that can start firing on a reading without use (inactivity,
-    /// usage_drop, meter_fault), in the same order: with no alert firing,
-    /// the others cannot change on it (see `evaluate::cannot_fire`).
+    /// Those that can start firing on a reading without use or status
+    /// flags (inactivity, usage_drop), in the same order: with no alert
+    /// firing, the others cannot change on it (see `evaluate::cannot_fire`).
     without_use: Vec<Planned>,
 }
 
@@ -102,12 +102,7 @@ impl Plan {
         let all = plan(rules);
         let without_use = all
             .iter()
-            .filter(|p| {
-                matches!(
-                    p.kind,
-                    Kind::Inactivity | Kind::UsageDrop | Kind::MeterFault
-                )
-            })
+            .filter(|p| matches!(p.kind, Kind::Inactivity | Kind::UsageDrop))
             .copied()
             .collect();
         Plan { all, without_use }

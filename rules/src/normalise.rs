@@ -299,7 +299,7 @@ impl MeterTrack {
 
     /// Counts `point` (at `point_ms`) against the base (which it fits, at
     /// `base_ms`) and moves the base to it.
-    #[inline]
+    #[inline(always)]
     fn count(&mut self, point: Point, point_ms: i64, base_ms: i64, mut notes: Vec<Note>) -> Step {
         let Some(base) = self.base.as_mut() else {
             return Step::new(Fate::Ignored);

@@ -57,10 +57,10 @@ pub(super) fn evaluate(
         state.memo.alert_rules = state.alerts.iter().filter_map(position_of).collect();
         state.memo.generation = generation;
     }
-    // With no alert firing, a reading without use can change only the
-    // rules of `without_use` (the others `cannot_fire`): the rest are not
-    // even looked at.
-    let plan = if grew || !state.alerts.is_empty() {
+    // With no alert firing, a reading without use or flags can change only
+    // the rules of `without_use` (the others `cannot_fire`): the rest are
+    // not even looked at.
+    let plan = if grew || !state.alerts.is_empty() || !state.fault.is_empty() {
         &plan.all
     } else {
         match scope {

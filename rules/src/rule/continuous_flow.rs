@@ -442,7 +442,18 @@ impl ContinuousFlow {
         }
     }
 
+    /// Adds `litres` to bucket `index`. Buckets are in order of index, so a
+    /// reading's bucket is usually the last one or a new one after it.
     fn add(&mut self, index: i64, litres: f64) {
+        match self.buckets.back_mut() {
+            Some((i, l)) if *i == index => *l += litres,
+            Some((i, _)) if *i < index => self.buckets.push_back((index, litres)),
+            None => self.buckets.push_back((index, litres)),
+            Some(_) => self.add_before(index, litres),
+        }
+    }
+
+    fn add_before(&mut self, index: i64, litres: f64) {
         match self.buckets.iter_mut().rev().find(|(i, _)| *i == index) {
             Some((_, l)) => *l += litres,
             None => {
