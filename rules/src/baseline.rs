@@ -316,7 +316,14 @@ impl Baseline {
     /// Closes the previous day when `at_ms` falls on a later local day.
     #[inline]
     fn roll_day(&mut self, at_ms: i64, offset_s: i32, learning: &Learning) {
-        let day = local(at_ms, offset_s).div_euclid(DAY_MS);
+        let local = local(at_ms, offset_s);
+        // Most readings fall on the day already begun: no division then.
+        if let Some(d) = self.day
+            && local < d.saturating_add(1).saturating_mul(DAY_MS)
+        {
+            return;
+        }
+        let day = local.div_euclid(DAY_MS);
         if self.day.is_none_or(|d| d < day) {
             self.begin_day(day, learning);
         }

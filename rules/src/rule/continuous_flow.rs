@@ -154,7 +154,8 @@ impl ContinuousFlow {
 
     #[inline]
     fn follow(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
-        let window = duration_ms(config.window);
+        // Worked out only where asked: most quiet readings have no run to end.
+        let window = || duration_ms(config.window);
         self.latest = Some(self.latest.map_or(end, |l| l.max(end)));
         if end - start > DATA_GAP_MS {
             self.break_run(None);
@@ -168,10 +169,10 @@ impl ContinuousFlow {
         }
         let quiet_from = *self.quiet_from.get_or_insert(start);
         if config.steady.is_some() {
-            self.steady.interval(start, end, litres, window);
+            self.steady.interval(start, end, litres, window());
         }
         if litres > EPSILON_L {
-            if self.run_from.is_none() || start - quiet_from >= window {
+            if self.run_from.is_none() || start - quiet_from >= window() {
                 self.break_run(Some(config));
                 self.run_from = Some(start);
             }
@@ -181,7 +182,7 @@ impl ContinuousFlow {
                 self.spread(start, end, litres, config);
             }
             self.quiet_from = Some(end);
-        } else if end - quiet_from >= window {
+        } else if self.in_run() && end - quiet_from >= window() {
             self.break_run(Some(config));
         }
     }
@@ -394,10 +395,15 @@ impl ContinuousFlow {
 
     /// Ends the current run; with the rule's `config`, a run that ended on
     /// its own is learned (a learned rule's).
+    /// Whether there is a run (or rate buckets) to break.
+    fn in_run(&self) -> bool {
+        self.run_from.is_some() || !self.buckets.is_empty()
+    }
+
     #[inline]
     fn break_run(&mut self, ended: Option<&ContinuousFlowConfig>) {
         // Most quiet readings find no run to break.
-        if self.run_from.is_some() || !self.buckets.is_empty() {
+        if self.in_run() {
             self.end_run(ended);
         }
     }

@@ -130,7 +130,7 @@ impl DailyUse {
         let counts = known && to - from <= DATA_GAP_MS;
         // Design: most intervals lie within one day; split only those that don't.
         let day = to.div_euclid(DAY_MS);
-        if from.div_euclid(DAY_MS) == day || to <= from {
+        if to <= from || from >= day * DAY_MS {
             self.roll(day);
             self.add(litres, if counts { (to - from).max(0) } else { 0 });
             return;
