@@ -265,6 +265,7 @@ impl Baseline {
     }
 
     /// A usage interval from the normaliser, in the household's `offset_s`.
+    #[inline]
     pub fn usage(
         &mut self,
         start_ms: i64,
@@ -313,12 +314,25 @@ impl Baseline {
     }
 
     /// Closes the previous day when `at_ms` falls on a later local day.
+    #[inline]
     fn roll_day(&mut self, at_ms: i64, offset_s: i32, learning: &Learning) {
-        let day = local(at_ms, offset_s).div_euclid(DAY_MS);
-        match self.day {
-            Some(d) if d >= day => return,
-            Some(_) if self.used_today => self.close_day(learning),
-            _ => {}
+        let local = local(at_ms, offset_s);
+        // Most readings fall on the day already begun: no division then.
+        if let Some(d) = self.day
+            && local < d.saturating_add(1).saturating_mul(DAY_MS)
+        {
+            return;
+        }
+        let day = local.div_euclid(DAY_MS);
+        if self.day.is_none_or(|d| d < day) {
+            self.begin_day(day, learning);
+        }
+    }
+
+    /// Begins local day `day`, closing the one before if it had use.
+    fn begin_day(&mut self, day: i64, learning: &Learning) {
+        if self.day.is_some() && self.used_today {
+            self.close_day(learning);
         }
         self.day = Some(day);
         self.used_today = false;
@@ -327,7 +341,13 @@ impl Baseline {
 
     fn close_day(&mut self, learning: &Learning) {
         let keep = learning.keep_per_day;
-        let decay = |c: &mut u32| *c = (f64::from(*c) * keep + 0.5) as u32;
+        // Design: most counts are zero, and a zero stays zero whatever
+        // `keep` is: skipping them makes closing a day several times cheaper.
+        let decay = |c: &mut u32| {
+            if *c != 0 {
+                *c = (f64::from(*c) * keep + 0.5) as u32;
+            }
+        };
         self.gaps.iter_mut().for_each(decay);
         self.rises.iter_mut().for_each(decay);
         decay(&mut self.day_weight);

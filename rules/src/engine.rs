@@ -87,6 +87,28 @@ struct Planned {
     slot: usize,
 }
 
+/// The enabled rules, as the hot path asks them.
+struct Plan {
+    /// Every enabled rule, in order, with its slot.
+    all: Vec<Planned>,
+    /// Those that can start firing on a reading without use or status
+    /// flags (inactivity, usage_drop), in the same order: with no alert
+    /// firing, the others cannot change on it (see `evaluate::cannot_fire`).
+    without_use: Vec<Planned>,
+}
+
+impl Plan {
+    fn new(rules: &RuleSet) -> Plan {
+        let all = plan(rules);
+        let without_use = all
+            .iter()
+            .filter(|p| matches!(p.kind, Kind::Inactivity | Kind::UsageDrop))
+            .copied()
+            .collect();
+        Plan { all, without_use }
+    }
+}
+
 /// The enabled rules of `rules`, in order, with their slots.
 fn plan(rules: &RuleSet) -> Vec<Planned> {
     let (mut flows, mut spikes) = (0, 0);
@@ -119,7 +141,8 @@ fn positions(plan: &[Planned], kind: Kind) -> Vec<usize> {
         .collect()
 }
 
-/// FNV-1a over the meter id: a few nanoseconds for a short id.
+/// A folded-multiply hash of the meter id, eight bytes at a time (like
+/// foldhash): a few nanoseconds for a short id.
 ///
 // Design: meter ids come from the utility's registry or the broker's
 // authenticated clients, not from anonymous input, so a keyed hash's
@@ -128,15 +151,38 @@ struct IdHasher(u64);
 
 impl Default for IdHasher {
     fn default() -> Self {
-        IdHasher(0xcbf2_9ce4_8422_2325)
+        // Any constant but zero, which a word of zeros would keep.
+        IdHasher(0x1319_8a2e_0370_7344)
+    }
+}
+
+impl IdHasher {
+    /// Mixes in `word`: the full 128-bit product folded onto itself, so
+    /// every input bit reaches the low bits the table takes its buckets from.
+    fn add(&mut self, word: u64) {
+        let product = u128::from(self.0 ^ word) * 0x243f_6a88_85a3_08d3;
+        self.0 = (product as u64) ^ ((product >> 64) as u64);
     }
 }
 
 impl Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        let mut rest = bytes;
+        while let Some((word, tail)) = rest.split_first_chunk::<8>() {
+            self.add(u64::from_le_bytes(*word));
+            rest = tail;
         }
+        if let Some((word, tail)) = rest.split_first_chunk::<4>() {
+            self.add(u64::from(u32::from_le_bytes(*word)));
+            rest = tail;
+        }
+        for &b in rest {
+            self.add(u64::from(b));
+        }
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b));
     }
 
     fn finish(&self) -> u64 {
@@ -148,7 +194,7 @@ impl Hasher for IdHasher {
 pub struct Engine {
     rules: RuleSet,
     /// The enabled rules, for the hot path.
-    plan: Vec<Planned>,
+    plan: Plan,
     /// Positions of the enabled continuous_flow and spike rules, in slot order.
     flow_rules: Vec<usize>,
     spike_rules: Vec<usize>,
@@ -167,10 +213,10 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(rules: RuleSet) -> Engine {
-        let plan = plan(&rules);
+        let plan = Plan::new(&rules);
         Engine {
-            flow_rules: positions(&plan, Kind::ContinuousFlow),
-            spike_rules: positions(&plan, Kind::Spike),
+            flow_rules: positions(&plan.all, Kind::ContinuousFlow),
+            spike_rules: positions(&plan.all, Kind::Spike),
             plan,
             rules,
             generation: 1,
@@ -196,18 +242,24 @@ impl Engine {
         for state in &mut self.states {
             state.align(&rules);
         }
-        self.plan = plan(&rules);
-        self.flow_rules = positions(&self.plan, Kind::ContinuousFlow);
-        self.spike_rules = positions(&self.plan, Kind::Spike);
+        self.plan = Plan::new(&rules);
+        self.flow_rules = positions(&self.plan.all, Kind::ContinuousFlow);
+        self.spike_rules = positions(&self.plan.all, Kind::Spike);
         self.rules = rules;
         self.generation += 1;
     }
 
     /// The position of a meter's state, created (lined up with the rules) if new.
+    #[inline]
     fn position(&mut self, meter_id: &str) -> usize {
-        if let Some(&i) = self.index.get(meter_id) {
-            return i;
+        match self.index.get(meter_id) {
+            Some(&i) => i,
+            None => self.create(meter_id),
         }
+    }
+
+    /// A new meter's state, lined up with the rules; its position.
+    fn create(&mut self, meter_id: &str) -> usize {
         let mut state = MeterState::default();
         state.align(&self.rules);
         self.insert(meter_id.to_owned(), state)
@@ -295,7 +347,7 @@ impl Engine {
         let i = self.position(&reading.meter_id);
         let rules = &self.rules;
         let state = &mut self.states[i];
-        let step = state.track.step(reading, &rules.normalise);
+        let step = state.track.step_at(reading, ts_ms, &rules.normalise);
         if step.fate == Fate::Ignored {
             return Outcome {
                 events: Vec::new(),
@@ -361,7 +413,7 @@ impl Engine {
             self.generation,
             &who,
             state,
-            now,
+            (now, now_ms),
             Scope::Reading { used },
         );
         Outcome {
@@ -374,6 +426,7 @@ impl Engine {
     /// meter, plus the withdrawal of alerts whose rule is gone.
     pub fn tick(&mut self, now: Timestamp) -> Vec<AlertEvent> {
         let mut events = Vec::new();
+        let now_ms = ms(&now);
         for &i in &self.order {
             let who = Who {
                 meter_id: &self.ids[i],
@@ -387,7 +440,7 @@ impl Engine {
                 self.generation,
                 &who,
                 state,
-                now,
+                (now, now_ms),
                 Scope::Tick,
             ));
         }

@@ -175,13 +175,38 @@ struct Point {
 }
 
 /// The last counted reading.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Base {
     ts: Timestamp,
     /// Its register value.
     total_l: f64,
     /// The highest value counted since the last rebase: use is counted above it.
     high_l: f64,
+    /// `ts` in milliseconds, as worked out when the base was set; derived,
+    /// so neither stored nor compared (a restored base works it out again).
+    #[serde(skip)]
+    ts_ms: Option<i64>,
+}
+
+impl Base {
+    fn at(ts: Timestamp, ts_ms: i64, total_l: f64, high_l: f64) -> Base {
+        Base {
+            ts,
+            total_l,
+            high_l,
+            ts_ms: Some(ts_ms),
+        }
+    }
+
+    fn ms(&self) -> i64 {
+        self.ts_ms.unwrap_or_else(|| self.ts.timestamp_millis())
+    }
+}
+
+impl PartialEq for Base {
+    fn eq(&self, other: &Self) -> bool {
+        (self.ts, self.total_l, self.high_l) == (other.ts, other.total_l, other.high_l)
+    }
 }
 
 /// One meter's register track: small, serde-serialisable, pure.
@@ -206,6 +231,18 @@ impl MeterTrack {
 
     /// Takes the next reading of this meter.
     pub fn step(&mut self, reading: &Reading, config: &NormaliseConfig) -> Step {
+        self.step_at(reading, reading.ts.timestamp_millis(), config)
+    }
+
+    /// [`MeterTrack::step`] with the reading's timestamp already in
+    /// milliseconds (`reading_ms`), as the engine has it.
+    #[inline]
+    pub fn step_at(
+        &mut self,
+        reading: &Reading,
+        reading_ms: i64,
+        config: &NormaliseConfig,
+    ) -> Step {
         if !reading.total_l.is_finite() {
             return Step::noted(Fate::Ignored, Note::Invalid);
         }
@@ -214,14 +251,11 @@ impl MeterTrack {
             total_l: reading.total_l,
         };
         // Design: chrono's date arithmetic is the costliest part of a step;
-        // each timestamp is turned into milliseconds once.
-        let point_ms = point.ts.timestamp_millis();
+        // each timestamp is turned into milliseconds once, and the base
+        // keeps its own.
+        let point_ms = reading_ms;
         let Some(base) = self.base.clone() else {
-            self.base = Some(Base {
-                ts: point.ts,
-                total_l: point.total_l,
-                high_l: point.total_l,
-            });
+            self.base = Some(Base::at(point.ts, point_ms, point.total_l, point.total_l));
             return Step::new(Fate::First);
         };
         if let Some(newest) = self.newest() {
@@ -232,7 +266,7 @@ impl MeterTrack {
                 return Step::noted(Fate::Ignored, Note::OutOfOrder);
             }
         }
-        let base_ms = base.ts.timestamp_millis();
+        let base_ms = base.ms();
         let Some(held) = self.held.take() else {
             if fits(base_ms, base.high_l, point_ms, point.total_l, config) {
                 return self.count(point, point_ms, base_ms, Vec::new());
@@ -254,11 +288,7 @@ impl MeterTrack {
                 start: base.ts,
                 end: held.ts,
             };
-            self.base = Some(Base {
-                ts: held.ts,
-                total_l: held.total_l,
-                high_l: held.total_l,
-            });
+            self.base = Some(Base::at(held.ts, held_ms, held.total_l, held.total_l));
             let mut step = self.count(point, point_ms, held_ms, vec![note]);
             step.unknown = Some(unknown);
             return step;
@@ -269,6 +299,7 @@ impl MeterTrack {
 
     /// Counts `point` (at `point_ms`) against the base (which it fits, at
     /// `base_ms`) and moves the base to it.
+    #[inline(always)]
     fn count(&mut self, point: Point, point_ms: i64, base_ms: i64, mut notes: Vec<Note>) -> Step {
         let Some(base) = self.base.as_mut() else {
             return Step::new(Fate::Ignored);
@@ -287,11 +318,12 @@ impl MeterTrack {
             start_ms: base_ms,
             end_ms: point_ms,
         };
-        *base = Base {
-            ts: point.ts,
-            total_l: point.total_l,
-            high_l: base.high_l.max(point.total_l),
-        };
+        *base = Base::at(
+            point.ts,
+            point_ms,
+            point.total_l,
+            base.high_l.max(point.total_l),
+        );
         Step {
             fate: Fate::Counted,
             unknown: None,

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::{ActiveAlert, MeterState, Planned, Scope, Who};
+use super::{ActiveAlert, MeterState, Plan, Scope, Who};
 use crate::config::{Detector, Rule, RuleSet};
 use crate::event::{AlertEvent, Kind, Transition};
 use crate::reading::Timestamp;
@@ -16,11 +16,11 @@ use crate::rule::{Verdict, ms};
 /// that showed no use cannot start a flow or spike alert (see `cannot_fire`).
 pub(super) fn evaluate(
     rules: &RuleSet,
-    plan: &[Planned],
+    plan: &Plan,
     generation: u64,
     who: &Who<'_>,
     state: &mut MeterState,
-    now: Timestamp,
+    (now, now_ms): (Timestamp, i64),
     scope: Scope,
 ) -> Vec<AlertEvent> {
     let event = |alert: &ActiveAlert, event: Transition, summary: String| AlertEvent {
@@ -57,6 +57,17 @@ pub(super) fn evaluate(
         state.memo.alert_rules = state.alerts.iter().filter_map(position_of).collect();
         state.memo.generation = generation;
     }
+    // With no alert firing, a reading without use or flags can change only
+    // the rules of `without_use` (the others `cannot_fire`): the rest are
+    // not even looked at.
+    let plan = if grew || !state.alerts.is_empty() || !state.fault.is_empty() {
+        &plan.all
+    } else {
+        match scope {
+            Scope::Reading { .. } => &plan.without_use,
+            Scope::Tick => &plan.all,
+        }
+    };
     for planned in plan {
         if scope == Scope::Tick && planned.kind != Kind::MeterOffline {
             continue;
@@ -74,7 +85,7 @@ pub(super) fn evaluate(
             rule,
             slot: planned.slot,
         };
-        let verdict = verdict(rules, who, &at, state, now);
+        let verdict = verdict(rules, who, &at, state, now_ms);
         match (verdict, firing) {
             (Verdict::Firing, None) => {
                 let alert = ActiveAlert {
@@ -168,7 +179,7 @@ fn verdict(
     who: &Who<'_>,
     at: &At<'_>,
     state: &mut MeterState,
-    now: Timestamp,
+    now_ms: i64,
 ) -> Verdict {
     let position = at.position;
     match &at.rule.detector {
@@ -180,25 +191,21 @@ fn verdict(
                 state.inactivity.since_ms().unwrap_or(i64::MIN),
                 state.baseline.days(),
             );
-            let known = state
-                .memo
-                .limits
-                .iter()
-                .find(|m| (m.0, m.1, m.2) == key)
-                .map(|m| m.3);
             let mut computed = None;
-            let verdict = state
-                .inactivity
-                .verdict_with(Limit::floor_ms(config), || match known {
-                    Some(ms) => Limit::Fixed(std::time::Duration::from_millis(
-                        u64::try_from(ms).unwrap_or(0),
+            // The memo is looked in only when the limit is asked for.
+            let verdict = state.inactivity.verdict_with(Limit::floor_ms(config), || {
+                let known = state.memo.limits.iter().find(|m| (m.0, m.1, m.2) == key);
+                match known {
+                    Some(m) => Limit::Fixed(std::time::Duration::from_millis(
+                        u64::try_from(m.3).unwrap_or(0),
                     )),
                     None => {
                         let limit = inactivity_limit(rules, config, state);
                         computed = Some(limit.ms());
                         limit
                     }
-                });
+                }
+            });
             if let Some(ms) = computed {
                 state.memo.limits.retain(|m| m.0 != position);
                 state.memo.limits.push((key.0, key.1, key.2, ms));
@@ -235,7 +242,7 @@ fn verdict(
             state.memo.drops.push((position, closed, verdict));
             verdict
         }
-        Detector::MeterOffline(config) => state.offline.verdict(ms(&now), config),
+        Detector::MeterOffline(config) => state.offline.verdict(now_ms, config),
         Detector::MeterFault(config) => state.fault.verdict(config),
     }
 }

@@ -213,3 +213,23 @@ fn an_engine_can_move_between_and_be_shared_by_threads() {
     shareable::<Engine>();
     shareable::<MeterState>();
 }
+
+#[test]
+fn similar_meter_ids_spread_over_the_table() {
+    use std::hash::Hash;
+    let bucket = |id: &str| {
+        let mut h = IdHasher::default();
+        id.hash(&mut h);
+        h.finish() & 1023
+    };
+    for id in [|i| format!("h{i:04}"), |i| format!("mtr-{i:04}")] {
+        let buckets: std::collections::HashSet<u64> = (0..1000).map(|i| bucket(&id(i))).collect();
+        // Random hashes would fill about 630 of 1024 buckets.
+        assert!(
+            buckets.len() > 550,
+            "{} buckets for {}",
+            buckets.len(),
+            id(0)
+        );
+    }
+}

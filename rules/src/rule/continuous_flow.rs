@@ -144,6 +144,7 @@ fn is_empty(h: &Histogram) -> bool {
 
 impl ContinuousFlow {
     /// A usage interval from the normaliser.
+    #[inline]
     pub fn usage(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
         self.follow(start, end, litres, config);
         if let Some(l) = &config.learned {
@@ -151,8 +152,10 @@ impl ContinuousFlow {
         }
     }
 
+    #[inline]
     fn follow(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
-        let window = duration_ms(config.window);
+        // Worked out only where asked: most quiet readings have no run to end.
+        let window = || duration_ms(config.window);
         self.latest = Some(self.latest.map_or(end, |l| l.max(end)));
         if end - start > DATA_GAP_MS {
             self.break_run(None);
@@ -166,10 +169,10 @@ impl ContinuousFlow {
         }
         let quiet_from = *self.quiet_from.get_or_insert(start);
         if config.steady.is_some() {
-            self.steady.interval(start, end, litres, window);
+            self.steady.interval(start, end, litres, window());
         }
         if litres > EPSILON_L {
-            if self.run_from.is_none() || start - quiet_from >= window {
+            if self.run_from.is_none() || start - quiet_from >= window() {
                 self.break_run(Some(config));
                 self.run_from = Some(start);
             }
@@ -179,7 +182,7 @@ impl ContinuousFlow {
                 self.spread(start, end, litres, config);
             }
             self.quiet_from = Some(end);
-        } else if end - quiet_from >= window {
+        } else if self.in_run() && end - quiet_from >= window() {
             self.break_run(Some(config));
         }
     }
@@ -239,6 +242,7 @@ impl ContinuousFlow {
         }
     }
 
+    #[inline]
     pub fn verdict(&self, config: &ContinuousFlowConfig, learning: bool) -> Verdict {
         let Some(quiet_from) = self.quiet_from else {
             return Verdict::Unchanged;
@@ -391,7 +395,21 @@ impl ContinuousFlow {
 
     /// Ends the current run; with the rule's `config`, a run that ended on
     /// its own is learned (a learned rule's).
+    /// Whether there is a run (or rate buckets) to break.
+    fn in_run(&self) -> bool {
+        self.run_from.is_some() || !self.buckets.is_empty()
+    }
+
+    #[inline]
     fn break_run(&mut self, ended: Option<&ContinuousFlowConfig>) {
+        // Most quiet readings find no run to break.
+        if self.in_run() {
+            self.end_run(ended);
+        }
+    }
+
+    #[inline(never)]
+    fn end_run(&mut self, ended: Option<&ContinuousFlowConfig>) {
         if let (Some(config), Some(from), Some(until)) = (ended, self.run_from, self.quiet_from)
             && config.learned.is_some()
         {
@@ -401,6 +419,7 @@ impl ContinuousFlow {
         self.buckets.clear();
     }
 
+    #[inline(never)]
     fn spread(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
         let after = config.span_ms();
         let size = (after / BUCKETS_PER_AFTER).max(1_000);
@@ -429,7 +448,18 @@ impl ContinuousFlow {
         }
     }
 
+    /// Adds `litres` to bucket `index`. Buckets are in order of index, so a
+    /// reading's bucket is usually the last one or a new one after it.
     fn add(&mut self, index: i64, litres: f64) {
+        match self.buckets.back_mut() {
+            Some((i, l)) if *i == index => *l += litres,
+            Some((i, _)) if *i < index => self.buckets.push_back((index, litres)),
+            None => self.buckets.push_back((index, litres)),
+            Some(_) => self.add_before(index, litres),
+        }
+    }
+
+    fn add_before(&mut self, index: i64, litres: f64) {
         match self.buckets.iter_mut().rev().find(|(i, _)| *i == index) {
             Some((_, l)) => *l += litres,
             None => {

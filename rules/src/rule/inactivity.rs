@@ -135,6 +135,7 @@ impl Inactivity {
 
     /// [`Inactivity::verdict`] computing the limit only when the quiet
     /// stretch reaches `floor_ms`, the shortest limit possible.
+    #[inline]
     pub fn verdict_with(&self, floor_ms: i64, limit: impl FnOnce() -> Limit) -> Verdict {
         match self.quiet_ms() {
             None => Verdict::Unchanged,

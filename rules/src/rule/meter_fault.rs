@@ -23,7 +23,16 @@ pub struct MeterFault {
 
 impl MeterFault {
     /// The newest reading's status flags (any case).
+    #[inline]
     pub fn reading(&mut self, status: &[String]) {
+        // Most readings carry no flags, like the one before.
+        if status.is_empty() && self.flags.is_empty() {
+            return;
+        }
+        self.compare(status);
+    }
+
+    fn compare(&mut self, status: &[String]) {
         let same = status.len() == self.flags.len()
             && status
                 .iter()

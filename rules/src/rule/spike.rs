@@ -117,6 +117,7 @@ fn is_zero(v: &f64) -> bool {
 
 impl Spike {
     /// A usage interval from the normaliser.
+    #[inline]
     pub fn usage(&mut self, start: i64, end: i64, litres: f64, config: &SpikeConfig) {
         let window = duration_ms(config.window).max(1);
         if litres > EPSILON_L {

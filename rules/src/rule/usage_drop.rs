@@ -123,13 +123,14 @@ pub struct DailyUse {
 impl DailyUse {
     /// An interval from the normaliser; `known` is false for a span the
     /// register cannot account for (it moves the days on, covering nothing).
+    #[inline]
     pub fn usage(&mut self, start: i64, end: i64, litres: f64, offset_s: i32, known: bool) {
         let shift = i64::from(offset_s) * 1000;
         let (from, to) = (start + shift, end + shift);
         let counts = known && to - from <= DATA_GAP_MS;
         // Design: most intervals lie within one day; split only those that don't.
         let day = to.div_euclid(DAY_MS);
-        if from.div_euclid(DAY_MS) == day || to <= from {
+        if to <= from || from >= day * DAY_MS {
             self.roll(day);
             self.add(litres, if counts { (to - from).max(0) } else { 0 });
             return;
@@ -152,14 +153,18 @@ impl DailyUse {
         self.covered_ms += covered_ms;
     }
 
+    /// Moves on to local day `day`, closing the days before it.
+    #[inline]
     fn roll(&mut self, day: i64) {
-        let Some(current) = self.day else {
-            self.day = Some(day);
-            return;
-        };
-        if day <= current {
-            return;
+        match self.day {
+            None => self.day = Some(day),
+            Some(current) if day > current => self.close_days(current, day),
+            Some(_) => {}
         }
+    }
+
+    /// Closes day `current` and any skipped before `day`, which begins.
+    fn close_days(&mut self, current: i64, day: i64) {
         let total = if self.covered_ms >= COVERED_MS {
             i32::try_from(self.litres.round() as i64).unwrap_or(i32::MAX)
         } else {
