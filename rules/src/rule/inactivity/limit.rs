@@ -84,6 +84,36 @@ pub enum Limit {
     Learned(Learned),
 }
 
+/// How long a stretch begun at `since_ms` may be a day out: until `until`
+/// (minutes after local midnight) if it began in the household's morning
+/// (from half an hour before its median rising to five hours after) and the
+/// household goes out; `None` otherwise.
+fn day_out_ms(
+    until: u16,
+    baseline: &Baseline,
+    median_rising: impl Fn() -> Option<i64>,
+    since_ms: i64,
+    offset_s: i32,
+) -> Option<i64> {
+    let rising = median_rising()?;
+    let minute = minute_of_day(since_ms, offset_s);
+    let until = i64::from(until);
+    let morning = rising - DAY_OUT_FROM_RISING_MIN..rising + DAY_OUT_WITHIN_MIN;
+    (morning.contains(&minute) && minute < until && baseline.goes_out(GOES_OUT_MS))
+        .then(|| (until - minute) * MINUTE_MS)
+}
+
+/// From `local_ms` (local milliseconds) to the next time it is `minute`
+/// after local midnight.
+fn until_next(local_ms: i64, minute: i64) -> i64 {
+    let midnight = local_ms - local_ms.rem_euclid(DAY_MS);
+    let mut at = midnight + minute * MINUTE_MS;
+    while at <= local_ms {
+        at += DAY_MS;
+    }
+    at - local_ms
+}
+
 impl Limit {
     /// The rule's fixed `after`, whatever the household has shown.
     pub fn for_rule(config: &InactivityConfig) -> Limit {
@@ -144,23 +174,13 @@ impl Limit {
                 .usual_rising_in(days, 0.5)
                 .or_else(|| baseline.usual_rising(0.5))
         };
-        // A stretch that began in the household's morning may be a day out.
         if let Some(until) = l.day_out_until
             && !night
-            && let Some(rising) = median_rising()
-            && baseline.goes_out(GOES_OUT_MS)
+            && let Some(day_out) = day_out_ms(until, baseline, median_rising, since_ms, offset_s)
+            && day_out.min(max) > limit_ms
         {
-            let minute = minute_of_day(since_ms, offset_s);
-            let until = i64::from(until);
-            if (rising - DAY_OUT_FROM_RISING_MIN..rising + DAY_OUT_WITHIN_MIN).contains(&minute)
-                && minute < until
-            {
-                let day_out = ((until - minute) * MINUTE_MS).min(max);
-                if day_out > limit_ms {
-                    limit_ms = day_out;
-                    bound = Bound::DayOut;
-                }
-            }
+            limit_ms = day_out.min(max);
+            bound = Bound::DayOut;
         }
         let mut rising_min = None;
         let mut rising_days = Days::All;
@@ -183,15 +203,7 @@ impl Limit {
             rising_min = Some(rising);
             rising_days = from_days;
             let local = since_ms + i64::from(offset_s) * 1000;
-            // The next time it is `minute` (after local midnight) after `local`.
-            let until_next = |minute: i64| {
-                let midnight = local - local.rem_euclid(DAY_MS);
-                let mut at = midnight + minute * MINUTE_MS;
-                while at <= local {
-                    at += DAY_MS;
-                }
-                at - local
-            };
+            let until_next = |minute| until_next(local, minute);
             let morning = until_next(rising + duration_ms(margin) / MINUTE_MS).max(min);
             if morning < limit_ms {
                 limit_ms = morning;
