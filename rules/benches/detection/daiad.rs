@@ -151,6 +151,12 @@ pub fn run(path: &str) {
                 in_absence += 1;
             } else {
                 *false_alarms.entry(f.meter_id.as_str()).or_default() += 1;
+                if std::env::var("WW_BENCH_DEBUG").is_ok_and(|d| d == contender.name) {
+                    eprintln!(
+                        "DAIAD false alarm: {} {}: {}",
+                        f.meter_id, f.at_ms, f.summary
+                    );
+                }
             }
         }
         let total: usize = false_alarms.values().sum();
