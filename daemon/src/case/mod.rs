@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - `lifecycle.rs`: the pure state machine, `step(case, input, routes, now)`.
+//!   `lifecycle/escalation.rs`: what a route says is due at a given time.
 //! - `route.rs`: routes, escalation steps, roles.
 
 pub mod lifecycle;

@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Router, routing::get, routing::post};
 use serde::Deserialize;
 use waterwatch_rules::Language;
 
-use super::auth::{self, Identity, Login, Role, Via};
+use super::auth::{Identity, Role, Via};
 use super::i18n::{self, Texts};
 use super::view::{self, State as HState, Status, local_time};
 use super::{OutOfReach, audit, case_in_reach, household_in_reach, html};
@@ -26,14 +26,15 @@ use crate::suppress::Suppression;
 mod cases;
 mod household;
 mod ops;
+mod session;
 
 use cases::{CaseLine, case_line, offsets};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(overview))
-        .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
+        .route("/login", get(session::login_page).post(session::login))
+        .route("/logout", post(session::logout))
         .route("/cases", get(cases::cases_page))
         .route("/cases/{id}", get(cases::case_page))
         .route("/cases/{id}/ack", post(cases::case_ack))
@@ -197,133 +198,9 @@ fn display_name(h: &Household) -> String {
     }
 }
 
-// ---------------------------------------------------------------- login
-
-#[derive(Template)]
-#[template(path = "login.html")]
-struct LoginPage {
-    t: &'static Texts,
-    error: Option<String>,
-    next: String,
-}
-
-#[derive(Deserialize)]
-struct NextQuery {
-    #[serde(default)]
-    next: Option<String>,
-}
-
-/// Only paths on this site: never send a logged-in browser elsewhere.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
-    }
-}
-
-async fn login_page(State(state): State<AppState>, Query(q): Query<NextQuery>) -> Response {
-    let page = LoginPage {
-        t: i18n::texts(state.web.language),
-        error: None,
-        next: safe_next(q.next.as_deref()),
-    };
-    html(StatusCode::OK, page.render())
-}
-
-#[derive(Deserialize)]
-struct LoginForm {
-    name: String,
-    password: String,
-    #[serde(default)]
-    next: Option<String>,
-}
-
-async fn login(
-    State(state): State<AppState>,
-    auth::Source(source): auth::Source,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let t = i18n::texts(state.web.language);
-    let next = safe_next(form.next.as_deref());
-    let refused = |text: &str, status| {
-        html(
-            status,
-            LoginPage {
-                t,
-                error: Some(text.to_owned()),
-                next: next.clone(),
-            }
-            .render(),
-        )
-    };
-    let name = form.name.trim();
-    let outcome = auth::log_in(&state, name, &form.password, &source).await;
-    let actor = Identity {
-        name: name.to_owned(),
-        role: Role::Family,
-        scope: Vec::new(),
-        language: state.web.language,
-        csrf: String::new(),
-        via: Via::Session,
-        source: source.clone(),
-    };
-    match outcome {
-        Ok(Login::Session(token)) => {
-            audit(&state, &actor, "login", name, "").await;
-            (
-                StatusCode::SEE_OTHER,
-                [
-                    (
-                        header::SET_COOKIE,
-                        auth::session_cookie(&state, Some(&token)),
-                    ),
-                    (header::LOCATION, next.clone()),
-                ],
-            )
-                .into_response()
-        }
-        Ok(Login::Refused) => {
-            audit(&state, &actor, "login_failed", name, "").await;
-            refused(t.login_failed, StatusCode::UNAUTHORIZED)
-        }
-        Ok(Login::Blocked(_)) => {
-            audit(&state, &actor, "login_blocked", name, "").await;
-            refused(t.login_blocked, StatusCode::TOO_MANY_REQUESTS)
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "a login could not be checked");
-            refused(
-                "The database is not answering; try again.",
-                StatusCode::SERVICE_UNAVAILABLE,
-            )
-        }
-    }
-}
-
 #[derive(Deserialize)]
 struct CsrfForm {
     csrf: String,
-}
-
-async fn logout(
-    State(state): State<AppState>,
-    who: Identity,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if !who.csrf_ok(&form.csrf) {
-        return bad_csrf(&who);
-    }
-    auth::log_out(&state, &headers).await;
-    audit(&state, &who, "logout", &who.name, "").await;
-    (
-        StatusCode::SEE_OTHER,
-        [
-            (header::SET_COOKIE, auth::session_cookie(&state, None)),
-            (header::LOCATION, "/login".to_owned()),
-        ],
-    )
-        .into_response()
 }
 
 // ---------------------------------------------------------------- overview
@@ -511,14 +388,5 @@ mod tests {
         assert!(pager.next.is_none());
         let (items, pager) = paged(Vec::<u8>::new(), None, "/?");
         assert!(items.is_empty() && pager.previous.is_none() && pager.next.is_none());
-    }
-
-    #[test]
-    fn next_only_goes_to_paths_on_this_site() {
-        assert_eq!(safe_next(Some("/cases/3")), "/cases/3");
-        assert_eq!(safe_next(Some("//evil.example/")), "/");
-        assert_eq!(safe_next(Some("https://evil.example/")), "/");
-        assert_eq!(safe_next(Some("/\\evil")), "/");
-        assert_eq!(safe_next(None), "/");
     }
 }
