@@ -4,133 +4,27 @@
 //! household's true rhythm, learned beforehand from 180 collapse-free days of
 //! the same household.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Timelike};
-use meter_sim::{Fleet, Scenario, ScenarioKind, SimReading};
-use waterwatch_rules::{Engine, Kind, Reading, RuleSet};
+use chrono::DateTime;
+use meter_sim::{Fleet, ScenarioKind, SimReading};
+use waterwatch_rules::{Engine, Kind, Reading};
 
-use crate::score::{DAY_MS, HOUR_MS, MINUTE_MS, MONTH_MS, quantile};
+use crate::score::{DAY_MS, HOUR_MS, MINUTE_MS, MONTH_MS};
 use crate::{Contender, Fired, contenders, replay};
 
+mod oracle;
+mod plan;
 mod tables;
 
+use oracle::{history, oracle_rules};
+use plan::{Incident, Plan, plan, scenarios};
 use tables::print_tables;
 
-const HISTORY_DAYS: i64 = 180;
 /// Detection within this counts; later is "not reached".
 const HORIZON_MS: i64 = 48 * HOUR_MS;
 /// False alarms are counted from here (after the learning period).
 const AFTER_LEARNING_MS: i64 = 15 * DAY_MS;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Incident {
-    DayCollapse,
-    NightCollapse,
-    Silent,
-    Tap,
-    Burst,
-    Toilet,
-    Decline,
-}
-
-/// What happens to one household, if anything, and when it is away from
-/// home of its own accord (ground truth: trips, whole days out).
-#[derive(Debug, Clone)]
-struct Plan {
-    incident: Option<(Incident, i64)>,
-    away: Vec<(i64, i64, bool)>,
-}
-
-impl Plan {
-    /// Whether an alert at `t` about quiet since `since` is explained by an
-    /// absence (it falls in one, or its quiet stretch began when the person
-    /// left and they have not used water since coming back), and whether
-    /// that is a trip (multi-day) rather than a day out.
-    fn away_at(&self, t: i64, since: Option<i64>) -> Option<bool> {
-        self.away
-            .iter()
-            .find(|&&(a, b, _)| {
-                (t >= a && t <= b) || since.is_some_and(|s| s <= a + HOUR_MS && t >= a)
-            })
-            .map(|&(_, _, trip)| trip)
-    }
-}
-
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-fn uniform(seed: u64, n: usize, which: u64) -> f64 {
-    (splitmix(seed ^ (n as u64) << 20 ^ which) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// 40 % collapse by day (08:00–20:00), 25 % by night (22:00–05:00), 10 %
-/// silent meters, 5 % taps, 5 % bursts, 5 % running toilets, from day 21
-/// on; 5 % a decline over four weeks to 40 % of normal use, starting on
-/// days 16–20; 5 % nothing.
-fn plan(households: usize, days: i64, seed: u64, start: DateTime<FixedOffset>) -> Vec<Plan> {
-    (1..=households)
-        .map(|n| {
-            let kind = match n % 20 {
-                0..=7 => Some(Incident::DayCollapse),
-                8..=12 => Some(Incident::NightCollapse),
-                13 | 14 => Some(Incident::Silent),
-                15 => Some(Incident::Tap),
-                16 => Some(Incident::Burst),
-                17 => Some(Incident::Toilet),
-                18 => Some(Incident::Decline),
-                _ => None,
-            };
-            let last = (days - 3).max(22);
-            let day = if kind == Some(Incident::Decline) {
-                16 + (uniform(seed, n, 1) * 5.0) as i64
-            } else {
-                21 + (uniform(seed, n, 1) * (last - 21) as f64) as i64
-            };
-            let u = uniform(seed, n, 2);
-            let offset_h = match kind {
-                Some(Incident::NightCollapse) => 22.0 + 7.0 * u,
-                _ => 8.0 + 12.0 * u,
-            };
-            let at = start.timestamp_millis() + day * DAY_MS + (offset_h * HOUR_MS as f64) as i64;
-            Plan {
-                incident: kind.map(|k| (k, at)),
-                away: Vec::new(),
-            }
-        })
-        .collect()
-}
-
-fn scenarios(plans: &[Plan], offset: FixedOffset) -> Vec<Scenario> {
-    plans
-        .iter()
-        .enumerate()
-        .filter_map(|(i, p)| {
-            let (kind, at) = p.incident?;
-            let at = DateTime::from_timestamp_millis(at)?.with_timezone(&offset);
-            let name = match kind {
-                Incident::DayCollapse | Incident::NightCollapse => "collapse",
-                Incident::Silent => "silent",
-                Incident::Tap => "tap",
-                Incident::Burst => "burst",
-                Incident::Toilet => "toilet",
-                Incident::Decline => "decline",
-            };
-            let extra = if kind == Incident::Decline {
-                ",weeks=4,to=0.4"
-            } else {
-                ""
-            };
-            let text = format!("{name}:{}@{}{extra}", i + 1, at.to_rfc3339());
-            Scenario::parse(&text, at).ok()
-        })
-        .collect()
-}
 
 fn to_reading(r: SimReading) -> Reading {
     Reading {
@@ -160,76 +54,6 @@ pub fn weekend_share() -> f64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
-}
-
-/// The oracle's rules: learned inactivity with no learning period and no
-/// forgetting, judging by the household's own history alone (no
-/// `late_morning` or `day_out_until` allowance for what it has not shown).
-fn oracle_rules() -> RuleSet {
-    let mut rules = RuleSet::default_rules();
-    rules.baseline.learning_days = 0;
-    rules.baseline.keep_per_day = 1.0;
-    crate::without_allowances(&mut rules);
-    rules
-}
-
-/// Learns every household's rhythm from `HISTORY_DAYS` collapse-free days
-/// before `start`; also each household's usual rising time (median over days
-/// of the first use followed by more use within the hour, after 04:00).
-fn history(
-    households: usize,
-    seed: u64,
-    start: DateTime<FixedOffset>,
-    interval: Duration,
-) -> (Engine, Vec<Option<i64>>) {
-    let from = start - chrono::Duration::days(HISTORY_DAYS);
-    let mut fleet =
-        Fleet::new(households, seed, from, interval, vec![]).with_weekend_share(weekend_share());
-    let mut engine = Engine::new(oracle_rules());
-    let mut last: HashMap<String, f64> = HashMap::new();
-    // Per household: (local day, minute of day) of intervals with use, 04:00–13:00.
-    let mut uses: Vec<Vec<(i64, i64)>> = vec![Vec::new(); households];
-    for day in 1..=HISTORY_DAYS {
-        let until = from + chrono::Duration::days(day) - chrono::Duration::seconds(1);
-        for r in fleet.advance(until) {
-            let r = to_reading(r);
-            engine.observe(&r, r.ts);
-            let prev = last.insert(r.meter_id.clone(), r.total_l);
-            let minute = i64::from(r.ts.hour() * 60 + r.ts.minute());
-            if prev.is_some_and(|p| r.total_l > p)
-                && (4 * 60..13 * 60).contains(&minute)
-                && let Some(i) = index_of(&r.meter_id)
-            {
-                let local_day = (r.ts.timestamp() + i64::from(r.ts.offset().local_minus_utc()))
-                    .div_euclid(86_400);
-                uses[i].push((local_day, minute));
-            }
-        }
-    }
-    let rising = uses
-        .iter()
-        .map(|u| {
-            let mut per_day: Vec<i64> = Vec::new();
-            let mut i = 0;
-            while i < u.len() {
-                let day = u[i].0;
-                let same: Vec<i64> = u[i..]
-                    .iter()
-                    .take_while(|(d, _)| *d == day)
-                    .map(|(_, m)| *m)
-                    .collect();
-                i += same.len();
-                if let Some(&m) = same
-                    .iter()
-                    .find(|&&m| same.iter().any(|&n| n > m && n <= m + 60))
-                {
-                    per_day.push(m);
-                }
-            }
-            quantile(&per_day, 0.5)
-        })
-        .collect();
-    (engine, rising)
 }
 
 /// What one contender achieved.
