@@ -95,17 +95,24 @@ struct Plan {
     /// flags (inactivity, usage_drop), in the same order: with no alert
     /// firing, the others cannot change on it (see `evaluate::cannot_fire`).
     without_use: Vec<Planned>,
+    /// Those a tick asks: only time can change meter_offline's verdict.
+    on_tick: Vec<Planned>,
 }
 
 impl Plan {
     fn new(rules: &RuleSet) -> Plan {
         let all = plan(rules);
-        let without_use = all
-            .iter()
-            .filter(|p| matches!(p.kind, Kind::Inactivity | Kind::UsageDrop))
-            .copied()
-            .collect();
-        Plan { all, without_use }
+        let only = |kinds: &[Kind]| {
+            all.iter()
+                .filter(|p| kinds.contains(&p.kind))
+                .copied()
+                .collect()
+        };
+        Plan {
+            without_use: only(&[Kind::Inactivity, Kind::UsageDrop]),
+            on_tick: only(&[Kind::MeterOffline]),
+            all,
+        }
     }
 }
 

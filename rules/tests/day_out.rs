@@ -30,7 +30,13 @@ fn three_weeks_then(routine: &[&str], today: &[&str]) -> Household {
 }
 
 fn run(h: &Household, rules: RuleSet, until: &str) -> Run {
+    run_in(Language::En, h, rules, until)
+}
+
+/// [`run`] for a household that reads its alerts in `lang`.
+fn run_in(lang: Language, h: &Household, rules: RuleSet, until: &str) -> Run {
     let mut run = Run::with_rules(rules);
+    run.engine.set_household_language(METER, lang);
     run.live(&h.readings("2026-11-01 00:00", until, minutes(15)));
     run
 }
@@ -75,9 +81,12 @@ fn a_collapse_after_breakfast_alerts_at_the_day_out_limit_in_both_languages() {
             "inactivity fired 11-22 21:00: No water used since 09:30 (11 h 30 min). It began in this household's morning, when a whole day out is normal, so the limit runs until 21:00 (11 h 30 min)."
         ]
     );
-    let mut zh = Run::with_rules(RuleSet::default_rules());
-    zh.engine.set_household_language(METER, Language::ZhCn);
-    zh.live(&h.readings("2026-11-01 00:00", "2026-11-22 23:00", minutes(15)));
+    let zh = run_in(
+        Language::ZhCn,
+        &h,
+        RuleSet::default_rules(),
+        "2026-11-22 23:00",
+    );
     assert_eq!(
         story_on(&zh, "2026-11-22"),
         [
@@ -161,9 +170,7 @@ fn a_morning_later_than_any_seen_is_normal_up_to_the_allowance() {
             "inactivity fired 11-22 10:00: No water used since 23:00 yesterday (11 h). This household's mornings usually start around 07:00, and one up to 2 h later is still normal; still no water at 10:00."
         ]
     );
-    let mut zh = Run::with_rules(rules());
-    zh.engine.set_household_language(METER, Language::ZhCn);
-    zh.live(&quiet.readings("2026-11-01 00:00", "2026-11-22 13:00", minutes(15)));
+    let zh = run_in(Language::ZhCn, &quiet, rules(), "2026-11-22 13:00");
     assert_eq!(
         story_on(&zh, "2026-11-22"),
         [

@@ -146,12 +146,13 @@ pub fn run(path: &str) {
         );
         let mut false_alarms: BTreeMap<&str, usize> = BTreeMap::new();
         let mut in_absence = 0;
+        let debug = std::env::var("WW_BENCH_DEBUG").is_ok_and(|d| d == contender.name);
         for f in fired.iter().filter(|f| f.kind == Kind::Inactivity) {
             if absent(&f.meter_id, f.at_ms) {
                 in_absence += 1;
             } else {
                 *false_alarms.entry(f.meter_id.as_str()).or_default() += 1;
-                if std::env::var("WW_BENCH_DEBUG").is_ok_and(|d| d == contender.name) {
+                if debug {
                     eprintln!(
                         "DAIAD false alarm: {} {}: {}",
                         f.meter_id, f.at_ms, f.summary

@@ -166,7 +166,7 @@ fn score(
                 .sum()
         };
         row.false_alarms_all += inactive(start_ms, normal_until);
-        if std::env::var("WW_BENCH_DEBUG").is_ok_and(|d| name.starts_with(&d)) {
+        if std::env::var("WW_BENCH_DEBUG").is_ok_and(|d| name == d) {
             let false_alarms = alerts.iter().filter(|f| {
                 f.kind == Kind::Inactivity
                     && f.at_ms >= start_ms

@@ -57,21 +57,15 @@ pub(super) fn evaluate(
         state.memo.alert_rules = state.alerts.iter().filter_map(position_of).collect();
         state.memo.generation = generation;
     }
-    // With no alert firing, a reading without use or flags can change only
-    // the rules of `without_use` (the others `cannot_fire`): the rest are
-    // not even looked at.
-    let plan = if grew || !state.alerts.is_empty() || !state.fault.is_empty() {
-        &plan.all
-    } else {
-        match scope {
-            Scope::Reading { .. } => &plan.without_use,
-            Scope::Tick => &plan.all,
-        }
+    // A tick asks meter_offline alone. With no alert firing, a reading
+    // without use or flags can change only the rules of `without_use` (the
+    // others `cannot_fire`): the rest are not even looked at.
+    let plan = match scope {
+        Scope::Tick => &plan.on_tick,
+        _ if grew || !state.alerts.is_empty() || !state.fault.is_empty() => &plan.all,
+        Scope::Reading { .. } => &plan.without_use,
     };
     for planned in plan {
-        if scope == Scope::Tick && planned.kind != Kind::MeterOffline {
-            continue;
-        }
         let position = planned.position;
         let firing = state.memo.alert_rules.iter().position(|&p| p == position);
         if firing.is_none() && cannot_fire(planned.kind, state, scope, grew) {

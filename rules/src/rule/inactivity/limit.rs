@@ -86,16 +86,15 @@ pub enum Limit {
 
 /// How long a stretch begun at `since_ms` may be a day out: until `until`
 /// (minutes after local midnight) if it began in the household's morning
-/// (from half an hour before its median rising to five hours after) and the
+/// (from half an hour before its median `rising` to five hours after) and the
 /// household goes out; `None` otherwise.
 fn day_out_ms(
     until: u16,
     baseline: &Baseline,
-    median_rising: impl Fn() -> Option<i64>,
+    rising: i64,
     since_ms: i64,
     offset_s: i32,
 ) -> Option<i64> {
-    let rising = median_rising()?;
     let minute = minute_of_day(since_ms, offset_s);
     let until = i64::from(until);
     let morning = rising - DAY_OUT_FROM_RISING_MIN..rising + DAY_OUT_WITHIN_MIN;
@@ -169,14 +168,19 @@ impl Limit {
             None => (max, Bound::NoHistory),
         };
         let night = Baseline::is_night(since_ms, offset_s);
-        let median_rising = || {
-            baseline
-                .usual_rising_in(days, 0.5)
-                .or_else(|| baseline.usual_rising(0.5))
-        };
+        let median_rising = baseline
+            .usual_rising_in(days, 0.5)
+            .or_else(|| baseline.usual_rising(0.5));
+        // The latest normal morning by the `late_morning` allowance: the
+        // median rising, the allowance, and the minute they come to.
+        let late_rising = l
+            .late_morning
+            .zip(median_rising)
+            .map(|(late, median)| (median, late, median + duration_ms(late) / MINUTE_MS));
         if let Some(until) = l.day_out_until
             && !night
-            && let Some(day_out) = day_out_ms(until, baseline, median_rising, since_ms, offset_s)
+            && let Some(rising) = median_rising
+            && let Some(day_out) = day_out_ms(until, baseline, rising, since_ms, offset_s)
             && day_out.min(max) > limit_ms
         {
             limit_ms = day_out.min(max);
@@ -193,10 +197,10 @@ impl Limit {
                 .or_else(|| baseline.usual_rising(l.quantile).map(|r| (r, Days::All)))
         {
             // A late morning the household has not shown yet is still normal.
-            let rising = match (l.late_morning, median_rising()) {
-                (Some(late), Some(median)) if median + duration_ms(late) / MINUTE_MS > latest => {
+            let rising = match late_rising {
+                Some((median, late, allowed)) if allowed > latest => {
                     late_from = Some((median, late));
-                    median + duration_ms(late) / MINUTE_MS
+                    allowed
                 }
                 _ => latest,
             };
@@ -215,9 +219,9 @@ impl Limit {
             // overdue while a late morning is still normal (a night-time
             // visit to the bathroom, then a lie-in).
             if hour_of(since_ms, offset_s) < AFTER_MIDNIGHT_UNTIL_H
-                && let (Some(late), Some(median)) = (l.late_morning, median_rising())
+                && let Some((median, late, allowed)) = late_rising
             {
-                let floor = until_next(median + duration_ms(late) / MINUTE_MS).min(max);
+                let floor = until_next(allowed).min(max);
                 if floor > limit_ms {
                     limit_ms = floor;
                     bound = Bound::Morning;
