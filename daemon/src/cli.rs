@@ -439,7 +439,7 @@ fn run_backtest(config_path: Option<&Path>, candidate: &Path, since: &str) -> Ex
             return ExitCode::FAILURE;
         }
     };
-    let candidate = match reload::load(candidate) {
+    let candidate = match reload::load(candidate, Some(&config.route_names())) {
         Ok(rules) => rules,
         Err(problems) => {
             for p in problems {

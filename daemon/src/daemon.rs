@@ -305,6 +305,11 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
     if let Some(path) = rules_path {
         tracker.spawn(reload::run(
             path,
+            config
+                .route_names()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             rules_tx,
             metrics.clone(),
             rules_status,
@@ -380,7 +385,9 @@ pub fn load_rules(
     config_path: Option<&std::path::Path>,
 ) -> Result<RuleSet, String> {
     match config.rules_path(config_path) {
-        Some(path) => reload::load(&path).map_err(|problems| problems.join("\n")),
+        Some(path) => {
+            reload::load(&path, Some(&config.route_names())).map_err(|problems| problems.join("\n"))
+        }
         None => Ok(RuleSet::default_rules()),
     }
 }

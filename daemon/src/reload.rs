@@ -17,25 +17,32 @@ use crate::web::RulesStatus;
 /// How often the file's modification time is looked at.
 const POLL: Duration = Duration::from_secs(2);
 
-/// Read and validate the rules file.
-pub fn load(path: &std::path::Path) -> Result<RuleSet, Vec<String>> {
+/// Read and validate the rules file; with `routes` (the names of the
+/// daemon's `[[route]]`s), a rule's `route` must be one of them.
+pub fn load(path: &std::path::Path, routes: Option<&[&str]>) -> Result<RuleSet, Vec<String>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         vec![format!(
             "{}: cannot read the rules file: {e}",
             path.display()
         )]
     })?;
-    RuleSet::parse(&path.display().to_string(), &text)
-        .map_err(|problems| problems.iter().map(ToString::to_string).collect())
+    let label = path.display().to_string();
+    match routes {
+        Some(routes) => RuleSet::parse_routed(&label, &text, routes),
+        None => RuleSet::parse(&label, &text),
+    }
+    .map_err(|problems| problems.iter().map(ToString::to_string).collect())
 }
 
 fn modified(path: &std::path::Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
-/// Watch `path` and publish each valid new rule set on `tx`.
+/// Watch `path` and publish each valid new rule set on `tx`; `routes` are
+/// the names a rule's `route` may take.
 pub async fn run(
     path: PathBuf,
+    routes: Vec<String>,
     tx: watch::Sender<RuleSet>,
     metrics: Arc<Metrics>,
     status: Arc<RulesStatus>,
@@ -54,7 +61,8 @@ pub async fn run(
             continue;
         }
         seen = now;
-        match load(&path) {
+        let names: Vec<&str> = routes.iter().map(String::as_str).collect();
+        match load(&path, Some(&names)) {
             Ok(rules) => {
                 metrics.rules_reload("ok");
                 status.loaded(now_ms());
@@ -112,12 +120,13 @@ mod tests {
         let path = dir.path().join("rules.toml");
         let original = waterwatch_rules::config::DEFAULT_RULES_TOML;
         std::fs::write(&path, original).unwrap();
-        let (tx, mut rx) = watch::channel(load(&path).unwrap());
+        let (tx, mut rx) = watch::channel(load(&path, Some(&["urgent"])).unwrap());
         let metrics = Arc::new(Metrics::new());
         let shutdown = CancellationToken::new();
         let status = Arc::new(RulesStatus::new(Some(path.clone()), 0));
         let task = tokio::spawn(run(
             path.clone(),
+            vec!["urgent".to_owned()],
             tx,
             metrics.clone(),
             status.clone(),
@@ -139,7 +148,22 @@ mod tests {
         );
         assert_eq!(status.report().refused.len(), 1, "{:?}", status.report());
 
-        let fewer = original.replace("after = \"12h\"", "after = \"10h\"");
+        // A rule naming a route the daemon does not have is refused too.
+        let routed = original.replace("after = \"12h\"", "after = \"10h\"\nroute = \"nowhere\"");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        std::fs::write(&path, &routed).unwrap();
+        tokio::time::sleep(POLL * 2).await;
+        assert!(
+            !rx.has_changed().unwrap(),
+            "an unknown route must not replace the rules"
+        );
+        let refused = status.report().refused;
+        assert!(
+            refused.len() == 1 && refused[0].contains("route: no [[route]] named \"nowhere\""),
+            "{refused:?}"
+        );
+
+        let fewer = routed.replace("\"nowhere\"", "\"urgent\"");
         std::fs::write(&path, fewer).unwrap();
         tokio::time::timeout(POLL * 3, rx.changed())
             .await

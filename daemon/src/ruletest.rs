@@ -132,7 +132,8 @@ pub fn load(path: &Path) -> Result<TestFile, Vec<String>> {
         None => Some(RuleSet::default_rules()),
         Some(rel) => {
             let rules_path = path.parent().unwrap_or(Path::new(".")).join(&rel);
-            match crate::reload::load(&rules_path) {
+            // Test cases do not route: a rule's `route` is the daemon's to check.
+            match crate::reload::load(&rules_path, None) {
                 Ok(rules) => Some(rules),
                 Err(errors) => {
                     problems.push(doc.problem("rules", errors.join("; ")));

@@ -49,6 +49,7 @@ pub struct Rule {
     pub name: String,
     pub severity: Severity,
     pub enabled: bool,
+    /// The `[[route]]` its cases follow (see `RuleEntry::route`).
     pub route: Option<String>,
     pub detector: Detector,
 }
@@ -78,12 +79,33 @@ impl Detector {
 }
 
 impl RuleSet {
-    /// Parses and validates a rules file, reporting every problem found.
+    /// Parses and validates a rules file, reporting every problem found. A
+    /// rule's `route` is not checked: use [`RuleSet::parse_routed`] where the
+    /// routes are known.
     pub fn parse(file_label: &str, text: &str) -> Result<RuleSet, Vec<Problem>> {
+        RuleSet::checked(file_label, text, None)
+    }
+
+    /// [`RuleSet::parse`], and every rule's `route` must be one of `routes`
+    /// (the names of the daemon's `[[route]]`s).
+    pub fn parse_routed(
+        file_label: &str,
+        text: &str,
+        routes: &[&str],
+    ) -> Result<RuleSet, Vec<Problem>> {
+        RuleSet::checked(file_label, text, Some(routes))
+    }
+
+    fn checked(
+        file_label: &str,
+        text: &str,
+        routes: Option<&[&str]>,
+    ) -> Result<RuleSet, Vec<Problem>> {
         let doc = Doc::parse(file_label, text).map_err(|p| vec![p])?;
         let mut check = Check {
             doc: &doc,
             problems: doc.unknown_sections(&["normalise", "baseline", "rule", "household"]),
+            routes,
         };
         let baseline = match doc.get::<BaselineConfig>("baseline") {
             Ok(found) => check.baseline(&found.unwrap_or_default()),
@@ -186,6 +208,8 @@ impl RuleSet {
 struct Check<'a> {
     doc: &'a Doc,
     problems: Vec<Problem>,
+    /// The routes a rule may name; `None`: not checked.
+    routes: Option<&'a [&'a str]>,
 }
 
 impl Check<'_> {
@@ -260,11 +284,25 @@ impl Check<'_> {
                 "empty; give the rule a unique name, e.g. name = \"inactivity\"".into(),
             );
         }
-        if entry.route.as_deref().is_some_and(|r| r.trim().is_empty()) {
-            self.at(
+        match (entry.route.as_deref(), self.routes) {
+            (Some(route), _) if route.trim().is_empty() => self.at(
                 path("route"),
                 "empty; name a route or leave `route` out".into(),
-            );
+            ),
+            (Some(route), Some(routes)) if !routes.contains(&route) => {
+                let known = if routes.is_empty() {
+                    "it has none, so every case takes the default route (grid worker and family at once)".to_owned()
+                } else {
+                    format!("its routes: {}", routes.join(", "))
+                };
+                self.at(
+                    path("route"),
+                    format!(
+                        "no [[route]] named \"{route}\" in the daemon's config ({known}); add that route or name one of these"
+                    ),
+                );
+            }
+            _ => {}
         }
         let kind = self.kind(path("kind"), &entry.kind);
         let after = self.duration(path("after"), entry.after.as_deref());

@@ -78,8 +78,15 @@ pub struct Closure {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     pub resident_asked: Option<DateTime<Utc>>,
-    /// Escalation steps already sent.
+    /// Escalation steps of the current route already sent.
     pub steps_done: usize,
+    /// How often a more severe alert moved the case to another route.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reroutes: u32,
+    /// When the case took its current route, if not when it opened: the
+    /// route's steps count from then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routed: Option<DateTime<Utc>>,
     pub last_notice: Option<DateTime<Utc>>,
     /// Everyone told so far (they get the all-clear).
     pub told: BTreeSet<Role>,
@@ -128,6 +135,10 @@ impl Case {
             .filter(|r| *r != Role::Resident)
             .collect()
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Why a notification goes out; logs, payloads and templates say it.
@@ -184,7 +195,11 @@ pub enum Effect {
 /// What happens to a case.
 #[derive(Debug, Clone)]
 pub enum Input<'a> {
-    Alert(&'a AlertEvent),
+    /// An alert fired or resolved; `route` is the route its rule names, if any.
+    Alert {
+        event: &'a AlertEvent,
+        route: Option<&'a str>,
+    },
     /// Time passes: escalation steps, reminders, visit deadlines.
     Tick,
     Acknowledge {
@@ -201,6 +216,13 @@ pub enum Input<'a> {
     /// A notification of this case could not be delivered, for good: if
     /// nobody has acknowledged, the next escalation step goes out now.
     DeliveryFailed,
+}
+
+impl<'a> Input<'a> {
+    /// An alert whose rule names no route.
+    pub fn alert(event: &'a AlertEvent) -> Input<'a> {
+        Input::Alert { event, route: None }
+    }
 }
 
 /// The route a case follows: by its stored name, else the fallback.
@@ -222,12 +244,16 @@ pub fn step(
     let open = case.filter(|c| c.is_open());
     let mut effects = Vec::new();
     let next = match (open, input) {
-        (None, Input::Alert(event)) if event.event == Transition::Fired => {
-            Some(open_case(event, routes, now, &mut effects))
+        (None, Input::Alert { event, route }) if event.event == Transition::Fired => {
+            let route = super::route::choose(routes, route, event.kind, event.severity);
+            Some(open_case(event, &route, now, &mut effects))
         }
         (None, _) => None,
-        (Some(case), Input::Alert(event)) => match event.event {
-            Transition::Fired => join(case, event, now, &mut effects),
+        (Some(case), Input::Alert { event, route }) => match event.event {
+            Transition::Fired => {
+                let route = super::route::choose(routes, route, event.kind, event.severity);
+                join(case, event, &route, now, &mut effects)
+            }
             Transition::Resolved => resolve_alert(case, event, now, &mut effects),
         },
         (Some(case), Input::Tick) => {
@@ -299,11 +325,10 @@ pub fn step(
 
 fn open_case(
     event: &AlertEvent,
-    routes: &[Route],
+    route: &Route,
     now: DateTime<Utc>,
     effects: &mut Vec<Effect>,
 ) -> Case {
-    let route = super::route::choose(routes, event.kind, event.severity);
     let mut case = Case {
         id: None,
         household: event.household.clone(),
@@ -325,16 +350,21 @@ fn open_case(
         ),
     ));
     if route.ask_resident.is_some() {
-        case.progress.resident_asked = Some(now);
-        case.progress.told.insert(Role::Resident);
-        case.progress.last_notice = Some(now);
-        effects.push(Effect::Notify {
-            reason: NotifyReason::ResidentCheck,
-            roles: vec![Role::Resident],
-        });
+        ask_resident(&mut case, now, effects);
     }
-    advance(&mut case, &route, now, effects);
+    advance(&mut case, route, now, effects);
     case
+}
+
+/// "Are you OK?" to the resident, before anyone else is told.
+fn ask_resident(case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
+    case.progress.resident_asked = Some(now);
+    case.progress.told.insert(Role::Resident);
+    case.progress.last_notice = Some(now);
+    effects.push(Effect::Notify {
+        reason: NotifyReason::ResidentCheck,
+        roles: vec![Role::Resident],
+    });
 }
 
 fn alert_of(event: &AlertEvent, now: DateTime<Utc>) -> CaseAlert {
@@ -350,9 +380,14 @@ fn alert_of(event: &AlertEvent, now: DateTime<Utc>) -> CaseAlert {
     }
 }
 
+/// A fired alert joins the open case. When it makes the case more severe
+/// and would take another route (a check-in route gives way to an urgent
+/// one), the case follows that route from now on: its steps go out as if
+/// the case had opened now, and the resident is not asked twice.
 fn join(
     case: &Case,
     event: &AlertEvent,
+    route: &Route,
     now: DateTime<Utc>,
     effects: &mut Vec<Effect>,
 ) -> Option<Case> {
@@ -374,13 +409,57 @@ fn join(
             event.summary
         ),
     ));
-    if next.severity() > before && !case.progress.told.is_empty() {
+    if next.severity() <= before {
+        return Some(next);
+    }
+    let mut told_now = Vec::new();
+    if route.name != case.route && case.acknowledged.is_none() {
+        effects.push(Effect::Audit(
+            "rerouted",
+            format!(
+                "from route {} to route {}: {} is {}",
+                case.route,
+                route.name,
+                event.rule,
+                event.severity.as_str()
+            ),
+        ));
+        next.route = route.name.clone();
+        next.progress.reroutes += 1;
+        next.progress.routed = Some(now);
+        next.progress.steps_done = 0;
+        if route.ask_resident.is_some() && next.progress.resident_asked.is_none() {
+            ask_resident(&mut next, now, effects);
+        }
+        let first = effects.len();
+        advance(&mut next, route, now, effects);
+        told_now = notified(&effects[first..]);
+    }
+    // Whoever was told before hears it got worse, unless a step just told them.
+    let roles: Vec<Role> = case
+        .told_people()
+        .into_iter()
+        .filter(|r| !told_now.contains(r))
+        .collect();
+    if !roles.is_empty() {
         effects.push(Effect::Notify {
             reason: NotifyReason::SeverityRaised,
-            roles: case.told_people(),
+            roles,
         });
     }
     Some(next)
+}
+
+/// Every role these effects notify.
+fn notified(effects: &[Effect]) -> Vec<Role> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notify { roles, .. } => Some(roles.iter().copied()),
+            Effect::Audit(..) => None,
+        })
+        .flatten()
+        .collect()
 }
 
 fn resolve_alert(

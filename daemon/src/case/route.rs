@@ -129,11 +129,12 @@ impl Route {
     }
 }
 
-/// The first route that takes this kind and severity, else the fallback.
-pub fn choose(routes: &[Route], kind: Kind, severity: Severity) -> Route {
-    routes
-        .iter()
-        .find(|r| r.takes(kind, severity))
+/// The route the alert's rule names; else the first route that takes this
+/// kind and severity; else the fallback.
+pub fn choose(routes: &[Route], named: Option<&str>, kind: Kind, severity: Severity) -> Route {
+    named
+        .and_then(|name| routes.iter().find(|r| r.name == name))
+        .or_else(|| routes.iter().find(|r| r.takes(kind, severity)))
         .cloned()
         .unwrap_or_else(Route::fallback)
 }
@@ -182,19 +183,19 @@ mod tests {
         }
         let routes = toml::from_str::<File>(text).unwrap().route;
         assert_eq!(
-            choose(&routes, Kind::Inactivity, Severity::Critical).name,
+            choose(&routes, None, Kind::Inactivity, Severity::Critical).name,
             "urgent"
         );
         assert_eq!(
-            choose(&routes, Kind::Inactivity, Severity::Warning).name,
+            choose(&routes, None, Kind::Inactivity, Severity::Warning).name,
             "default"
         );
         assert_eq!(
-            choose(&routes, Kind::Spike, Severity::Critical).name,
+            choose(&routes, None, Kind::Spike, Severity::Critical).name,
             "leaks"
         );
         assert_eq!(
-            choose(&routes, Kind::MeterOffline, Severity::Warning).name,
+            choose(&routes, None, Kind::MeterOffline, Severity::Warning).name,
             "default"
         );
     }

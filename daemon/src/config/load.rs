@@ -143,6 +143,11 @@ impl Config {
         }
     }
 
+    /// The names of the `[[route]]`s, which a rule's `route` may take.
+    pub fn route_names(&self) -> Vec<&str> {
+        self.routes.iter().map(|r| r.name.as_str()).collect()
+    }
+
     /// The rules file path, resolved relative to the config file.
     pub fn rules_path(&self, config_path: Option<&Path>) -> Option<PathBuf> {
         let file = self.rules.file.as_ref()?;

@@ -105,11 +105,22 @@ impl Processor {
             }
             let open = store::cases::open_case(conn, &event.household).await?;
             queued += self
-                .apply(conn, open, Input::Alert(event), Some(event), now)
+                .apply(conn, open, self.alert_input(event), Some(event), now)
                 .await?
                 .0;
         }
         Ok(queued)
+    }
+
+    /// The case input for an alert, with the route its rule names (a rule
+    /// renamed or removed since the alert fired names none).
+    fn alert_input<'a>(&'a self, event: &'a AlertEvent) -> Input<'a> {
+        let route = self
+            .engine
+            .rules()
+            .rule(&event.rule)
+            .and_then(|r| r.route.as_deref());
+        Input::Alert { event, route }
     }
 
     /// Alerts held back by a suppression that has ended and still active:
@@ -138,7 +149,7 @@ impl Processor {
             store::suppressions::release(conn, &event).await?;
             let open = store::cases::open_case(conn, &event.household).await?;
             queued += self
-                .apply(conn, open, Input::Alert(&event), Some(&event), now)
+                .apply(conn, open, self.alert_input(&event), Some(&event), now)
                 .await?
                 .0;
         }
@@ -193,10 +204,17 @@ impl Processor {
     ) -> Result<usize, StoreError> {
         let body = payload::case_notification(case_id, case, reason, roles, cause, now);
         // What makes this notification unique within its case.
+        // A case that changed route sends its new route's steps (and maybe
+        // asks the resident) again: those keys carry the route's number.
+        let rerouted = match case.progress.reroutes {
+            0 => String::new(),
+            n => format!("r{n}"),
+        };
         let nth = match reason {
             NotifyReason::CaseOpened | NotifyReason::Escalated => {
-                case.progress.steps_done.to_string()
+                format!("{}{rerouted}", case.progress.steps_done)
             }
+            NotifyReason::ResidentCheck => rerouted,
             NotifyReason::Reminder => case.progress.reminders.to_string(),
             NotifyReason::SeverityRaised => cause
                 .map(|c| format!("{}-{}", c.rule, c.ts.timestamp_millis()))

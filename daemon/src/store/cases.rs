@@ -137,7 +137,8 @@ pub async fn save(conn: &mut AnyConnection, case: &Case) -> Result<i64, StoreErr
         Some(id) => {
             sqlx::query(
                 "UPDATE cases SET severity = $1, resolved_ms = $2, resolution = $3, closed_by = $4, \
-                 note = $5, acknowledged_ms = $6, acknowledged_by = $7, state = $8 WHERE id = $9",
+                 note = $5, acknowledged_ms = $6, acknowledged_by = $7, route = $8, state = $9 \
+                 WHERE id = $10",
             )
             .bind(case.severity().as_str())
             .bind(closed_ms)
@@ -146,6 +147,7 @@ pub async fn save(conn: &mut AnyConnection, case: &Case) -> Result<i64, StoreErr
             .bind(note)
             .bind(ack_ms)
             .bind(ack_by)
+            .bind(&case.route)
             .bind(&state)
             .bind(id)
             .execute(&mut *conn)

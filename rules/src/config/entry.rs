@@ -23,7 +23,9 @@ pub struct RuleEntry {
     /// A disabled rule never fires. Default `true`.
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
-    /// The escalation route for this rule's alerts (routing comes in a later version).
+    /// The daemon's `[[route]]` that a case opened (or made more severe) by
+    /// this rule's alerts follows; without it, the first route that takes the
+    /// alert's kind and severity.
     #[serde(default)]
     pub route: Option<String>,
     /// A duration such as `"12h"` or `"90m"`: how long before the alert fires.

@@ -118,3 +118,24 @@ fn optional_fields_take_their_defaults_and_flags_are_upper_cased() {
     assert!(!rules[1].enabled);
     assert!(matches!(&rules[1].detector, Detector::ContinuousFlow(c) if c.min_rate_lpm == 0.0));
 }
+
+#[test]
+fn a_rule_names_a_route_the_daemon_has() {
+    let text = "[[rule]]\nname = \"f\"\nkind = \"meter_fault\"\nseverity = \"info\"\nflags = [\"LEAK\"]\nroute = \"check_in\"\n";
+    let rules =
+        RuleSet::parse_routed("x.toml", text, &["urgent", "check_in"]).expect("known route");
+    assert_eq!(rules.rules[0].route.as_deref(), Some("check_in"));
+
+    let problems = RuleSet::parse_routed("x.toml", text, &["urgent", "meters"]).unwrap_err();
+    let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "x.toml:6: rule[0].route: no [[route]] named \"check_in\" in the daemon's config (its routes: urgent, meters); add that route or name one of these"
+        ]
+    );
+    let problems = RuleSet::parse_routed("x.toml", text, &[]).unwrap_err();
+    assert!(problems[0].message.contains("it has none"), "{problems:?}");
+    // Without the daemon's routes (replay, test-rules) the name is not checked.
+    assert!(RuleSet::parse("x.toml", text).is_ok());
+}

@@ -40,9 +40,14 @@ pub(super) fn advance(
         }
         return;
     }
+    // Steps count from when the case took this route, or from the end of
+    // the resident's chance to answer.
+    let routed = case.progress.routed.unwrap_or(case.opened);
     let base = match (route.ask_resident, case.progress.resident_asked) {
-        (Some(wait), Some(asked)) => asked + chrono::Duration::from_std(wait).unwrap_or_default(),
-        _ => case.opened,
+        (Some(wait), Some(asked)) => {
+            routed.max(asked + chrono::Duration::from_std(wait).unwrap_or_default())
+        }
+        _ => routed,
     };
     if now < base {
         return;

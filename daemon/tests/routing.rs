@@ -1,0 +1,234 @@
+//! A rule's `route`, end to end on each store backend: an early check-in
+//! rule asks the resident and then the family; when the urgent rule fires
+//! later in the same quiet stretch, the case moves to the urgent route and
+//! the grid worker is sent at once. Every message goes out once, redelivered
+//! readings included.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
+use serde_json::json;
+use sqlx::Row;
+use tokio::sync::Notify;
+use waterwatch::case::Route;
+use waterwatch::clock::ManualClock;
+use waterwatch::config::{OpsConfig, UnknownMeters};
+use waterwatch::ingest::mqtt::Delivery;
+use waterwatch::ingest::native::TimeWindow;
+use waterwatch::metrics::Metrics;
+use waterwatch::notify::contacts::ContactConfig;
+use waterwatch::process::{Processor, Settings};
+use waterwatch::store::Store;
+use waterwatch_rules::RuleSet;
+use waterwatch_rules::config::DEFAULT_RULES_TOML;
+
+fn offset() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("+08:00")
+}
+
+/// `hh:mm` local (+08:00) on 2026-11-24.
+fn at(hh: u32, mm: u32) -> DateTime<Utc> {
+    offset()
+        .with_ymd_and_hms(2026, 11, 24, hh, mm, 0)
+        .single()
+        .expect("a time")
+        .to_utc()
+}
+
+/// 15-minute readings of a household that used water from 06:00 to 07:00
+/// local and none after, up to `to`.
+fn quiet_since_seven(to: DateTime<Utc>) -> Delivery {
+    let mut readings = Vec::new();
+    let mut t = at(6, 0);
+    let mut total = 1_000;
+    while t <= to {
+        if t <= at(7, 0) {
+            total += 6;
+        }
+        readings.push(json!({"ts": t.with_timezone(&offset()).to_rfc3339(), "total_l": total}));
+        t += Duration::minutes(15);
+    }
+    Delivery::unacked(
+        "waterwatch/meters/h1/reading",
+        json!({"meter_id": "h1", "readings": readings}).to_string(),
+    )
+}
+
+fn list<T: serde::de::DeserializeOwned>(key: &str, text: &str) -> Vec<T> {
+    toml::from_str::<BTreeMap<String, Vec<T>>>(text)
+        .expect("a list")
+        .remove(key)
+        .expect("the key")
+}
+
+/// The shipped rules and a check-in: warn after 2 h without water (a fixed
+/// limit, to keep the timeline short), routed to `check_in`.
+fn rules(routes: &[Route]) -> RuleSet {
+    let text = format!(
+        "{DEFAULT_RULES_TOML}\n\
+         [[rule]]\nname = \"inactivity_check\"\nkind = \"inactivity\"\nseverity = \"warning\"\n\
+         after = \"2h\"\nroute = \"check_in\"\n"
+    );
+    let names: Vec<&str> = routes.iter().map(|r| r.name.as_str()).collect();
+    RuleSet::parse_routed("rules.toml", &text, &names).expect("valid rules")
+}
+
+fn settings(routes: Vec<Route>) -> Settings {
+    let contacts: Vec<ContactConfig> = list(
+        "contact",
+        r#"
+        [[contact]]
+        name = "Zhang Mei"
+        role = "resident"
+        households = ["h1"]
+        reach = [{ channel = "sms", to = "+8613900005678" }]
+
+        [[contact]]
+        name = "Zhang Jun"
+        role = "family"
+        households = ["h1"]
+        reach = [{ channel = "mail", to = "jun@example.org" }]
+
+        [[contact]]
+        name = "Li Wei"
+        role = "grid_worker"
+        grids = ["grid-7"]
+        reach = [{ channel = "sms", to = "+8613800001234" }]
+        "#,
+    );
+    Settings {
+        router: waterwatch::ingest::adapter::Router::new("waterwatch", &[]),
+        unknown_meters: UnknownMeters::Register,
+        window: TimeWindow::default(),
+        max_payload_bytes: 256 * 1024,
+        dead_letters_kept: 100,
+        channels: vec![],
+        contacts,
+        grids: [("h1".to_string(), "grid-7".to_string())].into(),
+        templates: Default::default(),
+        links: None,
+        display_offset: offset(),
+        routes,
+        names: [("h1".to_string(), "Zhang Mei".to_string())].into(),
+        ops: OpsConfig::default(),
+    }
+}
+
+/// (to, message type) of every outbox entry, oldest first.
+async fn sent(store: &Store) -> Vec<(String, String)> {
+    sqlx::query("SELECT payload FROM outbox ORDER BY id")
+        .fetch_all(store.pool())
+        .await
+        .expect("outbox")
+        .iter()
+        .map(|r| {
+            let message: serde_json::Value =
+                serde_json::from_str(&r.get::<String, _>("payload")).expect("a message");
+            (
+                message["to"].as_str().unwrap_or_default().to_owned(),
+                message["body"]["type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_check_in_asks_the_resident_first_and_the_urgent_rule_sends_the_grid_worker() {
+    // The urgent route comes first, so a critical alert of a rule that names
+    // no route is never taken by the check-in route.
+    let routes: Vec<Route> = list(
+        "route",
+        r#"
+        [[route]]
+        name = "urgent"
+        kinds = ["inactivity"]
+        min_severity = "critical"
+        steps = [
+          { after = "0m", notify = ["grid_worker"] },
+          { after = "30m", notify = ["family"] },
+        ]
+
+        [[route]]
+        name = "check_in"
+        ask_resident = "20m"
+        steps = [{ after = "0m", notify = ["family"] }]
+        "#,
+    );
+    for (backend, store, _dir) in common::stores().await {
+        let clock = Arc::new(ManualClock::new(at(9, 15)));
+        let mut p = Processor::load(
+            store.clone(),
+            rules(&routes),
+            Arc::new(Metrics::new()),
+            clock.clone(),
+            settings(routes.clone()),
+            Arc::new(Notify::new()),
+        )
+        .await
+        .expect("processor loads");
+
+        // 2 h 15 min without water: the check-in asks the resident only.
+        p.handle(&[quiet_since_seven(at(9, 15))])
+            .await
+            .expect("stored");
+        let resident = ("+8613900005678".to_owned(), "resident_check".to_owned());
+        assert_eq!(
+            sent(&store).await,
+            std::slice::from_ref(&resident),
+            "{backend}"
+        );
+
+        // No answer in 20 minutes: the family.
+        clock.advance(Duration::minutes(20));
+        p.escalate().await.expect("escalate");
+        let family = ("jun@example.org".to_owned(), "case_opened".to_owned());
+        assert_eq!(
+            sent(&store).await,
+            [resident.clone(), family.clone()],
+            "{backend}"
+        );
+
+        // 12 h: the urgent rule (the household is new, so its fixed
+        // fallback) moves the case to the urgent route: the grid worker now,
+        // the family hears it got worse. A redelivered batch sends nothing.
+        clock.set(at(19, 15));
+        for _ in 0..2 {
+            p.handle(&[quiet_since_seven(at(19, 15))])
+                .await
+                .expect("stored");
+        }
+        let expected = [
+            resident,
+            family,
+            ("+8613800001234".to_owned(), "case_opened".to_owned()),
+            ("jun@example.org".to_owned(), "severity_raised".to_owned()),
+        ];
+        assert_eq!(sent(&store).await, expected, "{backend}");
+        let route: String = sqlx::query("SELECT route FROM cases")
+            .fetch_one(store.pool())
+            .await
+            .expect("one case")
+            .get("route");
+        assert_eq!(route, "urgent", "{backend}");
+
+        // The urgent route's second step counts from the move: 30 minutes
+        // later the family is told again, as that step says.
+        clock.advance(Duration::minutes(29));
+        p.escalate().await.expect("escalate");
+        assert_eq!(sent(&store).await.len(), 4, "{backend}");
+        clock.advance(Duration::minutes(1));
+        p.escalate().await.expect("escalate");
+        let all = sent(&store).await;
+        assert_eq!(
+            all.last(),
+            Some(&("jun@example.org".to_owned(), "escalated".to_owned())),
+            "{backend}: {all:#?}"
+        );
+    }
+}
