@@ -429,6 +429,38 @@ impl Engine {
         }
     }
 
+    /// A person confirmed the meter's resident fine at `at` (the resident
+    /// answered "I'm OK", or someone who checked closed the case): an
+    /// inactivity alert resolves, and fires again only when the quiet since
+    /// `at` is too long as well, as for a stretch begun then. Without this a
+    /// case closed while the quiet goes on would leave the alert silent until
+    /// water runs again. The baseline learns nothing from it. Returns the
+    /// events (resolutions); none for an unknown meter or an older `at`.
+    pub fn confirm_fine(&mut self, meter_id: &str, at: Timestamp) -> Vec<AlertEvent> {
+        let Some(&i) = self.index.get(meter_id) else {
+            return Vec::new();
+        };
+        let at_ms = ms(&at);
+        let state = &mut self.states[i];
+        if !state.inactivity.confirm_fine(at_ms) {
+            return Vec::new();
+        }
+        let who = Who {
+            meter_id,
+            households: &self.households,
+            languages: &self.languages,
+        };
+        evaluate(
+            &self.rules,
+            &self.plan,
+            self.generation,
+            &who,
+            state,
+            (at, at_ms),
+            Scope::Reading { used: false },
+        )
+    }
+
     /// Evaluates the rules time alone can change (meter_offline) for every
     /// meter, plus the withdrawal of alerts whose rule is gone.
     pub fn tick(&mut self, now: Timestamp) -> Vec<AlertEvent> {

@@ -2,6 +2,9 @@
 //! "I'm OK"), record consent withdrawn or given again; and the escalation
 //! that falls due with time.
 
+use chrono::{DateTime, Utc};
+use waterwatch_rules::AlertEvent;
+
 use super::Processor;
 use crate::case::{self, Case, Input, Reason};
 use crate::store::{self, StoreError};
@@ -129,13 +132,69 @@ impl Processor {
         if next.is_none() {
             return Ok(ActionOutcome::Unchanged(case));
         }
-        let (queued, after) = self
+        let (mut queued, after) = self
             .apply(&mut tx, Some(case.clone()), input, None, now)
             .await?;
-        tx.commit().await?;
-        if queued > 0 {
-            self.outbox_wake.notify_waiters();
+        if !proves_fine(action) {
+            tx.commit().await?;
+            self.after_commit(Vec::new(), queued);
+            return Ok(ActionOutcome::Done(after.unwrap_or(case)));
         }
-        Ok(ActionOutcome::Done(after.unwrap_or(case)))
+        // Someone saw the resident fine just now: the quiet is measured
+        // again from now, so the alert can fire again if it goes on.
+        let events = self.confirm_fine(&case.household, now);
+        let result = async {
+            for meter in self.meters_of(&case.household) {
+                self.save_state(&mut tx, &meter, None).await?;
+            }
+            queued += self.apply_events(&mut tx, &events, now).await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                self.after_commit(events, queued);
+                Ok(ActionOutcome::Done(after.unwrap_or(case)))
+            }
+            Err(e) => {
+                // The engine moved on without the store: back to what is stored.
+                self.reload().await?;
+                Err(e)
+            }
+        }
     }
+
+    /// The household's meters the engine knows (a meter without a
+    /// household is its own).
+    fn meters_of(&self, household: &str) -> Vec<String> {
+        self.engine
+            .meters()
+            .filter(|m| self.households.get(*m).map_or(*m, String::as_str) == household)
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Tell the engine the household's resident was confirmed fine at `now`.
+    fn confirm_fine(&mut self, household: &str, now: DateTime<Utc>) -> Vec<AlertEvent> {
+        let at = now.with_timezone(&self.settings.display_offset);
+        let mut events = Vec::new();
+        for meter in self.meters_of(household) {
+            events.extend(self.engine.confirm_fine(&meter, at));
+        }
+        events
+    }
+}
+
+/// Whether the action means the resident was seen (or answered) fine just
+/// now: "I'm OK", or a case closed as fine, a late riser or a false alarm.
+fn proves_fine(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::ResidentOk
+            | Action::Close {
+                reason: Reason::Fine | Reason::LateRiser | Reason::FalseAlarm,
+                ..
+            }
+    )
 }

@@ -206,7 +206,7 @@ impl Processor {
         .await
     }
 
-    async fn save_state(
+    pub(super) async fn save_state(
         &self,
         conn: &mut AnyConnection,
         meter: &str,

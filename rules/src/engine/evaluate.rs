@@ -204,7 +204,26 @@ fn verdict(
                 state.memo.limits.retain(|m| m.0 != position);
                 state.memo.limits.push((key.0, key.1, key.2, ms));
             }
-            verdict
+            // Confirmed fine since the quiet began: the stretch from then
+            // must be too long as well (the limit of a stretch begun then).
+            match state.inactivity.fine_ms() {
+                Some(fine) if verdict == Verdict::Firing => {
+                    let limit = Limit::for_household(
+                        config,
+                        &state.baseline,
+                        &rules.baseline,
+                        fine,
+                        state.offset_s,
+                    );
+                    let quiet = state.inactivity.quiet_since_ms(fine).unwrap_or(0);
+                    if quiet >= limit.ms() {
+                        Verdict::Firing
+                    } else {
+                        Verdict::Clear
+                    }
+                }
+                _ => verdict,
+            }
         }
         Detector::ContinuousFlow(config) => {
             let learning = state.baseline.learning(&rules.baseline);

@@ -84,6 +84,11 @@ pub struct Inactivity {
     latest: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     cause: Option<QuietSince>,
+    /// A person confirmed the resident fine at this time, after quiet began:
+    /// the stretch since then must be too long as well before the alert
+    /// fires. Cleared by the next use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fine: Option<i64>,
 }
 
 impl Inactivity {
@@ -101,6 +106,7 @@ impl Inactivity {
         if litres > EPSILON_L {
             self.since = Some(end_ms);
             self.cause = Some(QuietSince::Use { from: start_ms });
+            self.forget_fine();
         } else if self.since.is_none() {
             self.since = Some(start_ms);
             self.cause = Some(QuietSince::FirstReading);
@@ -112,9 +118,40 @@ impl Inactivity {
     pub fn unknown(&mut self, start_ms: i64, end_ms: i64) {
         self.since = Some(end_ms);
         self.cause = Some(QuietSince::Unknown { from: start_ms });
+        self.forget_fine();
         self.see(end_ms);
     }
 
+    /// A person confirmed the resident fine at `at_ms` (the resident
+    /// answered "I'm OK", or someone who checked closed the case): from then
+    /// on a stretch alert fires only when the quiet since `at_ms` is too long
+    /// as well, so it resolves now and can fire again if the quiet goes on.
+    /// Returns whether anything changed (a confirmation before the quiet
+    /// began, or before an earlier one, says nothing new).
+    pub fn confirm_fine(&mut self, at_ms: i64) -> bool {
+        let newer = self.since.is_some_and(|since| at_ms > since)
+            && self.fine.is_none_or(|fine| at_ms > fine);
+        if newer {
+            self.fine = Some(at_ms);
+        }
+        newer
+    }
+
+    /// When the resident was last confirmed fine within this stretch.
+    pub fn fine_ms(&self) -> Option<i64> {
+        self.fine
+    }
+
+    /// Use after the confirmation makes it old news.
+    fn forget_fine(&mut self) {
+        if self
+            .fine
+            .zip(self.since)
+            .is_some_and(|(fine, since)| since >= fine)
+        {
+            self.fine = None;
+        }
+    }
     fn see(&mut self, at_ms: i64) {
         self.latest = Some(self.latest.map_or(at_ms, |l| l.max(at_ms)));
     }
@@ -122,6 +159,11 @@ impl Inactivity {
     /// The quiet stretch the readings prove, in milliseconds.
     pub fn quiet_ms(&self) -> Option<i64> {
         Some(self.latest? - self.since?)
+    }
+
+    /// The quiet the readings prove since `from_ms` (negative before it).
+    pub fn quiet_since_ms(&self, from_ms: i64) -> Option<i64> {
+        Some(self.latest? - from_ms)
     }
 
     /// When quiet began (the end of the last use), milliseconds.
@@ -167,6 +209,30 @@ impl Inactivity {
         let at = |ms| text::clock_in(lang, ms, latest, offset);
         let quiet = text::duration_ms_in(lang, latest - since);
         let evidence = || limit.evidence(lang, latest, offset);
+        if let Some(fine) = self.fine.filter(|&fine| fine > since) {
+            let still = text::duration_ms_in(lang, (latest - fine).max(0));
+            return match (lang, verdict) {
+                (Language::En, Verdict::Firing) => format!(
+                    "No water used since {} ({quiet}), nor since the resident was confirmed fine at {} ({still}){}",
+                    at(since),
+                    at(fine),
+                    evidence()
+                ),
+                (Language::ZhCn, Verdict::Firing) => format!(
+                    "自{}起未用水（{quiet}），自{}确认住户安好后也未用水（{still}）{}",
+                    at(since),
+                    at(fine),
+                    evidence()
+                ),
+                (Language::En, _) => format!(
+                    "The resident was confirmed fine at {}; the quiet is watched again from then.",
+                    at(fine)
+                ),
+                (Language::ZhCn, _) => {
+                    format!("已于{}确认住户安好；从此时起重新观察。", at(fine))
+                }
+            };
+        }
         match (lang, verdict, self.cause) {
             (Language::En, Verdict::Firing, Some(QuietSince::FirstReading)) => format!(
                 "No water used since the first reading at {} ({quiet}){}",

@@ -1,8 +1,11 @@
-//! A rule's `route`, end to end on each store backend: an early check-in
-//! rule asks the resident and then the family; when the urgent rule fires
-//! later in the same quiet stretch, the case moves to the urgent route and
-//! the grid worker is sent at once. Every message goes out once, redelivered
-//! readings included.
+//! Cases end to end on each store backend, with a controlled clock:
+//!
+//! - a rule's `route`: an early check-in rule asks the resident and then the
+//!   family; when the urgent rule fires later in the same quiet stretch, the
+//!   case moves to the urgent route and the grid worker is sent at once.
+//!   Every message goes out once, redelivered readings included.
+//! - a case closed as fine while the quiet goes on: the quiet is measured
+//!   again from then, and a new case opens if it goes on too long.
 
 mod common;
 
@@ -13,6 +16,7 @@ use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
 use serde_json::json;
 use sqlx::Row;
 use tokio::sync::Notify;
+use waterwatch::case::Reason;
 use waterwatch::case::Route;
 use waterwatch::clock::ManualClock;
 use waterwatch::config::{OpsConfig, UnknownMeters};
@@ -20,7 +24,7 @@ use waterwatch::ingest::mqtt::Delivery;
 use waterwatch::ingest::native::TimeWindow;
 use waterwatch::metrics::Metrics;
 use waterwatch::notify::contacts::ContactConfig;
-use waterwatch::process::{Processor, Settings};
+use waterwatch::process::{Action, ActionOutcome, Processor, Settings};
 use waterwatch::store::Store;
 use waterwatch_rules::RuleSet;
 use waterwatch_rules::config::DEFAULT_RULES_TOML;
@@ -31,8 +35,13 @@ fn offset() -> FixedOffset {
 
 /// `hh:mm` local (+08:00) on 2026-11-24.
 fn at(hh: u32, mm: u32) -> DateTime<Utc> {
+    on(24, hh, mm)
+}
+
+/// `hh:mm` local (+08:00) on 2026-11-`day`.
+fn on(day: u32, hh: u32, mm: u32) -> DateTime<Utc> {
     offset()
-        .with_ymd_and_hms(2026, 11, 24, hh, mm, 0)
+        .with_ymd_and_hms(2026, 11, day, hh, mm, 0)
         .single()
         .expect("a time")
         .to_utc()
@@ -229,6 +238,84 @@ async fn a_check_in_asks_the_resident_first_and_the_urgent_rule_sends_the_grid_w
             all.last(),
             Some(&("jun@example.org".to_owned(), "escalated".to_owned())),
             "{backend}: {all:#?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_case_closed_as_fine_while_the_quiet_goes_on_opens_again_if_it_goes_on_too_long() {
+    for (backend, store, _dir) in common::stores().await {
+        let clock = Arc::new(ManualClock::new(at(19, 15)));
+        let mut p = Processor::load(
+            store.clone(),
+            RuleSet::default_rules(),
+            Arc::new(Metrics::new()),
+            clock.clone(),
+            settings(Vec::new()),
+            Arc::new(Notify::new()),
+        )
+        .await
+        .expect("processor loads");
+        // 12 h without water (a new household: the fixed fallback).
+        p.handle(&[quiet_since_seven(at(19, 15))])
+            .await
+            .expect("stored");
+        let cases = || async {
+            sqlx::query("SELECT id, resolution FROM cases ORDER BY id")
+                .fetch_all(store.pool())
+                .await
+                .expect("cases")
+                .iter()
+                .map(|r| {
+                    (
+                        r.get::<i64, _>("id"),
+                        r.get::<Option<String>, _>("resolution"),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let opened = cases().await;
+        assert_eq!(opened.len(), 1, "{backend}: {opened:?}");
+
+        // Li Wei visits: she is fine, just not thirsty. Case closed.
+        clock.set(at(19, 40));
+        let done = p
+            .act(
+                opened[0].0,
+                &Action::Close {
+                    by: "Li Wei".into(),
+                    reason: Reason::Fine,
+                    note: None,
+                },
+            )
+            .await
+            .expect("closed");
+        assert!(matches!(done, ActionOutcome::Done(_)), "{backend}");
+
+        // Still no water through the night: 12 h after the visit, a new
+        // case (without the confirmation the alert would stay silent until
+        // water ran again).
+        clock.set(on(25, 7, 30));
+        p.handle(&[quiet_since_seven(on(25, 7, 30))])
+            .await
+            .expect("stored");
+        assert_eq!(cases().await.len(), 1, "{backend}: not before 07:40");
+        clock.set(on(25, 7, 45));
+        p.handle(&[quiet_since_seven(on(25, 7, 45))])
+            .await
+            .expect("stored");
+        let after = cases().await;
+        assert_eq!(after.len(), 2, "{backend}: {after:?}");
+        assert_eq!(after[0].1.as_deref(), Some("fine"), "{backend}");
+        assert_eq!(after[1].1, None, "{backend}: the new case is open");
+        let summary: String = sqlx::query("SELECT summary FROM alerts ORDER BY id DESC")
+            .fetch_one(store.pool())
+            .await
+            .expect("an alert")
+            .get("summary");
+        assert!(
+            summary.contains("nor since the resident was confirmed fine at 19:40 yesterday"),
+            "{backend}: {summary}"
         );
     }
 }
