@@ -268,6 +268,28 @@ fn the_shipped_default_rules_parse() {
 }
 
 #[test]
+fn the_shipped_check_in_rule_is_valid_once_uncommented_and_needs_its_route() {
+    let text = include_str!("../default.toml");
+    let start = text
+        .find("# [[rule]]\n# name = \"inactivity_check\"")
+        .expect("the commented check-in rule");
+    let end = start + text[start..].find("\n\n").expect("a blank line after it");
+    let block: String = text[start..end]
+        .lines()
+        .map(|l| l.strip_prefix("# ").unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let uncommented = format!("{}{block}{}", &text[..start], &text[end..]);
+    let rules = RuleSet::parse_routed("default.toml", &uncommented, &["urgent", "check_in"])
+        .expect("valid with a check_in route");
+    let check = rules.rule("inactivity_check").expect("the check-in rule");
+    assert_eq!(check.route.as_deref(), Some("check_in"));
+    let problems = RuleSet::parse_routed("default.toml", &uncommented, &["urgent"]).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].key, "rule[1].route");
+}
+
+#[test]
 fn every_fixture_is_covered_by_a_test() {
     let source = include_str!("config_fixtures.rs");
     let mut missing = Vec::new();

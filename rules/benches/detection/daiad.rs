@@ -4,13 +4,14 @@
 //! is warranted anyway. Read from the shared data directory, never copied.
 
 use std::collections::BTreeMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Weekday};
 use waterwatch_rules::{Engine, Kind, Reading};
 
-use crate::contenders;
 use crate::score::{DAY_MS, MONTH_MS};
+use crate::{Fired, check_in, contenders};
 
 const ABSENCE_MS: i64 = 2 * DAY_MS;
 
@@ -114,11 +115,6 @@ pub fn run(path: &str) {
         return;
     };
     let meters = meters(&readings);
-    let absent = |meter: &str, t: i64| {
-        meters
-            .get(meter)
-            .is_some_and(|m| m.absences.iter().any(|&(a, b)| t >= a && t <= b))
-    };
     let months: f64 = meters
         .values()
         .map(|m| {
@@ -144,60 +140,102 @@ pub fn run(path: &str) {
             Duration::from_secs(60),
             contender.no_flow,
         );
-        let mut false_alarms: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut in_absence = 0;
-        let debug = std::env::var("WW_BENCH_DEBUG").is_ok_and(|d| d == contender.name);
-        for f in fired.iter().filter(|f| f.kind == Kind::Inactivity) {
-            if absent(&f.meter_id, f.at_ms) {
-                in_absence += 1;
-            } else {
-                *false_alarms.entry(f.meter_id.as_str()).or_default() += 1;
-                if debug {
-                    eprintln!(
-                        "DAIAD false alarm: {} {}: {}",
-                        f.meter_id, f.at_ms, f.summary
-                    );
-                }
-            }
-        }
-        let total: usize = false_alarms.values().sum();
-        // Nobody checked these homes for leaks: every such alert is counted.
-        let other = |kind: Kind| {
-            let n = fired.iter().filter(|f| f.kind == kind).count();
-            format!("{:.3} ({n})", n as f64 / months.max(1e-9))
+        let size = max_state(&engine);
+        print_row(&contender.name, &fired, &meters, months, size);
+    }
+    // Two stages: nobody here collapsed, so a check-in is answered with
+    // probability p (the same draw for the same question in every run).
+    for p in check_in::answer_shares() {
+        let draw = |f: &Fired| {
+            let mut h = DefaultHasher::new();
+            (f.meter_id.as_str(), f.at_ms).hash(&mut h);
+            (h.finish() >> 11) as f64 / (1u64 << 53) as f64
         };
-        if std::env::var("WW_BENCH_DEBUG_OTHER").is_ok_and(|d| d == contender.name) {
-            for f in fired
-                .iter()
-                .filter(|f| matches!(f.kind, Kind::ContinuousFlow | Kind::Spike | Kind::UsageDrop))
-            {
-                eprintln!("DAIAD {} {}: {}", f.meter_id, f.at_ms, f.summary);
-            }
-        }
-        let worst =
-            false_alarms
-                .iter()
-                .max_by_key(|(_, n)| **n)
-                .map_or("—".to_owned(), |(m, n)| {
-                    let span = meters
-                        .get(*m)
-                        .map_or(1.0, |x| (x.last - x.first) as f64 / MONTH_MS);
-                    format!("{n} in {span:.1} months")
-                });
-        let size = engine
-            .meters()
-            .filter_map(|m| engine.meter_state(m))
-            .map(|s| serde_json::to_vec(&s).map_or(0, |v| v.len()))
-            .max()
-            .unwrap_or(0);
-        println!(
-            "| {} | {total} | {:.2} | {worst} | {in_absence} | {} | {} | {} | {size} B |",
-            contender.name,
-            total as f64 / months.max(1e-9),
-            other(Kind::ContinuousFlow),
-            other(Kind::Spike),
-            other(Kind::UsageDrop),
+        let answer = |f: &Fired| check_in::answer(f, false, p, draw(f));
+        let mut engine = Engine::new(check_in::rules());
+        let fired = crate::replay_answering(
+            &mut engine,
+            &readings,
+            Duration::from_secs(60),
+            false,
+            answer,
         );
+        let size = max_state(&engine);
+        let (asked, family, sent) = check_in::stages(fired, |f| answer(f).is_some());
+        for (name, fired) in check_in::names(p).iter().zip([asked, family, sent]) {
+            print_row(name, &fired, &meters, months, size);
+        }
     }
     println!();
+}
+
+/// The largest stored state of any meter, in bytes.
+fn max_state(engine: &Engine) -> usize {
+    engine
+        .meters()
+        .filter_map(|m| engine.meter_state(m))
+        .map(|s| serde_json::to_vec(&s).map_or(0, |v| v.len()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// One detector's row: its false alarms outside the multi-day absences.
+fn print_row(
+    name: &str,
+    fired: &[Fired],
+    meters: &BTreeMap<String, Meter>,
+    months: f64,
+    size: usize,
+) {
+    let absent = |meter: &str, t: i64| {
+        meters
+            .get(meter)
+            .is_some_and(|m| m.absences.iter().any(|&(a, b)| t >= a && t <= b))
+    };
+    let mut false_alarms: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut in_absence = 0;
+    let debug = std::env::var("WW_BENCH_DEBUG").is_ok_and(|d| d == name);
+    for f in fired.iter().filter(|f| f.kind == Kind::Inactivity) {
+        if absent(&f.meter_id, f.at_ms) {
+            in_absence += 1;
+        } else {
+            *false_alarms.entry(f.meter_id.as_str()).or_default() += 1;
+            if debug {
+                eprintln!(
+                    "DAIAD false alarm: {} {}: {}",
+                    f.meter_id, f.at_ms, f.summary
+                );
+            }
+        }
+    }
+    let total: usize = false_alarms.values().sum();
+    // Nobody checked these homes for leaks: every such alert is counted.
+    let other = |kind: Kind| {
+        let n = fired.iter().filter(|f| f.kind == kind).count();
+        format!("{:.3} ({n})", n as f64 / months.max(1e-9))
+    };
+    if std::env::var("WW_BENCH_DEBUG_OTHER").is_ok_and(|d| d == name) {
+        for f in fired
+            .iter()
+            .filter(|f| matches!(f.kind, Kind::ContinuousFlow | Kind::Spike | Kind::UsageDrop))
+        {
+            eprintln!("DAIAD {} {}: {}", f.meter_id, f.at_ms, f.summary);
+        }
+    }
+    let worst = false_alarms
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map_or("—".to_owned(), |(m, n)| {
+            let span = meters
+                .get(*m)
+                .map_or(1.0, |x| (x.last - x.first) as f64 / MONTH_MS);
+            format!("{n} in {span:.1} months")
+        });
+    println!(
+        "| {name} | {total} | {:.2} | {worst} | {in_absence} | {} | {} | {} | {size} B |",
+        total as f64 / months.max(1e-9),
+        other(Kind::ContinuousFlow),
+        other(Kind::Spike),
+        other(Kind::UsageDrop),
+    );
 }

@@ -16,6 +16,7 @@
 //! `WW_BENCH_SEED` (7), `WW_BENCH_DAIAD` (the CSV's path). Results are
 //! printed as Markdown tables for docs/detection.md.
 
+mod check_in;
 mod daiad;
 mod score;
 mod sim;
@@ -127,6 +128,17 @@ pub fn contenders() -> Vec<Contender> {
             no_flow: false,
         });
     }
+    // `WW_BENCH_CHECK_IN="0.99:8,0.95:6:2"`: check-in stages to try
+    // (quantile:max in hours[:min in hours]).
+    for variant in std::env::var("WW_BENCH_CHECK_IN")
+        .unwrap_or_default()
+        .split(',')
+    {
+        let parts: Vec<f64> = variant.split(':').filter_map(|p| p.parse().ok()).collect();
+        if let [quantile, max_h, ref rest @ ..] = parts[..] {
+            all.push(check_in(&learned, quantile, max_h, rest.first().copied()));
+        }
+    }
     // `WW_BENCH_SWEEP="0.99:1.0,0.999:1.1:30:11"`: learned variants
     // (quantile:margin[:morning margin in minutes[:max in hours]]).
     for variant in std::env::var("WW_BENCH_SWEEP")
@@ -189,6 +201,32 @@ pub fn without_allowances(rules: &mut RuleSet) {
     }
 }
 
+/// A check-in stage: an earlier learned inactivity rule whose alerts only
+/// ask the resident "Are you OK?" (a route with `ask_resident`). It keeps
+/// the late-morning allowance (nobody is woken by the question) but not the
+/// day out (someone out for the day can answer it). Its false alarms are
+/// questions to a resident who is fine, not visits.
+fn check_in(learned: &RuleSet, quantile: f64, max_h: f64, min_h: Option<f64>) -> Contender {
+    let mut rules = tuned(learned, quantile, 1.0, None, Some(max_h));
+    for rule in &mut rules.rules {
+        if let Detector::Inactivity(InactivityConfig {
+            learned: Some(l), ..
+        }) = &mut rule.detector
+        {
+            l.day_out_until = None;
+            if let Some(h) = min_h {
+                l.min = Duration::from_secs((h * 3600.0) as u64);
+            }
+        }
+    }
+    let min = min_h.map(|h| format!(", min {h} h")).unwrap_or_default();
+    Contender {
+        name: format!("check-in q {quantile}, max {max_h} h{min}"),
+        rules,
+        no_flow: false,
+    }
+}
+
 /// `contender` with `[baseline] weekend = true` (`weekend_min_days = 8`).
 fn weekend(mut contender: Contender) -> Contender {
     contender.rules.baseline.weekend_min_days = Some(8);
@@ -241,6 +279,7 @@ pub fn tuned(
 #[derive(Debug, Clone)]
 pub struct Fired {
     pub meter_id: String,
+    pub rule: String,
     pub at_ms: i64,
     pub kind: Kind,
     pub summary: String,
@@ -257,6 +296,19 @@ pub fn replay(
     tick_every: Duration,
     no_flow: bool,
 ) -> Vec<Fired> {
+    replay_answering(engine, readings, tick_every, no_flow, |_| None)
+}
+
+/// [`replay`], where a person may answer an alert: `answer` says when (if
+/// at all) someone confirms the resident fine after it fired, which the
+/// engine is told once the replay reaches that time.
+pub fn replay_answering(
+    engine: &mut Engine,
+    readings: &[Reading],
+    tick_every: Duration,
+    no_flow: bool,
+    answer: impl Fn(&Fired) -> Option<i64>,
+) -> Vec<Fired> {
     let step = i64::try_from(tick_every.as_millis())
         .unwrap_or(60_000)
         .max(1);
@@ -271,6 +323,7 @@ pub fn replay(
                     .map(|q| at_ms - q);
                 fired.push(Fired {
                     meter_id: e.meter_id,
+                    rule: e.rule,
                     at_ms,
                     kind: e.kind,
                     summary: e.summary,
@@ -280,8 +333,29 @@ pub fn replay(
         }
     };
     let mut next_tick: Option<i64> = None;
+    // (when, meter) of answers still to come, soonest last.
+    let mut answers: Vec<(i64, String)> = Vec::new();
+    let mut asked = 0;
     for r in readings {
         let now = r.ts.timestamp_millis();
+        for f in &fired[asked..] {
+            if let Some(at) = answer(f) {
+                answers.push((at, f.meter_id.clone()));
+            }
+        }
+        asked = fired.len();
+        if !answers.is_empty() {
+            answers.sort_by_key(|a| std::cmp::Reverse(a.0));
+            while let Some((at, _)) = answers.last()
+                && *at <= now
+            {
+                let (at, meter) = answers.pop().expect("just looked");
+                if let Some(ts) = DateTime::from_timestamp_millis(at) {
+                    let events = engine.confirm_fine(&meter, ts.with_timezone(r.ts.offset()));
+                    keep(engine, &mut fired, events);
+                }
+            }
+        }
         let mut t = next_tick.unwrap_or(now);
         while t <= now {
             if let Some(ts) = DateTime::from_timestamp_millis(t) {

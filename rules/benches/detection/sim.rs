@@ -16,6 +16,7 @@ use crate::{Contender, Fired, contenders, replay};
 mod oracle;
 mod plan;
 mod tables;
+mod two_stages;
 
 use oracle::{history, oracle_rules};
 use plan::{Incident, Plan, plan, scenarios};
@@ -428,6 +429,13 @@ pub fn run(households: usize, days: i64, seed: u64) -> Vec<Reading> {
                 end_ms,
                 &rising,
                 offset_s,
+            ));
+        }
+        // Two stages: residents who are fine answer the check-in with
+        // these probabilities (`WW_BENCH_ANSWER`, default 0.8, 0.5 and 0).
+        for p in crate::check_in::answer_shares() {
+            rows.extend(two_stages::rows(
+                &plans, &readings, seed, p, start_ms, end_ms, &rising, offset_s,
             ));
         }
         print_tables(label, &rows, readings.len(), interval);

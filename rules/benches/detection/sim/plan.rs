@@ -48,7 +48,7 @@ fn splitmix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn uniform(seed: u64, n: usize, which: u64) -> f64 {
+pub(super) fn uniform(seed: u64, n: usize, which: u64) -> f64 {
     (splitmix(seed ^ (n as u64) << 20 ^ which) >> 11) as f64 / (1u64 << 53) as f64
 }
 
