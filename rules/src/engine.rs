@@ -15,7 +15,7 @@
 // so no string is compared per reading.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,11 +28,15 @@ use crate::rule::{EPSILON_L, ms};
 use crate::text::Language;
 
 mod evaluate;
+mod id_hash;
+mod plan;
 mod state;
 
 pub use state::MeterState;
 
 use evaluate::evaluate;
+use id_hash::IdHasher;
+use plan::{Plan, positions};
 
 /// What one reading did.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -76,125 +80,6 @@ pub struct BaselineStatus {
     pub days_seen: u32,
     /// Days with use needed before learned rules apply (`[baseline] learning_days`).
     pub learning_days: u32,
-}
-
-/// An enabled rule as the hot path needs it: where it is in the rules
-/// file, its kind, and (continuous_flow, spike) its per-meter slot.
-#[derive(Debug, Clone, Copy)]
-struct Planned {
-    position: usize,
-    kind: Kind,
-    slot: usize,
-}
-
-/// The enabled rules, as the hot path asks them.
-struct Plan {
-    /// Every enabled rule, in order, with its slot.
-    all: Vec<Planned>,
-    /// Those that can start firing on a reading without use or status
-    /// flags (inactivity, usage_drop), in the same order: with no alert
-    /// firing, the others cannot change on it (see `evaluate::cannot_fire`).
-    without_use: Vec<Planned>,
-    /// Those a tick asks: only time can change meter_offline's verdict.
-    on_tick: Vec<Planned>,
-}
-
-impl Plan {
-    fn new(rules: &RuleSet) -> Plan {
-        let all = plan(rules);
-        let only = |kinds: &[Kind]| {
-            all.iter()
-                .filter(|p| kinds.contains(&p.kind))
-                .copied()
-                .collect()
-        };
-        Plan {
-            without_use: only(&[Kind::Inactivity, Kind::UsageDrop]),
-            on_tick: only(&[Kind::MeterOffline]),
-            all,
-        }
-    }
-}
-
-/// The enabled rules of `rules`, in order, with their slots.
-fn plan(rules: &RuleSet) -> Vec<Planned> {
-    let (mut flows, mut spikes) = (0, 0);
-    let mut plan = Vec::new();
-    for (position, rule) in rules.rules.iter().enumerate() {
-        if !rule.enabled {
-            continue;
-        }
-        let kind = rule.detector.kind();
-        let counter = match kind {
-            Kind::ContinuousFlow => &mut flows,
-            Kind::Spike => &mut spikes,
-            _ => &mut 0,
-        };
-        plan.push(Planned {
-            position,
-            kind,
-            slot: *counter,
-        });
-        *counter += 1;
-    }
-    plan
-}
-
-/// The positions of the planned rules of `kind`, in slot order.
-fn positions(plan: &[Planned], kind: Kind) -> Vec<usize> {
-    plan.iter()
-        .filter(|p| p.kind == kind)
-        .map(|p| p.position)
-        .collect()
-}
-
-/// A folded-multiply hash of the meter id, eight bytes at a time (like
-/// foldhash): a few nanoseconds for a short id.
-///
-// Design: meter ids come from the utility's registry or the broker's
-// authenticated clients, not from anonymous input, so a keyed hash's
-// protection against crafted collisions is not worth its cost here.
-struct IdHasher(u64);
-
-impl Default for IdHasher {
-    fn default() -> Self {
-        // Any constant but zero, which a word of zeros would keep.
-        IdHasher(0x1319_8a2e_0370_7344)
-    }
-}
-
-impl IdHasher {
-    /// Mixes in `word`: the full 128-bit product folded onto itself, so
-    /// every input bit reaches the low bits the table takes its buckets from.
-    fn add(&mut self, word: u64) {
-        let product = u128::from(self.0 ^ word) * 0x243f_6a88_85a3_08d3;
-        self.0 = (product as u64) ^ ((product >> 64) as u64);
-    }
-}
-
-impl Hasher for IdHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut rest = bytes;
-        while let Some((word, tail)) = rest.split_first_chunk::<8>() {
-            self.add(u64::from_le_bytes(*word));
-            rest = tail;
-        }
-        if let Some((word, tail)) = rest.split_first_chunk::<4>() {
-            self.add(u64::from(u32::from_le_bytes(*word)));
-            rest = tail;
-        }
-        for &b in rest {
-            self.add(u64::from(b));
-        }
-    }
-
-    fn write_u8(&mut self, b: u8) {
-        self.add(u64::from(b));
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
 }
 
 /// The rules engine.

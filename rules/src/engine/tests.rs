@@ -216,7 +216,7 @@ fn an_engine_can_move_between_and_be_shared_by_threads() {
 
 #[test]
 fn similar_meter_ids_spread_over_the_table() {
-    use std::hash::Hash;
+    use std::hash::{Hash, Hasher};
     let bucket = |id: &str| {
         let mut h = IdHasher::default();
         id.hash(&mut h);
