@@ -42,7 +42,7 @@ fn the_examples_contacts_routes_and_channels_are_valid_once_uncommented() {
     assert!(text.contains("\n[[contact]]\n"), "{text}");
     let config = check(&text).unwrap_or_else(|p| panic!("{p:#?}"));
     assert_eq!(config.households.len(), 1);
-    assert_eq!(config.routes.len(), 2);
+    assert_eq!(config.routes.len(), 3);
     assert_eq!(config.contacts.len(), 4);
     assert_eq!(config.sms[0].max_per_minute, Some(60));
     assert_eq!(config.webhooks[0].max_per_minute, Some(120));
