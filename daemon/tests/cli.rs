@@ -269,6 +269,59 @@ fn a_taken_broker_port_is_refused_in_one_clear_line() {
 }
 
 #[test]
+fn a_rule_naming_a_route_the_config_lacks_is_refused_at_check_and_at_start() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"inactivity_check\"\nkind = \"inactivity\"\nseverity = \"warning\"\n\
+         after = \"3h\"\nroute = \"check-in\"\n",
+    )
+    .expect("write");
+    let config = dir.path().join("ww.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[broker]\nlisten = \"127.0.0.1:0\"\n[store]\nurl = \"sqlite://{}\"\n[http]\nlisten = \"127.0.0.1:0\"\n\
+             [rules]\nfile = \"rules.toml\"\n\
+             [[route]]\nname = \"check_in\"\nask_resident = \"30m\"\nsteps = [{{ after = \"0m\", notify = [\"family\"] }}]\n",
+            dir.path().join("ww.db").display()
+        ),
+    )
+    .expect("write");
+    let expected = format!(
+        "{}:6: rule[0].route: no [[route]] named \"check-in\" in the daemon's config (its routes: check_in)",
+        rules.display()
+    );
+    let out = waterwatch()
+        .arg("check-config")
+        .arg(&config)
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&expected), "{stdout}");
+    // Alone, the rules file cannot know the daemon's routes: it is fine.
+    let out = waterwatch()
+        .arg("check-config")
+        .arg(&rules)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let out = waterwatch()
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
+#[test]
 fn the_shipped_rule_tests_pass() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/tests");
     let files: Vec<_> = std::fs::read_dir(&dir)
