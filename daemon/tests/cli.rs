@@ -307,7 +307,11 @@ fn a_rule_naming_a_route_the_config_lacks_is_refused_at_check_and_at_start() {
         .arg(&rules)
         .output()
         .expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     let out = waterwatch()
         .arg("run")
