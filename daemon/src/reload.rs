@@ -149,7 +149,8 @@ mod tests {
         assert_eq!(status.report().refused.len(), 1, "{:?}", status.report());
 
         // A rule naming a route the daemon does not have is refused too.
-        let routed = original.replace("after = \"12h\"", "after = \"10h\"\nroute = \"nowhere\"");
+        let routed =
+            original.replacen("after = \"12h\"", "after = \"10h\"\nroute = \"nowhere\"", 1);
         tokio::time::sleep(Duration::from_millis(1100)).await;
         std::fs::write(&path, &routed).unwrap();
         tokio::time::sleep(POLL * 2).await;
