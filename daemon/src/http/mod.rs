@@ -194,6 +194,34 @@ struct CloseBody {
 
 pub type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
+/// A request refused, with the response that says why: handlers return
+/// `Result<Response, Refusal>` and refuse with `?`.
+pub struct Refusal(Box<Response>);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+impl From<Box<Response>> for Refusal {
+    fn from(response: Box<Response>) -> Refusal {
+        Refusal(response)
+    }
+}
+
+impl From<Response> for Refusal {
+    fn from(response: Response) -> Refusal {
+        Refusal(Box::new(response))
+    }
+}
+
+/// The request's JSON body, or a 400 that says what is wrong with it.
+pub fn json_body<T>(body: JsonBody<T>) -> Result<T, Refusal> {
+    body.map(|Json(body)| body)
+        .map_err(|e| api_error(StatusCode::BAD_REQUEST, &e.body_text()).into())
+}
+
 /// `by` as given, else the caller; never blank.
 fn who_is(by: Option<String>, who: &Identity) -> Result<String, Box<Response>> {
     match by {
@@ -226,28 +254,16 @@ async fn acknowledge(
     headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
     body: JsonBody<AckBody>,
-) -> Response {
-    if let Err(r) = may_act(&state, &who, &headers, id).await {
-        return *r;
-    }
-    let body = match body {
-        Ok(Json(body)) => body,
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
-    };
-    let by = match who_is(body.by, &who) {
-        Ok(by) => by,
-        Err(r) => return *r,
-    };
+) -> Result<Response, Refusal> {
+    may_act(&state, &who, &headers, id).await?;
+    let body = json_body(body)?;
+    let by = who_is(body.by, &who)?;
     crate::web::audit(&state, &who, "acknowledge", &format!("case/{id}"), &by).await;
-    act(
-        &state,
-        id,
-        Action::Acknowledge {
-            by,
-            note: body.note,
-        },
-    )
-    .await
+    let action = Action::Acknowledge {
+        by,
+        note: body.note,
+    };
+    Ok(act(&state, id, action).await)
 }
 
 async fn close(
@@ -256,25 +272,18 @@ async fn close(
     headers: axum::http::HeaderMap,
     Path(id): Path<i64>,
     body: JsonBody<CloseBody>,
-) -> Response {
-    if let Err(r) = may_act(&state, &who, &headers, id).await {
-        return *r;
-    }
-    let body = match body {
-        Ok(Json(body)) => body,
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
-    };
+) -> Result<Response, Refusal> {
+    may_act(&state, &who, &headers, id).await?;
+    let body = json_body(body)?;
     if body.reason == Reason::AllClear {
-        return api_error(
+        return Err(api_error(
             StatusCode::BAD_REQUEST,
             "all_clear is set by the system when water resumes; choose fine, away, hospital, \
              late_riser, leak, emergency, false_alarm or other",
-        );
+        )
+        .into());
     }
-    let by = match who_is(body.by, &who) {
-        Ok(by) => by,
-        Err(r) => return *r,
-    };
+    let by = who_is(body.by, &who)?;
     crate::web::audit(
         &state,
         &who,
@@ -283,16 +292,12 @@ async fn close(
         body.reason.as_str(),
     )
     .await;
-    act(
-        &state,
-        id,
-        Action::Close {
-            by,
-            reason: body.reason,
-            note: body.note,
-        },
-    )
-    .await
+    let action = Action::Close {
+        by,
+        reason: body.reason,
+        note: body.note,
+    };
+    Ok(act(&state, id, action).await)
 }
 
 async fn resident_ok(

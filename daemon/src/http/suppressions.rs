@@ -34,19 +34,10 @@ pub(super) async fn away_start(
     headers: axum::http::HeaderMap,
     Path(household): Path<String>,
     body: JsonBody<AwayBody>,
-) -> Response {
-    if let Err(r) = crate::web::api::may_change_household(&state, &who, &headers, &household).await
-    {
-        return *r;
-    }
-    let body = match body {
-        Ok(Json(body)) => body,
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
-    };
-    let created_by = match who_is(body.by, &who) {
-        Ok(by) => by,
-        Err(r) => return *r,
-    };
+) -> Result<Response, Refusal> {
+    crate::web::api::may_change_household(&state, &who, &headers, &household).await?;
+    let body = json_body(body)?;
+    let created_by = who_is(body.by, &who)?;
     crate::web::audit(
         &state,
         &who,
@@ -62,14 +53,11 @@ pub(super) async fn away_start(
         grid: None,
         kind: None,
         starts: state.clock.now(),
-        ends: match parse_until(&body.until) {
-            Ok(t) => t,
-            Err(response) => return *response,
-        },
+        ends: parse_until(&body.until)?,
         reason: body.reason,
         created_by,
     };
-    store_suppression(&state, suppression).await
+    Ok(store_suppression(&state, suppression).await)
 }
 
 pub(super) async fn silence_start(
@@ -77,21 +65,13 @@ pub(super) async fn silence_start(
     who: Identity,
     headers: axum::http::HeaderMap,
     body: JsonBody<SilenceBody>,
-) -> Response {
-    if let Err(r) = who.check_api_csrf(&headers) {
-        return *r;
-    }
+) -> Result<Response, Refusal> {
+    who.check_api_csrf(&headers)?;
     if !who.is_ops() {
-        return api_error(StatusCode::FORBIDDEN, "silences are for ops and admins");
+        return Err(api_error(StatusCode::FORBIDDEN, "silences are for ops and admins").into());
     }
-    let body = match body {
-        Ok(Json(body)) => body,
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
-    };
-    let created_by = match who_is(body.by, &who) {
-        Ok(by) => by,
-        Err(r) => return *r,
-    };
+    let body = json_body(body)?;
+    let created_by = who_is(body.by, &who)?;
     crate::web::audit(&state, &who, "silence", "silences", &body.until).await;
     let suppression = Suppression {
         id: None,
@@ -100,14 +80,11 @@ pub(super) async fn silence_start(
         grid: body.grid,
         kind: body.kind,
         starts: state.clock.now(),
-        ends: match parse_until(&body.until) {
-            Ok(t) => t,
-            Err(response) => return *response,
-        },
+        ends: parse_until(&body.until)?,
         reason: body.reason,
         created_by,
     };
-    store_suppression(&state, suppression).await
+    Ok(store_suppression(&state, suppression).await)
 }
 
 pub(super) fn parse_until(text: &str) -> Result<chrono::DateTime<chrono::Utc>, Box<Response>> {

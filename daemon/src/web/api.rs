@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::auth::{Identity, Role};
 use super::{OutOfReach, audit, case_in_reach, household_in_reach, view};
-use crate::http::{AppState, JsonBody, api_error, database_unavailable};
+use crate::http::{AppState, JsonBody, Refusal, api_error, database_unavailable, json_body};
 use crate::store::access;
 use crate::store::dashboard::{self, Household};
 use crate::store::{self, StoreError};
@@ -165,23 +165,16 @@ async fn add_note(
     headers: HeaderMap,
     Path(id): Path<i64>,
     body: JsonBody<NoteBody>,
-) -> Response {
-    if let Err(r) = who.check_api_csrf(&headers) {
-        return *r;
-    }
-    if let Err(r) = visible_case(&state, &who, id).await {
-        return *r;
-    }
-    let text = match body {
-        Ok(Json(b)) => b.text.trim().to_owned(),
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
-    };
+) -> Result<Response, Refusal> {
+    who.check_api_csrf(&headers)?;
+    visible_case(&state, &who, id).await?;
+    let text = json_body(body)?.text.trim().to_owned();
     if text.is_empty() || text.chars().count() > 2000 {
-        return api_error(StatusCode::BAD_REQUEST, "text: 1 to 2000 characters");
+        return Err(api_error(StatusCode::BAD_REQUEST, "text: 1 to 2000 characters").into());
     }
     let result =
         store::cases::add_note(state.store.pool(), id, state.clock.now(), &who.name, &text).await;
-    match result {
+    Ok(match result {
         Ok(()) => {
             audit(&state, &who, "note", &format!("case/{id}"), "api").await;
             (
@@ -191,7 +184,7 @@ async fn add_note(
                 .into_response()
         }
         Err(e) => database_unavailable("cannot store a note", &e),
-    }
+    })
 }
 
 /// Alerts of one rule in one ISO week, and how their cases were closed.

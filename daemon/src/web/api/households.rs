@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::{may_change_household, visible};
-use crate::http::{AppState, JsonBody, api_error, database_unavailable};
+use crate::http::{AppState, JsonBody, Refusal, api_error, database_unavailable, json_body};
 use crate::store::StoreError;
 use crate::store::access::{self, Consent};
 use crate::store::dashboard;
@@ -154,34 +154,31 @@ async fn set_consent(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: JsonBody<ConsentBody>,
-) -> Response {
-    if let Err(r) = may_change_household(&state, &who, &headers, &id).await {
-        return *r;
-    }
-    let body = match body {
-        Ok(Json(b)) => b,
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
-    };
+) -> Result<Response, Refusal> {
+    may_change_household(&state, &who, &headers, &id).await?;
+    let body = json_body(body)?;
     let consent = Consent {
         family_sees_usage: body.family_sees_usage,
         recorded_by: who.name.clone(),
         recorded_ms: state.clock.now().timestamp_millis(),
         note: body.note,
     };
-    match access::set_consent(state.store.pool(), &id, &consent).await {
-        Ok(()) => {
-            audit(
-                &state,
-                &who,
-                "consent",
-                &format!("household/{id}"),
-                &format!("family_sees_usage={}", consent.family_sees_usage),
-            )
-            .await;
-            Json(serde_json::json!({ "household": id, "consent": consent })).into_response()
-        }
-        Err(e) => database_unavailable("cannot store consent", &e),
-    }
+    Ok(
+        match access::set_consent(state.store.pool(), &id, &consent).await {
+            Ok(()) => {
+                audit(
+                    &state,
+                    &who,
+                    "consent",
+                    &format!("household/{id}"),
+                    &format!("family_sees_usage={}", consent.family_sees_usage),
+                )
+                .await;
+                Json(serde_json::json!({ "household": id, "consent": consent })).into_response()
+            }
+            Err(e) => database_unavailable("cannot store consent", &e),
+        },
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,20 +198,16 @@ async fn set_monitoring(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: JsonBody<MonitoringBody>,
-) -> Response {
-    if let Err(r) = may_change_household(&state, &who, &headers, &id).await {
-        return *r;
-    }
-    let body = match body {
-        Ok(Json(b)) => b,
-        Err(e) => return api_error(StatusCode::BAD_REQUEST, &e.body_text()),
-    };
+) -> Result<Response, Refusal> {
+    may_change_household(&state, &who, &headers, &id).await?;
+    let body = json_body(body)?;
     if !body.monitoring && body.confirm.as_deref() != Some(id.as_str()) {
-        return api_error(
+        return Err(api_error(
             StatusCode::BAD_REQUEST,
             "withdrawing consent deletes all of the household's data for good: \
              send \"confirm\" with the household's id",
-        );
+        )
+        .into());
     }
     let (reply, answer) = tokio::sync::oneshot::channel();
     let command = crate::process::ConsentCommand {
@@ -223,12 +216,13 @@ async fn set_monitoring(
         reply,
     };
     if state.consents.send(command).await.is_err() {
-        return api_error(
+        return Err(api_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "the daemon is shutting down",
-        );
+        )
+        .into());
     }
-    match answer.await {
+    Ok(match answer.await {
         Ok(Ok(Some(purged))) => {
             let action = if body.monitoring {
                 "consent_given"
@@ -255,5 +249,5 @@ async fn set_monitoring(
             StatusCode::SERVICE_UNAVAILABLE,
             "the daemon is shutting down",
         ),
-    }
+    })
 }
