@@ -261,14 +261,14 @@ impl Processor {
 
     /// The engine's state of a meter as stored: JSON and its summary.
     fn state_of(&self, meter: &str) -> Result<Option<(String, StateSummary)>, StoreError> {
-        let Some(state) = self.engine.meter_state(meter) else {
+        let Some(state) = self.engine.state(meter) else {
             return Ok(None);
         };
-        let json = serde_json::to_string(&state).map_err(|e| StoreError::BadState {
+        let json = serde_json::to_string(state).map_err(|e| StoreError::BadState {
             meter: meter.to_owned(),
             detail: e.to_string(),
         })?;
-        Ok(Some((json, StateSummary::of(&state))))
+        Ok(Some((json, StateSummary::of(state))))
     }
 }
 

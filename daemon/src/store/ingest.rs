@@ -1,7 +1,7 @@
 //! The hot path's tables: readings (idempotent on meter and time), meters with
 //! their engine state, and the bounded dead-letter table.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
 use waterwatch_rules::Reading;
@@ -153,10 +153,15 @@ pub async fn insert_readings(
     readings: &[Reading],
     received_ms: i64,
 ) -> Result<Vec<bool>, StoreError> {
-    let key = |r: &Reading| (r.meter_id.clone(), r.ts.timestamp_millis());
-    let mut seen = HashSet::with_capacity(readings.len());
-    let firsts: Vec<&Reading> = readings.iter().filter(|r| seen.insert(key(r))).collect();
-    let mut stored = HashSet::with_capacity(firsts.len());
+    // The first reading of each meter and time, by its place in `readings`.
+    let mut first_of: HashMap<(&str, i64), usize> = HashMap::with_capacity(readings.len());
+    for (i, reading) in readings.iter().enumerate() {
+        let key = (reading.meter_id.as_str(), reading.ts.timestamp_millis());
+        first_of.entry(key).or_insert(i);
+    }
+    let mut firsts: Vec<usize> = first_of.values().copied().collect();
+    firsts.sort_unstable();
+    let mut is_new = vec![false; readings.len()];
     for chunk in firsts.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO readings \
@@ -166,7 +171,7 @@ pub async fn insert_readings(
             value_rows(conn, chunk.len(), 9)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for reading in chunk {
+        for reading in chunk.iter().map(|&i| &readings[i]) {
             let status = (!reading.status.is_empty()).then(|| reading.status.join(" "));
             query = query
                 .bind(&reading.meter_id)
@@ -180,11 +185,13 @@ pub async fn insert_readings(
                 .bind(reading.rssi_dbm);
         }
         for row in query.fetch_all(&mut *conn).await? {
-            stored.insert((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?));
+            let (meter_id, ts_ms): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
+            if let Some(&i) = first_of.get(&(meter_id.as_str(), ts_ms)) {
+                is_new[i] = true;
+            }
         }
     }
-    // `remove`: a key counts as new once, for the first reading that has it.
-    Ok(readings.iter().map(|r| stored.remove(&key(r))).collect())
+    Ok(is_new)
 }
 
 /// The register of the meter's latest reading before `ts_ms`, if any.
