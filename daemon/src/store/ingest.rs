@@ -17,6 +17,13 @@ use super::dashboard::StateSummary;
 // PostgreSQL).
 pub const ROWS_PER_STATEMENT: usize = 500;
 
+/// A statement writing `rows` rows, kept prepared on the connection only
+/// when it is a full chunk: a batch's odd-sized last chunks would otherwise
+/// fill the statement cache with large statements used once.
+fn chunk_query<'q>(sql: String, rows: usize) -> AnyQuery<'q> {
+    sqlx::query(AssertSqlSafe(sql)).persistent(rows == ROWS_PER_STATEMENT)
+}
+
 /// The placeholders of `rows` rows of `columns` values: `(?, ?), (?, ?)` on
 /// SQLite, `($1, $2), ($3, $4)` on PostgreSQL (which knows no other kind).
 // Design: SQLite finds a numbered parameter by walking the list of them, so
@@ -78,7 +85,7 @@ pub async fn register_meters(
             "INSERT INTO households (id, created_ms) VALUES {} ON CONFLICT (id) DO NOTHING",
             value_rows(conn, chunk.len(), 2)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = chunk_query(sql, chunk.len());
         for meter_id in chunk {
             query = query.bind(meter_id).bind(now_ms);
         }
@@ -88,7 +95,7 @@ pub async fn register_meters(
              ON CONFLICT (id) DO NOTHING",
             value_rows(conn, chunk.len(), 3)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = chunk_query(sql, chunk.len());
         for meter_id in chunk {
             query = query.bind(meter_id).bind(meter_id).bind(now_ms);
         }
@@ -170,7 +177,7 @@ pub async fn insert_readings(
              ON CONFLICT (meter_id, ts_ms) DO NOTHING RETURNING meter_id, ts_ms",
             value_rows(conn, chunk.len(), 9)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = chunk_query(sql, chunk.len());
         for reading in chunk.iter().map(|&i| &readings[i]) {
             let status = (!reading.status.is_empty()).then(|| reading.status.join(" "));
             query = query
@@ -277,7 +284,7 @@ pub async fn save_meters(
              FROM (VALUES {}) AS v WHERE meters.id = v.column1",
             value_rows(conn, chunk.len(), 6)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = chunk_query(sql, chunk.len());
         for meter in chunk {
             query = meter.state.bind(
                 query
