@@ -583,3 +583,62 @@ async fn set_away(store: &Store, household: &str, ends: DateTime<Utc>, reason: &
         .await
         .expect("stored");
 }
+
+#[tokio::test]
+async fn a_batch_longer_than_a_statement_with_repeats_and_new_meters_is_stored_and_judged_once() {
+    use waterwatch::store::ingest::ROWS_PER_STATEMENT;
+    for (backend, store, _dir) in common::stores().await {
+        let clock = Arc::new(ManualClock::new(start() + Duration::hours(1)));
+        let metrics = Arc::new(Metrics::new());
+        let mut p = Processor::load(
+            store.clone(),
+            RuleSet::default_rules(),
+            metrics.clone(),
+            clock,
+            settings(UnknownMeters::Register),
+            Arc::new(Notify::new()),
+        )
+        .await
+        .expect("processor loads");
+        p.handle(&[reading("m0", start(), 100)])
+            .await
+            .expect("stored");
+
+        let meters = 2 * ROWS_PER_STATEMENT + 1;
+        let mut batch = vec![
+            reading("m0", start(), 100), // redelivered
+            reading("m0", start() + Duration::minutes(15), 106),
+        ];
+        batch.extend((1..meters).map(|i| reading(&format!("m{i}"), start(), 50)));
+        batch.push(reading("m1", start(), 50)); // repeated within the batch
+        p.handle(&batch).await.expect("stored");
+
+        assert_eq!(
+            metrics.readings_ingested.get() as usize,
+            meters + 1,
+            "{backend}"
+        );
+        assert_eq!(metrics.readings_duplicate.get(), 2, "{backend}");
+        assert_eq!(
+            scalar(&store, "SELECT COUNT(*) FROM readings").await as usize,
+            meters + 1,
+            "{backend}"
+        );
+        assert_eq!(
+            scalar(
+                &store,
+                "SELECT COUNT(*) FROM meters WHERE engine_state IS NOT NULL \
+                 AND last_reading_ms IS NOT NULL"
+            )
+            .await as usize,
+            meters,
+            "{backend}"
+        );
+        let newest_of_m0 = scalar(&store, "SELECT last_reading_ms FROM meters WHERE id = 'm0'");
+        assert_eq!(
+            newest_of_m0.await,
+            (start() + Duration::minutes(15)).timestamp_millis(),
+            "{backend}"
+        );
+    }
+}

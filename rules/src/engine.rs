@@ -173,7 +173,9 @@ impl Engine {
         i
     }
 
-    fn state(&self, meter_id: &str) -> Option<&MeterState> {
+    /// Everything the engine knows about a meter, borrowed (to serialise
+    /// it without the copy [`Engine::meter_state`] makes).
+    pub fn state(&self, meter_id: &str) -> Option<&MeterState> {
         self.index.get(meter_id).map(|&i| &self.states[i])
     }
 

@@ -145,7 +145,7 @@ impl Processor {
         let events = self.confirm_fine(&case.household, now);
         let result = async {
             for meter in self.meters_of(&case.household) {
-                self.save_state(&mut tx, &meter, None).await?;
+                self.save_state(&mut tx, &meter).await?;
             }
             queued += self.apply_events(&mut tx, &events, now).await?;
             tx.commit().await?;

@@ -14,7 +14,7 @@ use crate::config::UnknownMeters;
 use crate::ingest::Reject;
 use crate::ingest::mqtt::Delivery;
 use crate::store::dashboard::StateSummary;
-use crate::store::ingest::SavedState;
+use crate::store::ingest::{HeardMeter, SavedState};
 use crate::store::{self, StoreError};
 
 impl Processor {
@@ -35,6 +35,9 @@ impl Processor {
     ) -> Result<(), StoreError> {
         let now_ms = now.timestamp_millis();
         let mut tx = self.store.pool().begin().await?;
+        let (readings, new_meters) = self.admit(&mut tx, deliveries, now_ms, now).await?;
+        store::ingest::register_meters(&mut tx, &new_meters, now_ms).await?;
+        let is_new = store::ingest::insert_readings(&mut tx, &readings, now_ms).await?;
         let mut touched: BTreeMap<String, i64> = BTreeMap::new();
         let mut events = Vec::new();
         let wants_reassurance = self
@@ -43,16 +46,68 @@ impl Processor {
             .iter()
             .any(|c| c.reassurance_from().is_some());
         let mut uses = Vec::new();
+        for (reading, is_new) in readings.iter().zip(is_new) {
+            if !is_new {
+                self.metrics.readings_duplicate.inc();
+                continue;
+            }
+            self.metrics.readings_ingested.inc();
+            let lag = (now - reading.ts.with_timezone(&Utc))
+                .num_milliseconds()
+                .max(0);
+            self.metrics.ingest_lag_seconds.observe(lag as f64 / 1000.0);
+            let judged_at = now.with_timezone(reading.ts.offset());
+            let outcome = self.engine.observe(reading, judged_at);
+            for note in &outcome.notes {
+                self.metrics.note(note.as_str());
+            }
+            events.extend(outcome.events);
+            if wants_reassurance
+                && now - reading.ts.with_timezone(&Utc) <= REASSURANCE_FRESH
+                && let Some(household) = self.households.get(&reading.meter_id)
+            {
+                uses.push(Use {
+                    household: household.clone(),
+                    meter: reading.meter_id.clone(),
+                    ts: reading.ts.with_timezone(&Utc),
+                    total_l: reading.total_l,
+                });
+            }
+            let newest = touched.entry(reading.meter_id.clone()).or_insert(i64::MIN);
+            *newest = (*newest).max(reading.ts.timestamp_millis());
+        }
+        self.save_heard(&mut tx, &touched, now_ms).await?;
+        let mut notified = self.apply_events(&mut tx, &events, now).await?;
+        if !uses.is_empty() {
+            notified += self.reassure(&mut tx, &uses, &events, now).await?;
+        }
+        tx.commit().await?;
+        self.after_commit(events, notified);
+        Ok(())
+    }
+
+    /// The readings of a batch that may be stored, in order, and the meters
+    /// first heard of in it (already known to the engine, to be registered
+    /// in the store). Rejected messages and readings are dead-lettered here.
+    async fn admit(
+        &mut self,
+        conn: &mut AnyConnection,
+        deliveries: &[Delivery],
+        now_ms: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<Reading>, Vec<String>), StoreError> {
+        let mut admitted = Vec::new();
+        let mut new_meters = Vec::new();
         for delivery in deliveries {
             let readings = match self.parse(delivery, now) {
                 Ok((readings, rejected)) => {
                     for why in rejected {
-                        self.dead_letter(&mut tx, delivery, &why, now_ms).await?;
+                        self.dead_letter(conn, delivery, &why, now_ms).await?;
                     }
                     readings
                 }
                 Err(why) => {
-                    self.dead_letter(&mut tx, delivery, &why, now_ms).await?;
+                    self.dead_letter(conn, delivery, &why, now_ms).await?;
                     continue;
                 }
             };
@@ -60,21 +115,15 @@ impl Processor {
                 if !self.households.contains_key(&reading.meter_id) {
                     if self.settings.unknown_meters == UnknownMeters::Reject {
                         let why = Reject::UnknownMeter(reading.meter_id.clone());
-                        self.dead_letter(&mut tx, delivery, &why, now_ms).await?;
+                        self.dead_letter(conn, delivery, &why, now_ms).await?;
                         continue;
                     }
                     // A new meter is its own household until the registry says otherwise.
-                    store::ingest::register_meter(
-                        &mut tx,
-                        &reading.meter_id,
-                        &reading.meter_id,
-                        now_ms,
-                    )
-                    .await?;
                     self.engine
                         .set_household(&reading.meter_id, &reading.meter_id);
                     self.households
                         .insert(reading.meter_id.clone(), reading.meter_id.clone());
+                    new_meters.push(reading.meter_id.clone());
                     tracing::info!(meter_id = %reading.meter_id, "registered a new meter");
                 }
                 if let Some(household) = self.households.get(&reading.meter_id)
@@ -86,47 +135,10 @@ impl Processor {
                     log_rejection(&delivery.topic, &why);
                     continue;
                 }
-                if !store::ingest::insert_reading(&mut tx, &reading, now_ms).await? {
-                    self.metrics.readings_duplicate.inc();
-                    continue;
-                }
-                self.metrics.readings_ingested.inc();
-                let lag = (now - reading.ts.with_timezone(&Utc))
-                    .num_milliseconds()
-                    .max(0);
-                self.metrics.ingest_lag_seconds.observe(lag as f64 / 1000.0);
-                let judged_at = now.with_timezone(reading.ts.offset());
-                let outcome = self.engine.observe(&reading, judged_at);
-                for note in &outcome.notes {
-                    self.metrics.note(note.as_str());
-                }
-                events.extend(outcome.events);
-                if wants_reassurance
-                    && now - reading.ts.with_timezone(&Utc) <= REASSURANCE_FRESH
-                    && let Some(household) = self.households.get(&reading.meter_id)
-                {
-                    uses.push(Use {
-                        household: household.clone(),
-                        meter: reading.meter_id.clone(),
-                        ts: reading.ts.with_timezone(&Utc),
-                        total_l: reading.total_l,
-                    });
-                }
-                let newest = touched.entry(reading.meter_id.clone()).or_insert(i64::MIN);
-                *newest = (*newest).max(reading.ts.timestamp_millis());
+                admitted.push(reading);
             }
         }
-        for (meter, newest) in &touched {
-            self.save_state(&mut tx, meter, Some((now_ms, *newest)))
-                .await?;
-        }
-        let mut notified = self.apply_events(&mut tx, &events, now).await?;
-        if !uses.is_empty() {
-            notified += self.reassure(&mut tx, &uses, &events, now).await?;
-        }
-        tx.commit().await?;
-        self.after_commit(events, notified);
-        Ok(())
+        Ok((admitted, new_meters))
     }
 
     /// Evaluate the rules that depend on time alone (meter_offline).
@@ -143,7 +155,7 @@ impl Processor {
             let meters: std::collections::BTreeSet<String> =
                 events.iter().map(|e| e.meter_id.clone()).collect();
             for meter in &meters {
-                self.save_state(&mut tx, meter, None).await?;
+                self.save_state(&mut tx, meter).await?;
             }
             let notified = self.apply_events(&mut tx, &events, now).await?;
             tx.commit().await?;
@@ -206,29 +218,62 @@ impl Processor {
         .await
     }
 
+    /// Save the engine state of the meters heard from in a batch, with the
+    /// time of each one's newest reading.
+    async fn save_heard(
+        &self,
+        conn: &mut AnyConnection,
+        touched: &BTreeMap<String, i64>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut states = Vec::with_capacity(touched.len());
+        for (meter, newest) in touched {
+            if let Some((json, summary)) = self.state_of(meter)? {
+                states.push((meter, *newest, json, summary));
+            }
+        }
+        let heard: Vec<HeardMeter> = states
+            .iter()
+            .map(|(meter, newest, json, summary)| HeardMeter {
+                id: meter,
+                last_seen_ms: now_ms,
+                newest_reading_ms: *newest,
+                state: SavedState {
+                    json,
+                    summary: *summary,
+                },
+            })
+            .collect();
+        store::ingest::save_meters(conn, &heard).await
+    }
+
+    /// Save the engine state of a meter after an evaluation without a
+    /// reading (the clock's, or a resident confirmed fine).
     pub(super) async fn save_state(
         &self,
         conn: &mut AnyConnection,
         meter: &str,
-        heard: Option<(i64, i64)>,
     ) -> Result<(), StoreError> {
-        let Some(state) = self.engine.meter_state(meter) else {
+        let Some((json, summary)) = self.state_of(meter)? else {
             return Ok(());
         };
-        let json = serde_json::to_string(&state).map_err(|e| StoreError::BadState {
+        let saved = SavedState {
+            json: &json,
+            summary,
+        };
+        store::ingest::save_engine_state(conn, meter, saved).await
+    }
+
+    /// The engine's state of a meter as stored: JSON and its summary.
+    fn state_of(&self, meter: &str) -> Result<Option<(String, StateSummary)>, StoreError> {
+        let Some(state) = self.engine.state(meter) else {
+            return Ok(None);
+        };
+        let json = serde_json::to_string(state).map_err(|e| StoreError::BadState {
             meter: meter.to_owned(),
             detail: e.to_string(),
         })?;
-        let saved = SavedState {
-            json: &json,
-            summary: StateSummary::of(&state),
-        };
-        match heard {
-            Some((seen_ms, newest_reading_ms)) => {
-                store::ingest::save_meter(conn, meter, seen_ms, newest_reading_ms, saved).await
-            }
-            None => store::ingest::save_engine_state(conn, meter, saved).await,
-        }
+        Ok(Some((json, StateSummary::of(state))))
     }
 }
 

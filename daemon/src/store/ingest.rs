@@ -1,11 +1,55 @@
 //! The hot path's tables: readings (idempotent on meter and time), meters with
 //! their engine state, and the bounded dead-letter table.
 
-use sqlx::{AnyConnection, AnyPool, Row};
+use std::collections::HashMap;
+
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
 use waterwatch_rules::Reading;
 
 use super::StoreError;
 use super::dashboard::StateSummary;
+
+/// Rows written by one statement at most.
+// Design: under load it is the number of statements that costs, not the
+// rows (each is a round trip to SQLite's worker thread or to PostgreSQL), so
+// a batch's rows go together. 500 rows of at most 9 values stay far below
+// the values a statement may bind (32,766 in the bundled SQLite, 65,535 in
+// PostgreSQL).
+pub const ROWS_PER_STATEMENT: usize = 500;
+
+/// A statement writing `rows` rows, kept prepared on the connection only
+/// when it is a full chunk: a batch's odd-sized last chunks would otherwise
+/// fill the statement cache with large statements used once.
+fn chunk_query<'q>(sql: String, rows: usize) -> AnyQuery<'q> {
+    sqlx::query(AssertSqlSafe(sql)).persistent(rows == ROWS_PER_STATEMENT)
+}
+
+/// The placeholders of `rows` rows of `columns` values: `(?, ?), (?, ?)` on
+/// SQLite, `($1, $2), ($3, $4)` on PostgreSQL (which knows no other kind).
+// Design: SQLite finds a numbered parameter by walking the list of them, so
+// binding n numbered parameters costs n² steps: a chunk of 500 readings
+// with `$n` took longer than the 500 statements it replaced. Plain `?` are
+// bound in order without that walk.
+fn value_rows(conn: &AnyConnection, rows: usize, columns: usize) -> String {
+    let numbered = conn.backend_name() != <sqlx::Sqlite as sqlx::Database>::NAME;
+    placeholders(numbered, rows, columns)
+}
+
+fn placeholders(numbered: bool, rows: usize, columns: usize) -> String {
+    let row = |r: usize| {
+        let values: Vec<String> = (1..=columns)
+            .map(|c| {
+                if numbered {
+                    format!("${}", r * columns + c)
+                } else {
+                    "?".to_owned()
+                }
+            })
+            .collect();
+        format!("({})", values.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
 
 /// A registered meter as loaded at start-up.
 #[derive(Debug, Clone)]
@@ -30,29 +74,33 @@ pub async fn meters(pool: &AnyPool) -> Result<Vec<MeterRow>, StoreError> {
         .collect()
 }
 
-/// Register a meter (and its household) if it is not known yet.
-pub async fn register_meter(
+/// Register meters not known yet, each as its own household.
+pub async fn register_meters(
     conn: &mut AnyConnection,
-    meter_id: &str,
-    household_id: &str,
+    meter_ids: &[String],
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO households (id, created_ms) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(household_id)
-    .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "INSERT INTO meters (id, household_id, created_ms) VALUES ($1, $2, $3) \
-         ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(meter_id)
-    .bind(household_id)
-    .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
+    for chunk in meter_ids.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO households (id, created_ms) VALUES {} ON CONFLICT (id) DO NOTHING",
+            value_rows(conn, chunk.len(), 2)
+        );
+        let mut query = chunk_query(sql, chunk.len());
+        for meter_id in chunk {
+            query = query.bind(meter_id).bind(now_ms);
+        }
+        query.execute(&mut *conn).await?;
+        let sql = format!(
+            "INSERT INTO meters (id, household_id, created_ms) VALUES {} \
+             ON CONFLICT (id) DO NOTHING",
+            value_rows(conn, chunk.len(), 3)
+        );
+        let mut query = chunk_query(sql, chunk.len());
+        for meter_id in chunk {
+            query = query.bind(meter_id).bind(meter_id).bind(now_ms);
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -104,31 +152,53 @@ pub async fn sync_households(
     Ok(())
 }
 
-/// Store a reading; `false` when one for that meter and time is already stored.
-pub async fn insert_reading(
+/// Store readings; for each, in order, `true` when it is new and `false`
+/// when one for that meter and time is already stored (or comes earlier in
+/// `readings`: the first of a batch's repeats is the one kept).
+pub async fn insert_readings(
     conn: &mut AnyConnection,
-    reading: &Reading,
+    readings: &[Reading],
     received_ms: i64,
-) -> Result<bool, StoreError> {
-    let status = (!reading.status.is_empty()).then(|| reading.status.join(" "));
-    let done = sqlx::query(
-        "INSERT INTO readings \
-         (meter_id, ts_ms, utc_offset_s, total_l, flow_lpm, battery_pct, status, received_ms, \
-         rssi_dbm) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (meter_id, ts_ms) DO NOTHING",
-    )
-    .bind(&reading.meter_id)
-    .bind(reading.ts.timestamp_millis())
-    .bind(i64::from(reading.ts.offset().local_minus_utc()))
-    .bind(reading.total_l)
-    .bind(reading.flow_lpm)
-    .bind(reading.battery_pct)
-    .bind(status)
-    .bind(received_ms)
-    .bind(reading.rssi_dbm)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
+) -> Result<Vec<bool>, StoreError> {
+    // The first reading of each meter and time, by its place in `readings`.
+    let mut first_of: HashMap<(&str, i64), usize> = HashMap::with_capacity(readings.len());
+    for (i, reading) in readings.iter().enumerate() {
+        let key = (reading.meter_id.as_str(), reading.ts.timestamp_millis());
+        first_of.entry(key).or_insert(i);
+    }
+    let mut firsts: Vec<usize> = first_of.values().copied().collect();
+    firsts.sort_unstable();
+    let mut is_new = vec![false; readings.len()];
+    for chunk in firsts.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO readings \
+             (meter_id, ts_ms, utc_offset_s, total_l, flow_lpm, battery_pct, status, received_ms, \
+             rssi_dbm) VALUES {} \
+             ON CONFLICT (meter_id, ts_ms) DO NOTHING RETURNING meter_id, ts_ms",
+            value_rows(conn, chunk.len(), 9)
+        );
+        let mut query = chunk_query(sql, chunk.len());
+        for reading in chunk.iter().map(|&i| &readings[i]) {
+            let status = (!reading.status.is_empty()).then(|| reading.status.join(" "));
+            query = query
+                .bind(&reading.meter_id)
+                .bind(reading.ts.timestamp_millis())
+                .bind(i64::from(reading.ts.offset().local_minus_utc()))
+                .bind(reading.total_l)
+                .bind(reading.flow_lpm)
+                .bind(reading.battery_pct)
+                .bind(status)
+                .bind(received_ms)
+                .bind(reading.rssi_dbm);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let (meter_id, ts_ms): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
+            if let Some(&i) = first_of.get(&(meter_id.as_str(), ts_ms)) {
+                is_new[i] = true;
+            }
+        }
+    }
+    Ok(is_new)
 }
 
 /// The register of the meter's latest reading before `ts_ms`, if any.
@@ -171,6 +241,15 @@ impl<'a> SavedState<'a> {
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments>;
 
+/// A meter heard from in a batch: what the engine now knows of it.
+#[derive(Debug, Clone, Copy)]
+pub struct HeardMeter<'a> {
+    pub id: &'a str,
+    pub last_seen_ms: i64,
+    pub newest_reading_ms: i64,
+    pub state: SavedState<'a>,
+}
+
 /// Record what the engine now knows of a meter, and when it was last heard.
 pub async fn save_meter(
     conn: &mut AnyConnection,
@@ -179,15 +258,43 @@ pub async fn save_meter(
     newest_reading_ms: i64,
     state: SavedState<'_>,
 ) -> Result<(), StoreError> {
-    let query = sqlx::query(
-        "UPDATE meters SET last_seen_ms = $1, \
-         last_reading_ms = CASE WHEN last_reading_ms IS NULL OR $2 > last_reading_ms THEN $2 \
-                                ELSE last_reading_ms END, \
-         engine_state = $3, baseline_days = $4, offline = $5 WHERE id = $6",
-    )
-    .bind(last_seen_ms)
-    .bind(newest_reading_ms);
-    state.bind(query).bind(meter_id).execute(&mut *conn).await?;
+    let meter = HeardMeter {
+        id: meter_id,
+        last_seen_ms,
+        newest_reading_ms,
+        state,
+    };
+    save_meters(conn, &[meter]).await
+}
+
+/// Record what the engine now knows of each meter, and when each was last
+/// heard; `last_reading_ms` never moves back. Each meter once per call.
+pub async fn save_meters(
+    conn: &mut AnyConnection,
+    meters: &[HeardMeter<'_>],
+) -> Result<(), StoreError> {
+    // Both SQLite and PostgreSQL name the columns of a VALUES list column1, column2, …
+    for chunk in meters.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE meters SET last_seen_ms = v.column2, \
+             last_reading_ms = CASE WHEN meters.last_reading_ms IS NULL \
+                                         OR v.column3 > meters.last_reading_ms THEN v.column3 \
+                                    ELSE meters.last_reading_ms END, \
+             engine_state = v.column4, baseline_days = v.column5, offline = v.column6 \
+             FROM (VALUES {}) AS v WHERE meters.id = v.column1",
+            value_rows(conn, chunk.len(), 6)
+        );
+        let mut query = chunk_query(sql, chunk.len());
+        for meter in chunk {
+            query = meter.state.bind(
+                query
+                    .bind(meter.id)
+                    .bind(meter.last_seen_ms)
+                    .bind(meter.newest_reading_ms),
+            );
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -297,4 +404,16 @@ pub async fn readings_page(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_one_row_after_another_or_plain() {
+        assert_eq!(placeholders(true, 1, 2), "($1, $2)");
+        assert_eq!(placeholders(true, 2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(placeholders(false, 2, 2), "(?, ?), (?, ?)");
+    }
 }
