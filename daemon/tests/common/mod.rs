@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use sqlx::Connection;
 use waterwatch::store::Store;
@@ -46,6 +46,11 @@ pub async fn fresh_postgres() -> Option<String> {
     let mut conn = sqlx::AnyConnection::connect(&admin)
         .await
         .expect("WW_TEST_POSTGRES_URL is set but PostgreSQL does not answer");
+    static SWEPT: AtomicBool = AtomicBool::new(false);
+    // Which processes have ended is read from /proc (Linux only).
+    if std::path::Path::new("/proc/self").exists() && !SWEPT.swap(true, Ordering::SeqCst) {
+        drop_left_behind(&mut conn).await;
+    }
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await
@@ -54,4 +59,38 @@ pub async fn fresh_postgres() -> Option<String> {
         .rsplit_once('/')
         .expect("a database URL ends with /db");
     Some(format!("{base}/{name}"))
+}
+
+/// Drops the test databases of test processes that have ended (the name
+/// carries the process id), so runs do not pile them up on the server.
+/// Best effort: a database still in use, or a server that refuses, is left.
+async fn drop_left_behind(conn: &mut sqlx::AnyConnection) {
+    let names: Vec<String> = match sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'ww_test_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    {
+        Ok(names) => names,
+        Err(e) => {
+            eprintln!("cannot list old test databases: {e}");
+            return;
+        }
+    };
+    for name in names {
+        let pid = name
+            .strip_prefix("ww_test_")
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|pid| pid.parse::<u32>().ok());
+        let ended = pid.is_some_and(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if ended
+            && let Err(e) = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name}"
+            )))
+            .execute(&mut *conn)
+            .await
+        {
+            eprintln!("cannot drop the old test database {name}: {e}");
+        }
+    }
 }
