@@ -19,9 +19,7 @@ use tokio::sync::Notify;
 use waterwatch::case::Reason;
 use waterwatch::case::Route;
 use waterwatch::clock::ManualClock;
-use waterwatch::config::{OpsConfig, UnknownMeters};
 use waterwatch::ingest::mqtt::Delivery;
-use waterwatch::ingest::native::TimeWindow;
 use waterwatch::metrics::Metrics;
 use waterwatch::notify::contacts::ContactConfig;
 use waterwatch::process::{Action, ActionOutcome, Processor, Settings};
@@ -109,20 +107,9 @@ fn settings(routes: Vec<Route>) -> Settings {
         "#,
     );
     Settings {
-        router: waterwatch::ingest::adapter::Router::new("waterwatch", &[]),
-        unknown_meters: UnknownMeters::Register,
-        window: TimeWindow::default(),
-        max_payload_bytes: 256 * 1024,
-        dead_letters_kept: 100,
-        channels: vec![],
         contacts,
-        grids: [("h1".to_string(), "grid-7".to_string())].into(),
-        templates: Default::default(),
-        links: None,
-        display_offset: offset(),
         routes,
-        names: [("h1".to_string(), "Zhang Mei".to_string())].into(),
-        ops: OpsConfig::default(),
+        ..common::settings()
     }
 }
 

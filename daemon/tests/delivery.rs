@@ -14,9 +14,7 @@ use sqlx::Row;
 use tokio::sync::Notify;
 use waterwatch::case::Route;
 use waterwatch::clock::ManualClock;
-use waterwatch::config::{OpsConfig, UnknownMeters};
 use waterwatch::ingest::mqtt::Delivery;
-use waterwatch::ingest::native::TimeWindow;
 use waterwatch::metrics::Metrics;
 use waterwatch::notify::contacts::ContactConfig;
 use waterwatch::process::{Processor, Settings};
@@ -54,25 +52,6 @@ fn contacts(text: &str) -> Vec<ContactConfig> {
         .expect("contacts")
         .remove("contact")
         .expect("a [[contact]] list")
-}
-
-fn settings() -> Settings {
-    Settings {
-        router: waterwatch::ingest::adapter::Router::new("waterwatch", &[]),
-        unknown_meters: UnknownMeters::Register,
-        window: TimeWindow::default(),
-        max_payload_bytes: 256 * 1024,
-        dead_letters_kept: 100,
-        channels: vec![],
-        contacts: vec![],
-        grids: [("h1".to_string(), "grid-7".to_string())].into(),
-        templates: Default::default(),
-        links: None,
-        display_offset: offset(),
-        routes: vec![],
-        names: [("h1".to_string(), "Zhang Mei".to_string())].into(),
-        ops: OpsConfig::default(),
-    }
 }
 
 async fn processor(
@@ -196,7 +175,7 @@ async fn a_message_that_fails_for_good_escalates_at_once_tells_ops_and_is_in_the
     for (backend, store, _dir) in common::stores().await {
         let now = at(24, 22, 0);
         let clock = Arc::new(ManualClock::new(now));
-        let mut settings = settings();
+        let mut settings = common::settings();
         settings.contacts = people.clone();
         settings.routes = routes.clone();
         settings.ops = toml::from_str("reach = [{ channel = \"ops-hook\" }]").expect("ops");
@@ -327,7 +306,7 @@ async fn the_family_hears_once_a_day_when_the_mornings_first_water_runs_and_not_
     );
     for (backend, store, _dir) in common::stores().await {
         let clock = Arc::new(ManualClock::new(at(24, 6, 0)));
-        let mut settings = settings();
+        let mut settings = common::settings();
         settings.contacts = people.clone();
         let metrics = Arc::new(Metrics::new());
         let mut p = processor(&store, clock.clone(), settings.clone(), metrics.clone()).await;

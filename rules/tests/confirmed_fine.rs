@@ -6,7 +6,7 @@
 mod support;
 
 use support::{Household, METER, Run, at, minutes};
-use waterwatch_rules::{Engine, MeterState, RuleSet};
+use waterwatch_rules::{Engine, MeterState, Reading, RuleSet};
 
 const DAY1: &str = "2026-11-24";
 
@@ -15,12 +15,18 @@ fn quiet_from_seven() -> Household {
     Household::new(5000.0).day_until(DAY1, "07:00")
 }
 
+/// `home`'s 15-minute readings from 06:00 on day 1 to `until`: those up to
+/// `split`, and those after it.
+fn readings_split(home: &Household, split: &str, until: &str) -> (Vec<Reading>, Vec<Reading>) {
+    home.readings("2026-11-24 06:00", until, minutes(15))
+        .into_iter()
+        .partition(|r| r.ts <= at(split))
+}
+
 #[test]
 fn a_confirmation_resolves_the_alert_and_the_quiet_after_it_fires_it_again() {
-    let readings = quiet_from_seven().readings("2026-11-24 06:00", "2026-11-25 09:00", minutes(15));
-    let (before, after): (Vec<_>, Vec<_>) = readings
-        .into_iter()
-        .partition(|r| r.ts <= at("2026-11-24 19:15"));
+    let (before, after) =
+        readings_split(&quiet_from_seven(), "2026-11-24 19:15", "2026-11-25 09:00");
     let mut run = Run::new();
     run.live(&before);
     // The grid worker visited, found her fine, and closed the case at 19:20.
@@ -39,10 +45,8 @@ fn a_confirmation_resolves_the_alert_and_the_quiet_after_it_fires_it_again() {
 
 #[test]
 fn a_confirmation_early_in_the_quiet_only_ever_delays_the_alert() {
-    let readings = quiet_from_seven().readings("2026-11-24 06:00", "2026-11-25 00:00", minutes(15));
-    let (before, after): (Vec<_>, Vec<_>) = readings
-        .into_iter()
-        .partition(|r| r.ts <= at("2026-11-24 09:30"));
+    let (before, after) =
+        readings_split(&quiet_from_seven(), "2026-11-24 09:30", "2026-11-25 00:00");
     let mut run = Run::new();
     run.live(&before);
     // An early check-in: the resident answered at 09:40. Not 12 h after
@@ -59,10 +63,7 @@ fn a_confirmation_early_in_the_quiet_only_ever_delays_the_alert() {
 #[test]
 fn use_after_the_confirmation_ends_it_and_old_or_unknown_confirmations_change_nothing() {
     let home = quiet_from_seven().uses("2026-11-24 12:00", 3.0);
-    let readings = home.readings("2026-11-24 06:00", "2026-11-25 01:00", minutes(15));
-    let (before, after): (Vec<_>, Vec<_>) = readings
-        .into_iter()
-        .partition(|r| r.ts <= at("2026-11-24 09:30"));
+    let (before, after) = readings_split(&home, "2026-11-24 09:30", "2026-11-25 01:00");
     let mut run = Run::new();
     run.live(&before);
     assert!(
@@ -93,10 +94,8 @@ fn use_after_the_confirmation_ends_it_and_old_or_unknown_confirmations_change_no
 
 #[test]
 fn a_confirmation_survives_a_restart() {
-    let readings = quiet_from_seven().readings("2026-11-24 06:00", "2026-11-25 09:00", minutes(15));
-    let (before, after): (Vec<_>, Vec<_>) = readings
-        .into_iter()
-        .partition(|r| r.ts <= at("2026-11-24 19:15"));
+    let (before, after) =
+        readings_split(&quiet_from_seven(), "2026-11-24 19:15", "2026-11-25 09:00");
     let mut run = Run::new();
     run.live(&before);
     run.engine.confirm_fine(METER, at("2026-11-24 19:20"));
@@ -113,10 +112,8 @@ fn a_confirmation_survives_a_restart() {
 
 #[test]
 fn the_texts_read_in_the_households_language() {
-    let readings = quiet_from_seven().readings("2026-11-24 06:00", "2026-11-25 07:30", minutes(15));
-    let (before, after): (Vec<_>, Vec<_>) = readings
-        .into_iter()
-        .partition(|r| r.ts <= at("2026-11-24 19:15"));
+    let (before, after) =
+        readings_split(&quiet_from_seven(), "2026-11-24 19:15", "2026-11-25 07:30");
     let mut run = Run::new();
     run.engine
         .set_household_language(METER, waterwatch_rules::Language::ZhCn);

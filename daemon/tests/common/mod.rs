@@ -6,6 +6,9 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use sqlx::Connection;
+use waterwatch::config::UnknownMeters;
+use waterwatch::ingest::native::TimeWindow;
+use waterwatch::process::Settings;
 use waterwatch::store::Store;
 
 /// A fresh store on each backend this machine offers: SQLite always,
@@ -92,5 +95,27 @@ async fn drop_left_behind(conn: &mut sqlx::AnyConnection) {
         {
             eprintln!("cannot drop the old test database {name}: {e}");
         }
+    }
+}
+
+/// The processor's settings for household `h1` in `grid-7` (resident Zhang
+/// Mei), displayed at +08:00, new meters registered; no channels, contacts
+/// or routes: each test adds its own.
+pub fn settings() -> Settings {
+    Settings {
+        router: waterwatch::ingest::adapter::Router::new("waterwatch", &[]),
+        unknown_meters: UnknownMeters::Register,
+        window: TimeWindow::default(),
+        max_payload_bytes: 256 * 1024,
+        dead_letters_kept: 100,
+        channels: vec![],
+        contacts: vec![],
+        grids: [("h1".to_string(), "grid-7".to_string())].into(),
+        templates: Default::default(),
+        links: None,
+        display_offset: chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00"),
+        routes: vec![],
+        names: [("h1".to_string(), "Zhang Mei".to_string())].into(),
+        ops: Default::default(),
     }
 }

@@ -28,13 +28,7 @@ pub(super) fn open_case(
     };
     effects.push(Effect::Audit(
         "opened",
-        format!(
-            "{} ({}): {}; route {}",
-            event.rule,
-            event.severity.as_str(),
-            event.summary,
-            route.name
-        ),
+        format!("{}; route {}", fired_text(event), route.name),
     ));
     if route.ask_resident.is_some() {
         ask_resident(&mut case, now, effects);
@@ -87,15 +81,7 @@ pub(super) fn join(
     let before = case.severity();
     let mut next = case.clone();
     next.alerts.push(alert_of(event, now));
-    effects.push(Effect::Audit(
-        "alert_fired",
-        format!(
-            "{} ({}): {}",
-            event.rule,
-            event.severity.as_str(),
-            event.summary
-        ),
-    ));
+    effects.push(Effect::Audit("alert_fired", fired_text(event)));
     if next.severity() <= before {
         return Some(next);
     }
@@ -177,4 +163,14 @@ pub(super) fn resolve_alert(
         );
     }
     Some(next)
+}
+
+/// `rule (severity): summary`, as the audit trail says a fired alert.
+fn fired_text(event: &AlertEvent) -> String {
+    format!(
+        "{} ({}): {}",
+        event.rule,
+        event.severity.as_str(),
+        event.summary
+    )
 }
