@@ -21,7 +21,10 @@
 //!   before = "+16h15m"
 //! ```
 //! Any `fired` event the test does not expect fails it: a test says both
-//! what must alert and that nothing else does.
+//! what must alert and that nothing else does. `confirmed_fine = ["+16h30m"]`
+//! says a person confirmed the resident fine then (the resident answered
+//! "I'm OK", or a grid worker closed the case as fine), as the daemon tells
+//! the engine.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -92,6 +95,10 @@ pub struct TestCase {
     pub history: Vec<Phase>,
     /// The timeline from `start`.
     pub phases: Vec<Phase>,
+    /// When a person confirmed the resident fine: `+DURATION` after
+    /// `start`, or RFC 3339.
+    #[serde(default)]
+    pub confirmed_fine: Vec<String>,
     /// Events that must happen.
     #[serde(default)]
     pub expect: Vec<Expect>,
@@ -185,6 +192,9 @@ fn validate(test: &TestCase) -> Result<(), String> {
             at(start, bound)?;
         }
     }
+    for confirmed in &test.confirmed_fine {
+        at(start, confirmed).map_err(|e| format!("confirmed_fine: {e}"))?;
+    }
     Ok(())
 }
 
@@ -265,13 +275,23 @@ pub fn run_test(rules: &RuleSet, test: &TestCase) -> Result<Vec<AlertEvent>, Str
     let start = parse_start(&test.start)?;
     let (readings, end) = timeline(test, start);
     let step = chrono::Duration::from_std(test.interval).unwrap_or(chrono::Duration::minutes(15));
+    let mut confirmed = test
+        .confirmed_fine
+        .iter()
+        .map(|c| at(start, c))
+        .collect::<Result<Vec<_>, _>>()?;
+    confirmed.sort();
     let mut engine = Engine::new(rules.clone());
     let mut events = Vec::new();
     let mut next = readings.iter().peekable();
+    let mut fine = confirmed.iter().peekable();
     let mut t = readings.first().map(|r| r.ts).unwrap_or(start);
     while t <= end {
         while let Some(reading) = next.next_if(|r| r.ts <= t) {
             events.extend(engine.observe(reading, reading.ts).events);
+        }
+        while let Some(&at) = fine.next_if(|&&c| c <= t) {
+            events.extend(engine.confirm_fine(&test.meter, at));
         }
         events.extend(engine.tick(t));
         t += step;
