@@ -5,98 +5,16 @@ mod common;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
-use serde_json::json;
+use chrono::Duration;
 use tokio::sync::Notify;
 use waterwatch::clock::ManualClock;
 use waterwatch::config::UnknownMeters;
-use waterwatch::ingest::mqtt::Delivery;
-use waterwatch::ingest::native::TimeWindow;
 use waterwatch::metrics::Metrics;
-use waterwatch::process::{Processor, Settings};
-use waterwatch::store::{self, Store};
+use waterwatch::process::Processor;
+use waterwatch::store;
 use waterwatch_rules::RuleSet;
 
-fn start() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0)
-        .single()
-        .expect("a time")
-}
-
-fn local(t: DateTime<Utc>) -> String {
-    let offset = FixedOffset::east_opt(8 * 3600).expect("+08:00");
-    t.with_timezone(&offset)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
-
-fn settings(unknown_meters: UnknownMeters) -> Settings {
-    Settings {
-        router: waterwatch::ingest::adapter::Router::new("waterwatch", &[]),
-        unknown_meters,
-        window: TimeWindow::default(),
-        max_payload_bytes: 256 * 1024,
-        dead_letters_kept: 100,
-        channels: vec!["grid".into(), "family".into()],
-        contacts: vec![],
-        grids: Default::default(),
-        templates: Default::default(),
-        links: None,
-        display_offset: FixedOffset::east_opt(8 * 3600).expect("+08:00"),
-        routes: vec![],
-        names: Default::default(),
-        ops: Default::default(),
-    }
-}
-
-async fn processor(store: &Store, clock: Arc<ManualClock>, unknown: UnknownMeters) -> Processor {
-    Processor::load(
-        store.clone(),
-        RuleSet::default_rules(),
-        Arc::new(Metrics::new()),
-        clock,
-        settings(unknown),
-        Arc::new(Notify::new()),
-    )
-    .await
-    .expect("processor loads")
-}
-
-fn reading(meter: &str, t: DateTime<Utc>, total: i64) -> Delivery {
-    Delivery::unacked(
-        &format!("waterwatch/meters/{meter}/reading"),
-        json!({"meter_id": meter, "ts": local(t), "total_l": total}).to_string(),
-    )
-}
-
-/// The register of a household that used water in the first hour of the
-/// day (from `start()`), 6 L every 15 minutes, and none after.
-fn total_at(t: DateTime<Utc>) -> i64 {
-    let used_steps = (t.min(start() + Duration::hours(1)) - start()).num_minutes() / 15;
-    1_000 + 6 * used_steps
-}
-
-/// A batch of 15-minute readings from `from` to `to` of that household.
-fn quiet_day(meter: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> Delivery {
-    let mut readings = Vec::new();
-    let mut t = from;
-    while t <= to {
-        readings.push(json!({"ts": local(t), "total_l": total_at(t)}));
-        t += Duration::minutes(15);
-    }
-    Delivery::unacked(
-        &format!("waterwatch/meters/{meter}/reading"),
-        json!({"meter_id": meter, "readings": readings}).to_string(),
-    )
-}
-
-async fn scalar(store: &Store, sql: &'static str) -> i64 {
-    use sqlx::Row;
-    sqlx::query(sql)
-        .fetch_one(store.pool())
-        .await
-        .and_then(|r| r.try_get::<i64, _>(0))
-        .expect(sql)
-}
+use common::timeline::*;
 
 #[tokio::test]
 async fn a_reading_delivered_twice_is_stored_once() {
@@ -455,133 +373,6 @@ async fn notifications_reach_the_households_contacts_by_role_with_numbers_kept_o
             "{trail:#?}"
         );
     }
-}
-
-#[tokio::test]
-async fn away_mode_holds_inactivity_back_and_opens_the_case_if_still_quiet_when_it_ends() {
-    for (backend, store, _dir) in common::stores().await {
-        let now = start() + Duration::hours(15);
-        let clock = Arc::new(ManualClock::new(now));
-        let mut p = processor(&store, clock.clone(), UnknownMeters::Register).await;
-        set_away(
-            &store,
-            "h1",
-            now + Duration::hours(2),
-            "visiting her daughter",
-        )
-        .await;
-
-        p.handle(&[quiet_day("h1", start(), now)])
-            .await
-            .expect("stored");
-        assert!(
-            store::cases::list(store.pool(), 10)
-                .await
-                .expect("cases")
-                .is_empty(),
-            "{backend}"
-        );
-
-        // A burst is never held back by away mode.
-        let burst = Delivery::unacked(
-            "waterwatch/meters/h2/reading",
-            json!({"meter_id": "h2", "readings": [
-                {"ts": local(now - Duration::minutes(30)), "total_l": 100},
-                {"ts": local(now - Duration::minutes(15)), "total_l": 105},
-                {"ts": local(now), "total_l": 800},
-            ]})
-            .to_string(),
-        );
-        p.handle(&[burst]).await.expect("stored");
-        assert_eq!(
-            store::cases::list(store.pool(), 10)
-                .await
-                .expect("cases")
-                .len(),
-            1,
-            "{backend}"
-        );
-
-        // Still away: nothing more. Past the expected return and still quiet: a case.
-        clock.advance(Duration::hours(1));
-        p.escalate().await.expect("escalate");
-        assert_eq!(
-            store::cases::list(store.pool(), 10)
-                .await
-                .expect("cases")
-                .len(),
-            1,
-            "{backend}"
-        );
-        clock.advance(Duration::hours(1) + Duration::minutes(1));
-        p.escalate().await.expect("escalate");
-        let cases = store::cases::list(store.pool(), 10).await.expect("cases");
-        assert_eq!(cases.len(), 2, "{backend}: {cases:?}");
-        assert!(
-            cases.iter().any(|c| c.household == "h1"),
-            "{backend}: {cases:?}"
-        );
-        p.escalate().await.expect("escalate again");
-        assert_eq!(
-            store::cases::list(store.pool(), 10)
-                .await
-                .expect("cases")
-                .len(),
-            2,
-            "released once"
-        );
-    }
-}
-
-#[tokio::test]
-async fn an_alert_that_fires_and_ends_while_away_never_reaches_anyone() {
-    for (backend, store, _dir) in common::stores().await {
-        let now = start() + Duration::hours(15);
-        let clock = Arc::new(ManualClock::new(now));
-        let mut p = processor(&store, clock.clone(), UnknownMeters::Register).await;
-        set_away(&store, "h1", now + Duration::hours(2), "hospital stay").await;
-        p.handle(&[quiet_day("h1", start(), now)])
-            .await
-            .expect("stored");
-        clock.advance(Duration::minutes(15));
-        p.handle(&[reading("h1", now + Duration::minutes(15), 1_100)])
-            .await
-            .expect("stored");
-        clock.advance(Duration::hours(3));
-        p.escalate().await.expect("escalate");
-        assert!(
-            store::cases::list(store.pool(), 10)
-                .await
-                .expect("cases")
-                .is_empty(),
-            "{backend}"
-        );
-        assert_eq!(
-            store::outbox::count_by_status(store.pool(), "pending")
-                .await
-                .expect("n"),
-            0
-        );
-    }
-}
-
-/// Mark a household away from `start()` until `ends`.
-async fn set_away(store: &Store, household: &str, ends: DateTime<Utc>, reason: &str) {
-    let away = waterwatch::suppress::Suppression {
-        id: None,
-        away: true,
-        household: Some(household.into()),
-        grid: None,
-        kind: None,
-        starts: start(),
-        ends,
-        reason: reason.into(),
-        created_by: "family".into(),
-    };
-    let mut conn = store.pool().acquire().await.expect("connection");
-    store::suppressions::insert(&mut conn, &away, start())
-        .await
-        .expect("stored");
 }
 
 #[tokio::test]

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod timeline;
+
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use sqlx::Connection;
