@@ -51,26 +51,12 @@ async fn away_mode_holds_inactivity_back_and_opens_the_case_if_still_quiet_when_
             .to_string(),
         );
         p.handle(&[burst]).await.expect("stored");
-        assert_eq!(
-            store::cases::list(store.pool(), 10)
-                .await
-                .expect("cases")
-                .len(),
-            1,
-            "{backend}"
-        );
+        assert_eq!(case_count(&store).await, 1, "{backend}");
 
         // Still away: nothing more. Past the expected return and still quiet: a case.
         clock.advance(Duration::hours(1));
         p.escalate().await.expect("escalate");
-        assert_eq!(
-            store::cases::list(store.pool(), 10)
-                .await
-                .expect("cases")
-                .len(),
-            1,
-            "{backend}"
-        );
+        assert_eq!(case_count(&store).await, 1, "{backend}");
         clock.advance(Duration::hours(1) + Duration::minutes(1));
         p.escalate().await.expect("escalate");
         let cases = store::cases::list(store.pool(), 10).await.expect("cases");
@@ -80,14 +66,7 @@ async fn away_mode_holds_inactivity_back_and_opens_the_case_if_still_quiet_when_
             "{backend}: {cases:?}"
         );
         p.escalate().await.expect("escalate again");
-        assert_eq!(
-            store::cases::list(store.pool(), 10)
-                .await
-                .expect("cases")
-                .len(),
-            2,
-            "released once"
-        );
+        assert_eq!(case_count(&store).await, 2, "released once");
     }
 }
 
@@ -121,6 +100,14 @@ async fn an_alert_that_fires_and_ends_while_away_never_reaches_anyone() {
             0
         );
     }
+}
+
+/// How many cases the store holds.
+async fn case_count(store: &Store) -> usize {
+    store::cases::list(store.pool(), 10)
+        .await
+        .expect("cases")
+        .len()
 }
 
 /// Mark a household away from `start()` until `ends`.

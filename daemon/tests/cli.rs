@@ -380,7 +380,9 @@ fn a_rule_test_file_with_mistakes_names_each_line() {
     std::fs::write(
         &file,
         "[[test]]\nname = \"a\"\nstart = \"yesterday\"\ninterval = \"15m\"\nphases = []\n\n\
-         [[test]]\nname = \"b\"\nstart = \"2026-01-05T06:00:00+08:00\"\ninterval = \"soon\"\nphases = []\n",
+         [[test]]\nname = \"b\"\nstart = \"2026-01-05T06:00:00+08:00\"\ninterval = \"soon\"\nphases = []\n\n\
+         [[test]]\nname = \"c\"\nstart = \"2026-01-05T06:00:00+08:00\"\ninterval = \"15m\"\nphases = []\n\
+         confirmed_fine = [\"later\"]\n",
     )
     .expect("write");
     let out = waterwatch()
@@ -395,4 +397,8 @@ fn a_rule_test_file_with_mistakes_names_each_line() {
         "{stdout}"
     );
     assert!(stdout.contains(":10: test[1].interval"), "{stdout}");
+    assert!(
+        stdout.contains(":13: test[2]: confirmed_fine: `later` is neither +DURATION nor RFC 3339"),
+        "{stdout}"
+    );
 }

@@ -30,8 +30,7 @@ fn a_confirmation_resolves_the_alert_and_the_quiet_after_it_fires_it_again() {
     let mut run = Run::new();
     run.live(&before);
     // The grid worker visited, found her fine, and closed the case at 19:20.
-    let events = run.engine.confirm_fine(METER, at("2026-11-24 19:20"));
-    run.events.extend(events);
+    assert_eq!(run.confirm_fine(METER, at("2026-11-24 19:20")), 1);
     run.live(&after);
     assert_eq!(
         run.story(),
@@ -51,11 +50,7 @@ fn a_confirmation_early_in_the_quiet_only_ever_delays_the_alert() {
     run.live(&before);
     // An early check-in: the resident answered at 09:40. Not 12 h after
     // 07:15, but 12 h after 09:40.
-    assert!(
-        run.engine
-            .confirm_fine(METER, at("2026-11-24 09:40"))
-            .is_empty()
-    );
+    assert_eq!(run.confirm_fine(METER, at("2026-11-24 09:40")), 0);
     run.live(&after);
     assert_eq!(run.fired("inactivity"), [at("2026-11-24 21:45")]);
 }
@@ -66,22 +61,10 @@ fn use_after_the_confirmation_ends_it_and_old_or_unknown_confirmations_change_no
     let (before, after) = readings_split(&home, "2026-11-24 09:30", "2026-11-25 01:00");
     let mut run = Run::new();
     run.live(&before);
-    assert!(
-        run.engine
-            .confirm_fine(METER, at("2026-11-24 09:40"))
-            .is_empty()
-    );
+    assert_eq!(run.confirm_fine(METER, at("2026-11-24 09:40")), 0);
     // Before the quiet began, or for a meter never seen: nothing.
-    assert!(
-        run.engine
-            .confirm_fine(METER, at("2026-11-24 06:30"))
-            .is_empty()
-    );
-    assert!(
-        run.engine
-            .confirm_fine("nobody", at("2026-11-24 09:40"))
-            .is_empty()
-    );
+    assert_eq!(run.confirm_fine(METER, at("2026-11-24 06:30")), 0);
+    assert_eq!(run.confirm_fine("nobody", at("2026-11-24 09:40")), 0);
     run.live(&after);
     // Water at 12:00 starts a new stretch: 12 h from then, as always.
     assert_eq!(run.fired("inactivity"), [at("2026-11-25 00:00")]);
@@ -98,7 +81,7 @@ fn a_confirmation_survives_a_restart() {
         readings_split(&quiet_from_seven(), "2026-11-24 19:15", "2026-11-25 09:00");
     let mut run = Run::new();
     run.live(&before);
-    run.engine.confirm_fine(METER, at("2026-11-24 19:20"));
+    assert_eq!(run.confirm_fine(METER, at("2026-11-24 19:20")), 1);
     let json = serde_json::to_string(&run.engine.meter_state(METER).unwrap()).unwrap();
     run.engine = Engine::new(RuleSet::default_rules());
     let state: MeterState = serde_json::from_str(&json).unwrap();
@@ -118,8 +101,7 @@ fn the_texts_read_in_the_households_language() {
     run.engine
         .set_household_language(METER, waterwatch_rules::Language::ZhCn);
     run.live(&before);
-    let events = run.engine.confirm_fine(METER, at("2026-11-24 19:20"));
-    run.events.extend(events);
+    assert_eq!(run.confirm_fine(METER, at("2026-11-24 19:20")), 1);
     run.live(&after);
     let story = run.story();
     assert_eq!(

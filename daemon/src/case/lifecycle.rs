@@ -218,6 +218,7 @@ pub enum Input<'a> {
     DeliveryFailed,
 }
 
+#[cfg(test)]
 impl<'a> Input<'a> {
     /// An alert whose rule names no route.
     pub fn alert(event: &'a AlertEvent) -> Input<'a> {

@@ -2,7 +2,6 @@
 //! "I'm OK"), record consent withdrawn or given again; and the escalation
 //! that falls due with time.
 
-use chrono::{DateTime, Utc};
 use waterwatch_rules::AlertEvent;
 
 use super::Processor;
@@ -142,10 +141,15 @@ impl Processor {
         }
         // Someone saw the resident fine just now: the quiet is measured
         // again from now, so the alert can fire again if it goes on.
-        let events = self.confirm_fine(&case.household, now);
+        let meters = self.meters_of(&case.household);
+        let at = now.with_timezone(&self.settings.display_offset);
+        let events: Vec<AlertEvent> = meters
+            .iter()
+            .flat_map(|meter| self.engine.confirm_fine(meter, at))
+            .collect();
         let result = async {
-            for meter in self.meters_of(&case.household) {
-                self.save_state(&mut tx, &meter).await?;
+            for meter in &meters {
+                self.save_state(&mut tx, meter).await?;
             }
             queued += self.apply_events(&mut tx, &events, now).await?;
             tx.commit().await?;
@@ -173,16 +177,6 @@ impl Processor {
             .filter(|m| self.households.get(*m).map_or(*m, String::as_str) == household)
             .map(str::to_owned)
             .collect()
-    }
-
-    /// Tell the engine the household's resident was confirmed fine at `now`.
-    fn confirm_fine(&mut self, household: &str, now: DateTime<Utc>) -> Vec<AlertEvent> {
-        let at = now.with_timezone(&self.settings.display_offset);
-        let mut events = Vec::new();
-        for meter in self.meters_of(household) {
-            events.extend(self.engine.confirm_fine(&meter, at));
-        }
-        events
     }
 }
 

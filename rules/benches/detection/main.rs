@@ -21,6 +21,8 @@ mod daiad;
 mod score;
 mod sim;
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use chrono::DateTime;
@@ -333,27 +335,24 @@ pub fn replay_answering(
         }
     };
     let mut next_tick: Option<i64> = None;
-    // (when, meter) of answers still to come, soonest last.
-    let mut answers: Vec<(i64, String)> = Vec::new();
+    // (when, meter) of answers still to come, soonest first.
+    let mut answers: BinaryHeap<Reverse<(i64, String)>> = BinaryHeap::new();
     let mut asked = 0;
     for r in readings {
         let now = r.ts.timestamp_millis();
         for f in &fired[asked..] {
             if let Some(at) = answer(f) {
-                answers.push((at, f.meter_id.clone()));
+                answers.push(Reverse((at, f.meter_id.clone())));
             }
         }
         asked = fired.len();
-        if !answers.is_empty() {
-            answers.sort_by_key(|a| std::cmp::Reverse(a.0));
-            while let Some((at, _)) = answers.last()
-                && *at <= now
-            {
-                let (at, meter) = answers.pop().expect("just looked");
-                if let Some(ts) = DateTime::from_timestamp_millis(at) {
-                    let events = engine.confirm_fine(&meter, ts.with_timezone(r.ts.offset()));
-                    keep(engine, &mut fired, events);
-                }
+        while answers.peek().is_some_and(|Reverse((at, _))| *at <= now) {
+            let Some(Reverse((at, meter))) = answers.pop() else {
+                break;
+            };
+            if let Some(ts) = DateTime::from_timestamp_millis(at) {
+                let events = engine.confirm_fine(&meter, ts.with_timezone(r.ts.offset()));
+                keep(engine, &mut fired, events);
             }
         }
         let mut t = next_tick.unwrap_or(now);

@@ -272,6 +272,15 @@ impl Run {
         self.notes.extend(outcome.notes);
     }
 
+    /// A person confirmed `meter`'s resident fine at `at` (as the daemon
+    /// tells the engine); the events it caused are kept. Returns how many.
+    pub fn confirm_fine(&mut self, meter: &str, at: Timestamp) -> usize {
+        let events = self.engine.confirm_fine(meter, at);
+        let n = events.len();
+        self.events.extend(events);
+        n
+    }
+
     /// When `rule` fired (event `ts`s).
     pub fn fired(&self, rule: &str) -> Vec<Timestamp> {
         self.times(rule, Transition::Fired)
