@@ -40,6 +40,17 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// The first `http://` link in a message's text, without the sentence's
+/// closing punctuation; panics when there is none.
+pub fn link_in(text: &str) -> String {
+    text.split_whitespace()
+        .find_map(|word| {
+            word.find("http://")
+                .map(|i| word[i..].trim_end_matches(['.', '。', '，']).to_string())
+        })
+        .unwrap_or_else(|| panic!("no link in {text}"))
+}
+
 /// A free loopback port (bound and released; the tests never use fixed ports).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -159,13 +159,7 @@ reach = [{{ channel = "mail", to = "hua@example.org" }}]
         .find(|m| m["to"] == "mei@example.org")
         .expect("Mei's email");
     let body = asked["body"].as_str().unwrap_or_default();
-    let link = body
-        .split_whitespace()
-        .find_map(|word| {
-            word.find("http://")
-                .map(|i| word[i..].trim_end_matches(['.', '。', '，']).to_string())
-        })
-        .unwrap_or_else(|| panic!("no link in {body}"));
+    let link = waterwatch_e2e::link_in(body);
     let http = waterwatch_e2e::http();
     let used = http.post(&link).send().await.expect("POST the link");
     assert_eq!(used.status(), 200);

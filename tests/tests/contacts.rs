@@ -103,13 +103,7 @@ reach = [{{ channel = "mail", to = "wang@example.org" }}]
     );
 
     // The link in the message: opening it only asks; the button acknowledges.
-    let link = body
-        .split_whitespace()
-        .find_map(|word| {
-            word.find("http://")
-                .map(|i| word[i..].trim_end_matches(['.', '。', '，']).to_string())
-        })
-        .unwrap_or_else(|| panic!("no link in {body}"));
+    let link = waterwatch_e2e::link_in(body);
     let http = waterwatch_e2e::http();
     let page = http.get(&link).send().await.expect("GET the link");
     assert_eq!(page.status(), 200);
