@@ -53,10 +53,15 @@ const SHORTEST_MS: i64 = 30 * MINUTE_MS;
 /// One stretch (or one day) in fixed point.
 const UNIT: u32 = 100;
 
-/// Rising-time buckets: 15 minutes each from 03:00 to 13:00 local.
-pub const RISE_BUCKETS: usize = 40;
+/// Rising-time buckets: 15 minutes each from 03:00 to 13:00 local, and one
+/// more for a night that had no morning by 13:00 (a night away, or in bed
+/// past noon).
+pub const RISE_BUCKETS: usize = RISE_TIMES + 1;
+const RISE_TIMES: usize = 40;
 const RISE_FROM_MIN: i64 = 3 * 60;
 const RISE_BUCKET_MIN: i64 = 15;
+/// 13:00: a night stretch still quiet then had no morning.
+const RISE_UNTIL_MIN: i64 = RISE_FROM_MIN + RISE_BUCKET_MIN * RISE_TIMES as i64;
 /// A night stretch starts in [19:00, 06:00) local and lasts at least this long.
 const NIGHT_FROM_H: i64 = 19;
 const NIGHT_UNTIL_H: i64 = 6;
@@ -298,10 +303,11 @@ impl Baseline {
                 && is_night_start(from, offset_s)
             {
                 let minute = minute_of_day(start_ms, offset_s);
-                if (RISE_FROM_MIN..RISE_FROM_MIN + RISE_BUCKET_MIN * RISE_BUCKETS as i64)
-                    .contains(&minute)
-                {
+                if (RISE_FROM_MIN..RISE_UNTIL_MIN).contains(&minute) {
                     self.rise_today = Some(minute);
+                } else if minute >= RISE_UNTIL_MIN && gap > (minute - RISE_UNTIL_MIN) * MINUTE_MS {
+                    // Quiet through 13:00 today: no morning.
+                    self.rise_today = Some(RISE_UNTIL_MIN);
                 }
             }
         }
@@ -414,9 +420,29 @@ impl Baseline {
         None
     }
 
+    /// This household's quiet stretches (from any time of day, on `days`)
+    /// longer than `longer_than_ms`, and the days they came in: both
+    /// decayed, so `(2.5, 40.0)` is about once every 16 days of late.
+    pub fn longer_than(&self, days: Days, longer_than_ms: i64) -> (f64, f64) {
+        let (day_weight, _) = self.weights(days);
+        let mut tail = [0u32; BUCKETS];
+        for bin in 0..BINS {
+            self.add_gap_row(days, bin, &mut tail);
+        }
+        // Buckets wholly above the length: the one holding it is not counted.
+        let longer: u32 = tail[(bucket_of(longer_than_ms) + 1).min(BUCKETS)..]
+            .iter()
+            .sum();
+        (
+            f64::from(longer) / f64::from(UNIT),
+            f64::from(day_weight) / f64::from(UNIT),
+        )
+    }
+
     /// The time of day (minutes after local midnight) by which this household
     /// has begun its morning on all but `1 - quantile` of days; `None` before
-    /// a week of mornings is known.
+    /// a week of mornings is known, or when more nights than that had no
+    /// morning by 13:00 (nights away): such a household has no usual time.
     pub fn usual_rising(&self, quantile: f64) -> Option<i64> {
         self.usual_rising_in(Days::All, quantile)
     }
@@ -433,7 +459,8 @@ impl Baseline {
         for k in (0..RISE_BUCKETS).rev() {
             above += f64::from(self.rise_count(days, k));
             if above > allowed {
-                return Some(RISE_FROM_MIN + (k as i64 + 1) * RISE_BUCKET_MIN);
+                // Mornings that do not come that often have no usual time.
+                return (k < RISE_TIMES).then(|| RISE_FROM_MIN + (k as i64 + 1) * RISE_BUCKET_MIN);
             }
         }
         None

@@ -126,7 +126,7 @@ fixture!(
     an_unknown_field_lists_the_known_ones,
     "bad-unknown-field.toml",
     [
-        "bad-unknown-field.toml:6: rule[0].threshold: unknown field `threshold`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `late_morning`, `day_out_until`, `steady`, `flow_running`, `reported_flow`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`"
+        "bad-unknown-field.toml:6: rule[0].threshold: unknown field `threshold`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `late_morning`, `day_out_until`, `routine_max`, `routine_every`, `steady`, `flow_running`, `reported_flow`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`"
     ]
 );
 
@@ -204,7 +204,7 @@ fixture!(
         "bad-many.toml:9: rule[0].after: \"12 hours please\" is not a duration (expected number at 9); write e.g. \"12h\" or \"90m\"",
         "bad-many.toml:16: rule[1].window: the window (3 h) is longer than after (2 h); make window at most as long as after",
         "bad-many.toml:17: rule[1].min_rate_lpm: must not be negative (got -2); use 0 to count any use",
-        "bad-many.toml:24: rule[2].windw: unknown field `windw`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `late_morning`, `day_out_until`, `steady`, `flow_running`, `reported_flow`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`",
+        "bad-many.toml:24: rule[2].windw: unknown field `windw`, expected one of `name`, `kind`, `severity`, `enabled`, `route`, `after`, `window`, `min_rate_lpm`, `max_rate_lpm`, `rate_lpm`, `flags`, `learned`, `quantile`, `margin`, `min`, `max`, `morning_margin`, `late_morning`, `day_out_until`, `routine_max`, `routine_every`, `steady`, `flow_running`, `reported_flow`, `recent_days`, `history_days`, `min_history_days`, `fraction`, `min_drop_l`",
         "bad-many.toml:27: rule[3].name: duplicate rule name \"inactivity\", already used by rule[0] (line 6); give every rule a unique name",
         "bad-many.toml:34: rule[4].kind: unknown kind \"fault\"; use one of: inactivity, continuous_flow, spike, usage_drop, meter_offline, meter_fault",
     ]
@@ -233,6 +233,17 @@ fixture!(
         "bad-day-out.toml:16: rule[1].late_morning: \"soon\" is not a duration (expected number at 0); write e.g. \"12h\" or \"90m\"",
         "bad-day-out.toml:17: rule[1].day_out_until: \"24:30\" is not a time of day; write it as \"HH:MM\" in the household's local time, e.g. \"21:00\", or \"off\"",
         "bad-day-out.toml:24: rule[2].day_out_until: only used by a learned rule; add learned = true or remove it",
+    ]
+);
+
+fixture!(
+    routine_max_and_routine_every_are_checked,
+    "bad-routine.toml",
+    [
+        "bad-routine.toml:7: rule[0].routine_max: 10 h is not longer than max (12 h), so it could never apply; make it longer, e.g. \"20h\", or \"off\"",
+        "bad-routine.toml:8: rule[0].routine_every: 6 h is less than a day; say how many days may pass between long stretches, e.g. \"30d\"",
+        "bad-routine.toml:16: rule[1].routine_max: 2 d is more than a day; a whole day without water warrants a visit whatever the household's routine",
+        "bad-routine.toml:23: rule[2].routine_max: only used by a learned rule; add learned = true or remove it",
     ]
 );
 

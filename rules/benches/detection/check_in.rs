@@ -37,7 +37,8 @@ pub fn answer_shares() -> Vec<f64> {
 /// The shipped rules and the check-in: the learned inactivity rule at
 /// quantile 0.99 and margin 1, with the late-morning allowance (nobody is
 /// asked before a late morning is over) but no day out (someone out for the
-/// day can answer).
+/// day can answer), and no `routine_max` (a household often away is asked
+/// within 12 h too).
 pub fn rules() -> RuleSet {
     let shipped = RuleSet::default_rules();
     let mut check = tuned(&shipped, 0.99, 1.0, None, None);
@@ -49,6 +50,8 @@ pub fn rules() -> RuleSet {
         }) = &mut rule.detector
         {
             l.day_out_until = None;
+            // As the README's check-in rule: `max` is a hard cap.
+            l.routine_max = None;
         }
         rule.name = CHECK_IN.into();
         rules.rules.push(rule);

@@ -91,6 +91,7 @@ pub fn contenders() -> Vec<Contender> {
             rules: learned.clone(),
             no_flow: false,
         }),
+        routine(&learned, None, Duration::ZERO),
         fixed(8),
         fixed(12),
         fixed(24),
@@ -141,6 +142,23 @@ pub fn contenders() -> Vec<Contender> {
             all.push(check_in(&learned, quantile, max_h, rest.first().copied()));
         }
     }
+    // `WW_BENCH_ROUTINE="20h:14d,16h:7d"`: the learned rule with
+    // `routine_max` and `routine_every`.
+    for variant in std::env::var("WW_BENCH_ROUTINE")
+        .unwrap_or_default()
+        .split(',')
+    {
+        let Some((max, every)) = variant.split_once(':') else {
+            continue;
+        };
+        let (Ok(max), Ok(every)) = (
+            humantime::parse_duration(max.trim()),
+            humantime::parse_duration(every.trim()),
+        ) else {
+            continue;
+        };
+        all.push(routine(&learned, Some(max), every));
+    }
     // `WW_BENCH_SWEEP="0.99:1.0,0.999:1.1:30:11"`: learned variants
     // (quantile:margin[:morning margin in minutes[:max in hours]]).
     for variant in std::env::var("WW_BENCH_SWEEP")
@@ -164,6 +182,38 @@ pub fn contenders() -> Vec<Contender> {
         });
     }
     all
+}
+
+/// The learned rule with `routine_max = max` and `routine_every = every`;
+/// with `None`, `max` a hard cap (the rule shipped until 2026-11-26).
+fn routine(learned: &RuleSet, max: Option<Duration>, every: Duration) -> Contender {
+    let mut rules = learned.clone();
+    for rule in &mut rules.rules {
+        if let Detector::Inactivity(InactivityConfig {
+            learned: Some(l), ..
+        }) = &mut rule.detector
+        {
+            l.routine_max = max;
+            l.routine_every = if max.is_some() {
+                every
+            } else {
+                l.routine_every
+            };
+        }
+    }
+    let name = match max {
+        None => "learned, max a hard cap (shipped until 2026-11-26)".to_owned(),
+        Some(max) => format!(
+            "learned, routine_max {} every {} d",
+            humantime::format_duration(max),
+            every.as_secs() / 86_400
+        ),
+    };
+    Contender {
+        name,
+        rules,
+        no_flow: false,
+    }
 }
 
 /// The fixed 12 h contender with the programmes' plain "continuous use for
@@ -408,8 +458,13 @@ fn main() {
         speed_and_size(&sim::readings(households, days, seed));
         return;
     }
+    let only_daiad = std::env::var("WW_BENCH_ONLY").is_ok_and(|o| o == "daiad");
     let started = Instant::now();
-    let readings = sim::run(households, days, seed);
+    let readings = if only_daiad {
+        Vec::new()
+    } else {
+        sim::run(households, days, seed)
+    };
     eprintln!("simulation scored in {:.1?}", started.elapsed());
 
     let started = Instant::now();
@@ -422,6 +477,9 @@ fn main() {
     });
     daiad::run(&daiad_path);
     eprintln!("DAIAD scored in {:.1?}", started.elapsed());
+    if only_daiad {
+        return;
+    }
 
     speed_and_size(&readings);
 }

@@ -107,6 +107,36 @@ fn the_rising_time_is_the_end_of_the_night() {
 }
 
 #[test]
+fn a_night_with_no_morning_by_one_oclock_is_remembered() {
+    let learning = Learning::default();
+    // Up at 07:00 on 30 days; on days 10 and 20 nobody is home until 14:00
+    // (a night away), and on every day water at 19:30 and 22:00, a short
+    // evening stretch that is not a night without a morning.
+    let mut b = Baseline::default();
+    for d in 0..30 {
+        let first = if d == 10 || d == 20 { 14 } else { 7 };
+        for h in [first, 12, 18] {
+            use_at(&mut b, t(d, h, 0), &learning);
+        }
+        use_at(&mut b, t(d, 19, 30), &learning);
+        use_at(&mut b, t(d, 22, 0), &learning);
+    }
+    // Two mornings in thirty did not come: there is no latest usual rising
+    // on 999 days in 1000 ...
+    assert_eq!(b.usual_rising(0.999), None);
+    // ... but the usual (median) one is unchanged.
+    assert_eq!(b.usual_rising(0.5), Some(7 * 60));
+    // The two nights away are the only stretches over 12 h.
+    let (longer, days) = b.longer_than(Days::All, 12 * HOUR_MS);
+    assert!((1.0..2.0).contains(&longer), "{longer} in {days} days");
+    assert!((15.0..30.0).contains(&days), "{days}");
+    // Without them every morning came by 07:00.
+    let home = days_of(30, &[7, 12, 18, 22], &learning);
+    assert_eq!(home.usual_rising(0.999), Some(7 * 60));
+    assert_eq!(home.longer_than(Days::All, 12 * HOUR_MS).0, 0.0);
+}
+
+#[test]
 fn counts_are_stored_as_runs_and_come_back_identical() {
     let learning = Learning::default();
     let b = days_of(20, &[2, 7, 9, 12, 15, 18, 22], &learning);

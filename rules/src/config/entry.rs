@@ -100,6 +100,16 @@ pub struct RuleEntry {
     /// this local time, never past `max`. Default "21:00"; "off".
     #[serde(default)]
     pub day_out_until: Option<String>,
+    /// Learned `inactivity` only: a household that often goes longer than
+    /// `max` without water (at least once every `routine_every`) is held to
+    /// its own usual longest stretch from each time of day, up to this,
+    /// instead of `max`. Default "off".
+    #[serde(default)]
+    pub routine_max: Option<String>,
+    /// Learned `inactivity` only: how often quiet stretches longer than
+    /// `max` must come for `routine_max` to apply. Default "30d".
+    #[serde(default)]
+    pub routine_every: Option<String>,
     /// `continuous_flow` only: also fire when the flow has been steady —
     /// each reading interval (or `window`) using the same litres as the one
     /// before, give or take a quarter, four or more in a row — for this long,
@@ -159,7 +169,7 @@ pub(super) const KINDS: [Kind; 6] = [
 ];
 
 /// The kind-specific fields of a `[[rule]]`, and whether `entry` has each.
-pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 22] {
+pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 24] {
     [
         ("after", entry.after.is_some()),
         ("window", entry.window.is_some()),
@@ -175,6 +185,8 @@ pub(super) fn fields(entry: &RuleEntry) -> [(&'static str, bool); 22] {
         ("morning_margin", entry.morning_margin.is_some()),
         ("late_morning", entry.late_morning.is_some()),
         ("day_out_until", entry.day_out_until.is_some()),
+        ("routine_max", entry.routine_max.is_some()),
+        ("routine_every", entry.routine_every.is_some()),
         ("steady", entry.steady.is_some()),
         ("flow_running", entry.flow_running.is_some()),
         ("reported_flow", entry.reported_flow.is_some()),
@@ -197,6 +209,8 @@ pub(super) fn learned_only(kind: Kind) -> &'static [&'static str] {
             "morning_margin",
             "late_morning",
             "day_out_until",
+            "routine_max",
+            "routine_every",
         ],
         Kind::ContinuousFlow => &["quantile", "margin", "min", "max"],
         Kind::Spike => &["quantile", "margin", "min_rate_lpm", "max_rate_lpm"],

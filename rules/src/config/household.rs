@@ -70,7 +70,11 @@ impl HouseholdLimits {
         }
         if let Some(l) = &mut out.learned {
             l.min = self.min.unwrap_or(l.min);
-            l.max = self.max.or(self.after).unwrap_or(l.max);
+            if let Some(max) = self.max.or(self.after) {
+                // The household's own cap is a hard one.
+                l.max = max;
+                l.routine_max = None;
+            }
             l.min = l.min.min(l.max);
             l.late_morning = self.late_morning.unwrap_or(l.late_morning);
             l.day_out_until = self.day_out_until.unwrap_or(l.day_out_until);

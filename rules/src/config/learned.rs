@@ -35,6 +35,7 @@ impl Check<'_> {
             path("day_out_until"),
             entry.day_out_until.as_deref().or(Some("21:00")),
         );
+        let (routine_max, routine_every) = self.routine(i, entry, max);
         if self.problems.len() > before {
             return None;
         }
@@ -46,7 +47,67 @@ impl Check<'_> {
             morning_margin: morning_margin?,
             late_morning: late_morning?,
             day_out_until: day_out_until?,
+            routine_max: routine_max?,
+            routine_every: routine_every?,
         })
+    }
+
+    /// `routine_max` (longer than `max`, at most a day, or `"off"`) and
+    /// `routine_every` (at least a day), with their defaults.
+    fn routine(
+        &mut self,
+        i: usize,
+        entry: &RuleEntry,
+        max: Option<Duration>,
+    ) -> (Option<Option<Duration>>, Option<Duration>) {
+        let path = |key: &str| format!("rule[{i}].{key}");
+        let day = Duration::from_secs(24 * 3600);
+        let every = self.duration(
+            path("routine_every"),
+            Some(entry.routine_every.as_deref().unwrap_or("30d")),
+        );
+        if let Some(every) = every
+            && every < day
+        {
+            self.at(
+                path("routine_every"),
+                format!(
+                    "{} is less than a day; say how many days may pass between long stretches, e.g. \"30d\"",
+                    crate::text::duration(every)
+                ),
+            );
+        }
+        let routine_max = match entry.routine_max.as_deref().unwrap_or("off") {
+            "off" => Some(None),
+            text => {
+                let routine_max = self.duration(path("routine_max"), Some(text));
+                match (routine_max, max) {
+                    (Some(r), Some(max)) if r <= max => {
+                        self.at(
+                            path("routine_max"),
+                            format!(
+                                "{} is not longer than max ({}), so it could never apply; make it longer, e.g. \"20h\", or \"off\"",
+                                crate::text::duration(r),
+                                crate::text::duration(max)
+                            ),
+                        );
+                        None
+                    }
+                    (Some(r), _) if r > day => {
+                        self.at(
+                            path("routine_max"),
+                            format!(
+                                "{} is more than a day; a whole day without water warrants a visit whatever the household's routine",
+                                crate::text::duration(r)
+                            ),
+                        );
+                        None
+                    }
+                    (r, _) => r.map(Some),
+                }
+            }
+        };
+        (routine_max, every)
     }
 
     /// `late_morning`: a duration up to 6 h, or `"off"` (`Some(None)`);

@@ -80,6 +80,8 @@ fn the_shipped_rules_parse_into_the_documented_rules() {
                 morning_margin: Some(hours(1)),
                 late_morning: Some(hours(2)),
                 day_out_until: Some(21 * 60),
+                routine_max: Some(hours(20)),
+                routine_every: Duration::from_secs(30 * 86_400),
             })
         }))
     );

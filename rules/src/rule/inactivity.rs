@@ -58,6 +58,14 @@ pub struct LearnedConfig {
     /// day out: its limit runs at least until this local time (minutes after
     /// midnight), never past `max`. `None`: off.
     pub day_out_until: Option<u16>,
+    /// A household that often goes longer than `max` without water (at
+    /// least once every `routine_every`) is held to its own usual longest
+    /// stretch from each time of day, up to this, instead of `max`. `None`:
+    /// off (`max` is a hard cap).
+    pub routine_max: Option<Duration>,
+    /// How often stretches longer than `max` must come for `routine_max` to
+    /// apply.
+    pub routine_every: Duration,
 }
 
 /// What began the current quiet stretch.

@@ -42,6 +42,9 @@ pub enum Bound {
     /// Raised to run until `day_out_until`: the stretch began in the
     /// household's morning, when a whole day out is normal.
     DayOut,
+    /// Past `max`, up to `routine_max`: this household often goes longer
+    /// than `max` without water, and from this time of day too.
+    Routine,
 }
 
 /// A limit learned from the household's own rhythm, with its evidence.
@@ -64,6 +67,9 @@ pub struct Learned {
     pub late_from: Option<(i64, Duration)>,
     /// The rule's `day_out_until`, minutes after local midnight.
     pub day_out_until: Option<u16>,
+    /// With [`Bound::Routine`]: how often (per day) the household's quiet
+    /// stretches last longer than `max`.
+    pub routine_rate: Option<f64>,
     pub bound: Bound,
     pub min: Duration,
     pub max: Duration,
@@ -100,6 +106,28 @@ fn day_out_ms(
     let morning = rising - DAY_OUT_FROM_RISING_MIN..rising + DAY_OUT_WITHIN_MIN;
     (morning.contains(&minute) && minute < until && baseline.goes_out(GOES_OUT_MS))
         .then(|| (until - minute) * MINUTE_MS)
+}
+
+/// Days between stretches at `rate` per day, rounded (at least one).
+fn every_days(rate: Option<f64>) -> u32 {
+    rate.filter(|r| *r > 0.0)
+        .map_or(1, |r| (1.0 / r).round().clamp(1.0, 1000.0) as u32)
+}
+
+/// `about once every 5 days`
+fn how_often_en(rate: Option<f64>) -> String {
+    match every_days(rate) {
+        1 => "about once a day".to_owned(),
+        n => format!("about once every {n} days"),
+    }
+}
+
+/// `约每5天一次`
+fn how_often_zh(rate: Option<f64>) -> String {
+    match every_days(rate) {
+        1 => "约每天一次".to_owned(),
+        n => format!("约每{n}天一次"),
+    }
 }
 
 /// From `local_ms` (local milliseconds) to the next time it is `minute`
@@ -154,13 +182,32 @@ impl Limit {
                 ),
                 None => (None, Days::All),
             };
+        // Past `max` only in a household that often goes that long (on the
+        // days the usual longest was learned from), and only as far as its
+        // own usual longest from this hour.
+        let routine = |x: i64| {
+            let cap = duration_ms(l.routine_max?);
+            let (stretches, days_seen) = baseline.longer_than(usual_days, max);
+            let every_days = l.routine_every.as_secs_f64() / 86_400.0;
+            // A short history is judged as if it were `routine_every` long:
+            // a single long stretch is never a routine.
+            (stretches * every_days >= days_seen.max(every_days))
+                .then(|| (x.min(cap), stretches / days_seen))
+        };
+        let mut routine_rate = None;
         let (mut limit_ms, mut bound) = match usual_ms {
             Some(usual) => {
                 let x = (usual as f64 * l.margin) as i64;
                 if x < min {
                     (min, Bound::Floor)
                 } else if x > max {
-                    (max, Bound::Ceiling)
+                    match routine(x) {
+                        Some((limit, rate)) => {
+                            routine_rate = Some(rate);
+                            (limit, Bound::Routine)
+                        }
+                        None => (max, Bound::Ceiling),
+                    }
                 } else {
                     (x, Bound::Usual)
                 }
@@ -238,6 +285,7 @@ impl Limit {
             rising_days,
             late_from,
             day_out_until: l.day_out_until,
+            routine_rate: routine_rate.filter(|_| bound == Bound::Routine),
             bound,
             min: l.min,
             max: l.max,
@@ -338,6 +386,18 @@ impl Limit {
                     hm(r)
                 )
             }
+            (Language::En, Bound::Routine, Some(usual), _) => format!(
+                ". This household often goes longer than {} without water ({}); on a usual {day_en} it goes at most {} without water from around {hour}, so the limit is {limit}.",
+                text::duration(l.max),
+                how_often_en(l.routine_rate),
+                d(usual)
+            ),
+            (Language::ZhCn, Bound::Routine, Some(usual), _) => format!(
+                "。该住户常超过{}不用水（{}），{day_zh}在{hour}前后最长约{}不用水，报警阈值为{limit}。",
+                d(duration_ms(l.max)),
+                how_often_zh(l.routine_rate),
+                d(usual)
+            ),
             (Language::En, _, None, _) | (Language::En, Bound::NoHistory, _, _) => format!(
                 ". This household rarely goes long without water around {hour}, so the {limit} ceiling applies."
             ),
