@@ -20,8 +20,11 @@
 //!   after = "+15h45m"
 //!   before = "+16h15m"
 //! ```
-//! Any `fired` event the test does not expect fails it: a test says both
-//! what must alert and that nothing else does. `confirmed_fine = ["+16h30m"]`
+//! `history_days = 21` with `history = [phases…]` runs that history
+//! before `start`: phases that take one day repeat every day; phases that
+//! take several whole days (a week with a night away) repeat as a cycle.
+//! Any `fired` event the test does not expect fails it (in the history
+//! too): a test says both what must alert and that nothing else does. `confirmed_fine = ["+16h30m"]`
 //! says a person confirmed the resident fine then (the resident answered
 //! "I'm OK", or a grid worker closed the case as fine), as the daemon tells
 //! the engine.
@@ -90,7 +93,9 @@ pub struct TestCase {
     /// Days of history before `start`, each following `history`.
     #[serde(default)]
     pub history_days: u32,
-    /// One day's phases, repeated `history_days` times before `start`.
+    /// The phases of one day (or of a cycle of several whole days, e.g. a
+    /// week with a night away), repeated to fill the `history_days` before
+    /// `start`.
     #[serde(default)]
     pub history: Vec<Phase>,
     /// The timeline from `start`.
@@ -224,10 +229,6 @@ fn timeline(
 ) -> (Vec<Reading>, DateTime<FixedOffset>) {
     let step = chrono::Duration::from_std(test.interval).unwrap_or(chrono::Duration::minutes(15));
     let history_start = start - chrono::Duration::days(i64::from(test.history_days));
-    let mut phases: Vec<&Phase> = Vec::new();
-    for _ in 0..test.history_days {
-        phases.extend(test.history.iter());
-    }
     let mut readings = Vec::new();
     let mut total = test.total;
     let mut t;
@@ -245,18 +246,24 @@ fn timeline(
                 });
             }
         };
-    // History days are laid end to end; each day's phases fill that day.
-    for (day, chunk) in phases.chunks(test.history.len().max(1)).enumerate() {
-        let day_start = history_start + chrono::Duration::days(day as i64);
-        t = day_start;
-        for phase in chunk {
+    // The history's cycle is the whole days its phases take (at least one);
+    // cycles are laid end to end, each filled by its phases, up to `start`.
+    let length: Duration = test.history.iter().map(|p| p.length).sum();
+    let cycle_days = length.as_secs().div_ceil(86_400).max(1);
+    let cycle = chrono::Duration::days(cycle_days as i64);
+    let mut cycle_start = history_start;
+    while !test.history.is_empty() && cycle_start < start {
+        let cycle_end = (cycle_start + cycle).min(start);
+        t = cycle_start;
+        for phase in &test.history {
             let end = t + chrono::Duration::from_std(phase.length).unwrap_or_default();
-            while t < end && t < day_start + chrono::Duration::days(1) {
+            while t < end && t < cycle_end {
                 emit(t, total, phase, &mut readings);
                 total += phase.litres;
                 t += step;
             }
         }
+        cycle_start += cycle;
     }
     t = start;
     for phase in &test.phases {
@@ -393,4 +400,46 @@ pub fn run_files(paths: &[PathBuf], out: &mut impl std::io::Write) -> bool {
     }
     let _ = writeln!(out, "test-rules: {passed} passed, {failed} failed");
     all_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The days (local dates) of the history's readings whose litres were
+    /// used (the register shows them at the next reading).
+    fn days_with_use(test: &TestCase) -> Vec<String> {
+        let start = parse_start(&test.start).unwrap();
+        let (readings, _) = timeline(test, start);
+        let mut days: Vec<String> = readings
+            .windows(2)
+            .filter(|w| w[1].total_l > w[0].total_l && w[0].ts < start)
+            .map(|w| w[0].ts.format("%m-%d").to_string())
+            .collect();
+        days.dedup();
+        days
+    }
+
+    fn case(history: &str, history_days: u32) -> TestCase {
+        toml::from_str(&format!(
+            "name = \"t\"\nstart = \"2026-02-07T00:00:00+08:00\"\ninterval = \"1h\"\nhistory_days = {history_days}\nhistory = [{history}]\nphases = [{{ for = \"1h\" }}]\n"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_history_of_one_day_repeats_every_day() {
+        let test = case(r#"{ for = "12h" }, { for = "1h", litres = 5.0 }"#, 3);
+        assert_eq!(days_with_use(&test), ["02-04", "02-05", "02-06"]);
+    }
+
+    #[test]
+    fn a_history_of_several_days_repeats_as_a_cycle_cut_at_the_start() {
+        // Use on the first of every two days, from four days before start.
+        let test = case(
+            r#"{ for = "12h" }, { for = "1h", litres = 5.0 }, { for = "35h" }"#,
+            5,
+        );
+        assert_eq!(days_with_use(&test), ["02-02", "02-04", "02-06"]);
+    }
 }
