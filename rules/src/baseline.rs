@@ -425,13 +425,11 @@ impl Baseline {
     /// decayed, so `(2.5, 40.0)` is about once every 16 days of late.
     pub fn longer_than(&self, days: Days, longer_than_ms: i64) -> (f64, f64) {
         let (day_weight, _) = self.weights(days);
-        let mut tail = [0u32; BUCKETS];
-        for bin in 0..BINS {
-            self.add_gap_row(days, bin, &mut tail);
-        }
         // Buckets wholly above the length: the one holding it is not counted.
-        let longer: u32 = tail[(bucket_of(longer_than_ms) + 1).min(BUCKETS)..]
-            .iter()
+        let from = bucket_of(longer_than_ms) + 1;
+        let longer: u32 = (0..BINS)
+            .flat_map(|bin| (from..BUCKETS).map(move |k| bin * BUCKETS + k))
+            .map(|i| self.gap_count(days, i))
             .sum();
         (
             f64::from(longer) / f64::from(UNIT),

@@ -45,18 +45,39 @@ fn madrid(naive: NaiveDateTime) -> Option<DateTime<FixedOffset>> {
         .single()
 }
 
+/// The CSV's text: the file itself, or the CSV inside a `.zip` (the
+/// trial's own archive, read in place through `unzip -p`).
+fn text_of(path: &str) -> Option<String> {
+    if path.ends_with(".zip") {
+        let out = std::process::Command::new("unzip")
+            .args(["-p", path, "*.csv", "-x", "__MACOSX/*"])
+            .output()
+            .ok()?;
+        return out
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    std::fs::read_to_string(path).ok()
+}
+
 fn load(path: &str) -> Option<Vec<Reading>> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = text_of(path)?;
+    let mut lines = text.lines();
+    // `user_key;household;datetime;meter_reading_l;diff_l` (the extract) or
+    // `user.key;datetime;meter.reading;diff` (the trial's own file).
+    let columns = lines.next()?.split(';').count();
+    let (time, total) = if columns >= 5 { (2, 3) } else { (1, 2) };
     let mut readings = Vec::new();
-    for line in text.lines().skip(1) {
+    for line in lines {
         let f: Vec<&str> = line.split(';').collect();
-        if f.len() < 4 {
+        if f.len() <= total {
             continue;
         }
-        let Ok(naive) = NaiveDateTime::parse_from_str(f[2].trim(), "%d/%m/%Y %H:%M:%S") else {
+        let Ok(naive) = NaiveDateTime::parse_from_str(f[time].trim(), "%d/%m/%Y %H:%M:%S") else {
             continue;
         };
-        let (Some(ts), Ok(total_l)) = (madrid(naive), f[3].trim().parse::<f64>()) else {
+        let (Some(ts), Ok(total_l)) = (madrid(naive), f[total].trim().parse::<f64>()) else {
             continue;
         };
         readings.push(Reading {
@@ -107,11 +128,11 @@ fn meters(readings: &[Reading]) -> BTreeMap<String, Meter> {
     out
 }
 
-pub fn run(path: &str) {
+/// Scores every contender on the households in `path`, under the heading
+/// `title` (e.g. "DAIAD, Spain, hourly").
+pub fn run(path: &str, title: &str) {
     let Some(readings) = load(path) else {
-        println!(
-            "## Real households (DAIAD)\n\nSkipped: {path} is not there (set WW_BENCH_DAIAD to the CSV).\n"
-        );
+        println!("## Real households ({title})\n\nSkipped: {path} is not there.\n");
         return;
     };
     let meters = meters(&readings);
@@ -124,7 +145,7 @@ pub fn run(path: &str) {
         .sum();
     let absences: usize = meters.values().map(|m| m.absences.len()).sum();
     println!(
-        "## Real households (DAIAD, Spain, hourly)\n\n{} readings, {} meters, {months:.1} household-months outside {absences} multi-day absences (≥ 2 days without use).\n",
+        "## Real households ({title})\n\n{} readings, {} meters, {months:.1} household-months outside {absences} multi-day absences (≥ 2 days without use).\n",
         readings.len(),
         meters.len()
     );

@@ -475,7 +475,23 @@ fn main() {
         )
         .to_owned()
     });
-    daiad::run(&daiad_path);
+    daiad::run(
+        &daiad_path,
+        "DAIAD, Spain, hourly: 11 single adults aged 29–52, 2 couples aged 66 and 71",
+    );
+    // `WW_BENCH_DAIAD_ALL`: the whole trial (92 households, most of them
+    // families), read from its zip in place.
+    let all_path = std::env::var("WW_BENCH_DAIAD_ALL").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/data/daiad/swm_trialA_clean.zip"
+        )
+        .to_owned()
+    });
+    daiad::run(
+        &all_path,
+        "DAIAD trial A, Spain, hourly: all 92 households, most of them families",
+    );
     eprintln!("DAIAD scored in {:.1?}", started.elapsed());
     if only_daiad {
         return;

@@ -200,6 +200,17 @@ impl Baseline {
         }
     }
 
+    /// The count of gap bucket `i` (`bin * BUCKETS + bucket`) on `days`.
+    pub(super) fn gap_count(&self, days: Days, i: usize) -> u32 {
+        let whole = self.gaps.get(i).copied().unwrap_or(0);
+        let weekend = self.weekend.gaps.get(i).copied().unwrap_or(0);
+        match days {
+            Days::All => whole,
+            Days::Weekends => weekend,
+            Days::Weekdays => whole.saturating_sub(weekend),
+        }
+    }
+
     /// The count of rising-time bucket `k` on `days`.
     pub(super) fn rise_count(&self, days: Days, k: usize) -> u32 {
         let whole = self.rises.get(k).copied().unwrap_or(0);
