@@ -88,7 +88,7 @@ fn a_collapse_in_the_evening_is_found_at_the_households_own_longest_in_both_lang
     assert_eq!(
         story_from_29(&r),
         [
-            "inactivity fired 11-30 16:00: No water used since 20:00 yesterday (20 h). This household often goes longer than 12 h without water (about once every 10 days); on a usual day it goes at most 1 d 4 h without water from around 20:00, so the limit is 20 h."
+            "inactivity fired 11-30 16:00: No water used since 20:00 yesterday (20 h). This household often goes longer than 12 h without water (about once every 10 days); on a usual day it goes at most 1 d 4 h without water from around 20:00; the limit is capped at 20 h."
         ]
     );
     let zh = run_in(
@@ -100,7 +100,7 @@ fn a_collapse_in_the_evening_is_found_at_the_households_own_longest_in_both_lang
     assert_eq!(
         story_from_29(&zh),
         [
-            "inactivity fired 11-30 16:00: 自昨天20:00起未用水（20小时）。该住户常超过12小时不用水（约每10天一次），平时在20:00前后最长约1天4小时不用水，报警阈值为20小时。"
+            "inactivity fired 11-30 16:00: 自昨天20:00起未用水（20小时）。该住户常超过12小时不用水（约每10天一次），平时在20:00前后最长约1天4小时不用水，报警阈值以20小时为上限。"
         ]
     );
 }

@@ -387,16 +387,26 @@ impl Limit {
                 )
             }
             (Language::En, Bound::Routine, Some(usual), _) => format!(
-                ". This household often goes longer than {} without water ({}); on a usual {day_en} it goes at most {} without water from around {hour}, so the limit is {limit}.",
+                ". This household often goes longer than {} without water ({}); on a usual {day_en} it goes at most {} without water from around {hour}{}.",
                 text::duration(l.max),
                 how_often_en(l.routine_rate),
-                d(usual)
+                d(usual),
+                if l.limit_ms < usual {
+                    format!("; the limit is capped at {limit}")
+                } else {
+                    format!(", so the limit is {limit}")
+                }
             ),
             (Language::ZhCn, Bound::Routine, Some(usual), _) => format!(
-                "。该住户常超过{}不用水（{}），{day_zh}在{hour}前后最长约{}不用水，报警阈值为{limit}。",
+                "。该住户常超过{}不用水（{}），{day_zh}在{hour}前后最长约{}不用水，{}。",
                 d(duration_ms(l.max)),
                 how_often_zh(l.routine_rate),
-                d(usual)
+                d(usual),
+                if l.limit_ms < usual {
+                    format!("报警阈值以{limit}为上限")
+                } else {
+                    format!("报警阈值为{limit}")
+                }
             ),
             (Language::En, _, None, _) | (Language::En, Bound::NoHistory, _, _) => format!(
                 ". This household rarely goes long without water around {hour}, so the {limit} ceiling applies."

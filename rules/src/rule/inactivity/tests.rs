@@ -114,3 +114,41 @@ fn summaries_say_since_when_and_the_limit() {
         "Water used again between 22:40 and 23:40."
     );
 }
+
+/// The evidence of a limit past `max`: capped at `routine_max`, or the
+/// household's own usual longest below it.
+#[test]
+fn a_routine_limit_says_whether_it_is_capped() {
+    use crate::baseline::Days;
+    use crate::text::Language;
+    let learned = |usual_ms: i64, limit_ms: i64| {
+        Limit::Learned(limit::Learned {
+            limit_ms,
+            from_hour: 20,
+            usual_ms: Some(usual_ms),
+            usual_days: Days::All,
+            rising_min: None,
+            rising_days: Days::All,
+            late_from: None,
+            day_out_until: None,
+            routine_rate: Some(1.0 / 9.6),
+            bound: limit::Bound::Routine,
+            min: Duration::from_secs(3 * 3600),
+            max: Duration::from_secs(12 * 3600),
+        })
+    };
+    let offset = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    let at = 1_764_000_000_000;
+    assert_eq!(
+        learned(28 * H, 20 * H).evidence(Language::En, at, offset),
+        ". This household often goes longer than 12 h without water (about once every 10 days); on a usual day it goes at most 1 d 4 h without water from around 20:00; the limit is capped at 20 h."
+    );
+    assert_eq!(
+        learned(14 * H + 30 * MIN, 14 * H + 30 * MIN).evidence(Language::En, at, offset),
+        ". This household often goes longer than 12 h without water (about once every 10 days); on a usual day it goes at most 14 h 30 min without water from around 20:00, so the limit is 14 h 30 min."
+    );
+    assert_eq!(
+        learned(14 * H + 30 * MIN, 14 * H + 30 * MIN).evidence(Language::ZhCn, at, offset),
+        "。该住户常超过12小时不用水（约每10天一次），平时在20:00前后最长约14小时30分钟不用水，报警阈值为14小时30分钟。"
+    );
+}
