@@ -23,7 +23,9 @@
 //!
 //! # Layout
 //!
-//! - `behaviour` — one person's habits and each day's water uses.
+//! - `behaviour` — one person's habits and each day's water uses;
+//!   `behaviour/habits`, `behaviour/day` (a day's plan), `behaviour/water`
+//!   (a water use).
 //! - `household` — a household's planned uses over time; collapse, extra flows.
 //! - `meter` — a meter integrating flows into a register; silence and flags.
 //! - `fleet` — households and meters advanced together: [`Fleet`].
