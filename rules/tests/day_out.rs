@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{Household, METER, Run, at, dates, minutes, shipped_with};
+use support::{Household, METER, Run, at, dates, shipped_with};
 use waterwatch_rules::{Language, RuleSet};
 
 /// Up at 07:00, out every afternoon from 13:00 to 16:30, in bed after 22:00.
@@ -30,15 +30,7 @@ fn three_weeks_then(routine: &[&str], today: &[&str]) -> Household {
 }
 
 fn run(h: &Household, rules: RuleSet, until: &str) -> Run {
-    run_in(Language::En, h, rules, until)
-}
-
-/// [`run`] for a household that reads its alerts in `lang`.
-fn run_in(lang: Language, h: &Household, rules: RuleSet, until: &str) -> Run {
-    let mut run = Run::with_rules(rules);
-    run.engine.set_household_language(METER, lang);
-    run.live(&h.readings("2026-11-01 00:00", until, minutes(15)));
-    run
+    Run::household(Language::En, h, rules, until)
 }
 
 fn story_on(run: &Run, date: &str) -> Vec<String> {
@@ -81,7 +73,7 @@ fn a_collapse_after_breakfast_alerts_at_the_day_out_limit_in_both_languages() {
             "inactivity fired 11-22 21:00: No water used since 09:30 (11 h 30 min). It began in this household's morning, when a whole day out is normal, so the limit runs until 21:00 (11 h 30 min)."
         ]
     );
-    let zh = run_in(
+    let zh = Run::household(
         Language::ZhCn,
         &h,
         RuleSet::default_rules(),
@@ -170,7 +162,7 @@ fn a_morning_later_than_any_seen_is_normal_up_to_the_allowance() {
             "inactivity fired 11-22 10:00: No water used since 23:00 yesterday (11 h). This household's mornings usually start around 07:00, and one up to 2 h later is still normal; still no water at 10:00."
         ]
     );
-    let zh = run_in(Language::ZhCn, &quiet, rules(), "2026-11-22 13:00");
+    let zh = Run::household(Language::ZhCn, &quiet, rules(), "2026-11-22 13:00");
     assert_eq!(
         story_on(&zh, "2026-11-22"),
         [

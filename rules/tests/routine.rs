@@ -7,7 +7,7 @@
 
 mod support;
 
-use support::{Household, METER, Run, at, dates, minutes, shipped_with};
+use support::{Household, METER, Run, at, dates, shipped_with};
 use waterwatch_rules::{Language, RuleSet};
 
 /// Up at 07:00, water every hour or so until 20:00.
@@ -36,14 +36,7 @@ fn four_weeks_then(back: &[usize], today: &[&str]) -> Household {
 const WEEKLY: &[usize] = &[7, 14, 21];
 
 fn run(h: &Household, rules: RuleSet, until: &str) -> Run {
-    run_in(Language::En, h, rules, until)
-}
-
-fn run_in(lang: Language, h: &Household, rules: RuleSet, until: &str) -> Run {
-    let mut run = Run::with_rules(rules);
-    run.engine.set_household_language(METER, lang);
-    run.live(&h.readings("2026-11-01 00:00", until, minutes(15)));
-    run
+    Run::household(Language::En, h, rules, until)
 }
 
 /// What happened from 2026-11-29 on.
@@ -91,7 +84,7 @@ fn a_collapse_in_the_evening_is_found_at_the_households_own_longest_in_both_lang
             "inactivity fired 11-30 16:00: No water used since 20:00 yesterday (20 h). This household often goes longer than 12 h without water (about once every 10 days); on a usual day it goes at most 1 d 4 h without water from around 20:00; the limit is capped at 20 h."
         ]
     );
-    let zh = run_in(
+    let zh = Run::household(
         Language::ZhCn,
         &h,
         RuleSet::default_rules(),

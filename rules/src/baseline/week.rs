@@ -202,20 +202,24 @@ impl Baseline {
 
     /// The count of gap bucket `i` (`bin * BUCKETS + bucket`) on `days`.
     pub(super) fn gap_count(&self, days: Days, i: usize) -> u32 {
-        let whole = self.gaps.get(i).copied().unwrap_or(0);
-        let weekend = self.weekend.gaps.get(i).copied().unwrap_or(0);
-        match days {
-            Days::All => whole,
-            Days::Weekends => weekend,
-            Days::Weekdays => whole.saturating_sub(weekend),
-        }
+        days.part(at(&self.gaps, i), at(&self.weekend.gaps, i))
     }
 
     /// The count of rising-time bucket `k` on `days`.
     pub(super) fn rise_count(&self, days: Days, k: usize) -> u32 {
-        let whole = self.rises.get(k).copied().unwrap_or(0);
-        let weekend = self.weekend.rises.get(k).copied().unwrap_or(0);
-        match days {
+        days.part(at(&self.rises, k), at(&self.weekend.rises, k))
+    }
+}
+
+/// `counts[i]`, or 0 past the end (a state padded later).
+fn at(counts: &[u32], i: usize) -> u32 {
+    counts.get(i).copied().unwrap_or(0)
+}
+
+impl Days {
+    /// These days' part of a count whose `whole` includes `weekend`.
+    fn part(self, whole: u32, weekend: u32) -> u32 {
+        match self {
             Days::All => whole,
             Days::Weekends => weekend,
             Days::Weekdays => whole.saturating_sub(weekend),

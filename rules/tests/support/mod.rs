@@ -7,7 +7,8 @@
 use chrono::{DateTime, Duration, NaiveDateTime};
 use waterwatch_rules::rule::inactivity::{InactivityConfig, LearnedConfig};
 use waterwatch_rules::{
-    AlertEvent, Detector, Engine, MeterState, Note, Reading, RuleSet, Timestamp, Transition,
+    AlertEvent, Detector, Engine, Language, MeterState, Note, Reading, RuleSet, Timestamp,
+    Transition,
 };
 
 pub const METER: &str = "m-0001";
@@ -220,6 +221,15 @@ impl Run {
             next += self.tick_every;
         }
         self.next_tick = Some(next);
+    }
+
+    /// `h`'s 15-minute readings from 2026-11-01 to `until`, live, under
+    /// `rules`, for a household that reads its alerts in `lang`.
+    pub fn household(lang: Language, h: &Household, rules: RuleSet, until: &str) -> Run {
+        let mut run = Run::with_rules(rules);
+        run.engine.set_household_language(METER, lang);
+        run.live(&h.readings("2026-11-01 00:00", until, minutes(15)));
+        run
     }
 
     /// Each reading arrives at its own timestamp, with ticks in between.
