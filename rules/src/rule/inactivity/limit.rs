@@ -188,10 +188,10 @@ impl Limit {
         let routine = |x: i64| {
             let cap = duration_ms(l.routine_max?);
             let (stretches, days_seen) = baseline.longer_than(usual_days, max);
-            let every_days = l.routine_every.as_secs_f64() / 86_400.0;
+            let every = l.routine_every.as_secs_f64() / 86_400.0;
             // A short history is judged as if it were `routine_every` long:
             // a single long stretch is never a routine.
-            (stretches * every_days >= days_seen.max(every_days))
+            (stretches * every >= days_seen.max(every))
                 .then(|| (x.min(cap), stretches / days_seen))
         };
         let mut routine_rate = None;
