@@ -67,6 +67,8 @@ const RISE_UNTIL_MIN: i64 = RISE_FROM_MIN + RISE_BUCKET_MIN * RISE_TIMES as i64;
 const NIGHT_FROM_H: i64 = 19;
 const NIGHT_UNTIL_H: i64 = 6;
 const NIGHT_GAP_MS: i64 = HOUR_MS;
+/// Intervals longer than this are gaps, not the meter's reading interval.
+const STEP_UNTIL_MS: i64 = 2 * HOUR_MS;
 
 /// One household's learned rhythm. Times are milliseconds since the Unix
 /// epoch; local time is given by the UTC offset passed with each interval.
@@ -101,6 +103,9 @@ pub struct Baseline {
     /// Today's rising time so far, minutes after local midnight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rise_today: Option<i64>,
+    /// The meter's reading interval, smoothed (intervals of up to 2 h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    step_ms: Option<i64>,
 }
 
 fn empty_gaps() -> Vec<u32> {
@@ -124,6 +129,7 @@ impl Default for Baseline {
             day: None,
             used_today: false,
             rise_today: None,
+            step_ms: None,
         }
     }
 }
@@ -182,6 +188,10 @@ impl Baseline {
         learning: &Learning,
     ) {
         self.roll_day(end_ms, offset_s, learning);
+        let step = end_ms - start_ms;
+        if step > 0 && step <= STEP_UNTIL_MS {
+            self.step_ms = Some(self.step_ms.map_or(step, |s| (7 * s + step) / 8));
+        }
         if litres <= EPSILON_L {
             return;
         }
@@ -317,7 +327,13 @@ impl Baseline {
             if total < 1.0 {
                 continue;
             }
-            return Some(tail_quantile(&tail, total, days_seen, rare));
+            return Some(tail_quantile(
+                &tail,
+                total,
+                days_seen,
+                rare,
+                self.step_ms.unwrap_or(0),
+            ));
         }
         None
     }

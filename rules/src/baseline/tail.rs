@@ -7,7 +7,13 @@ use super::{BUCKETS, MINUTE_MS, SHORTEST_MS, UNIT, bucket_upper_ms};
 /// The stretch length exceeded on `rare` of days, from one neighbourhood's
 /// counts (`total` stretches over `days` days): the empirical answer where
 /// the history shows it, else extrapolated from the top stretches.
-pub(super) fn tail_quantile(tail: &[u32; BUCKETS], total: f64, days: f64, rare: f64) -> i64 {
+pub(super) fn tail_quantile(
+    tail: &[u32; BUCKETS],
+    total: f64,
+    days: f64,
+    rare: f64,
+    step_ms: i64,
+) -> i64 {
     let allowed = rare * days;
     let mut above = 0.0;
     let mut empirical = SHORTEST_MS;
@@ -39,7 +45,9 @@ pub(super) fn tail_quantile(tail: &[u32; BUCKETS], total: f64, days: f64, rare: 
         left -= w;
         floor = lower;
     }
-    let scale = (sum / top - floor).max(MIN_TAIL_SCALE_MS as f64);
+    // Stretches are seen in whole reading intervals: a tail cannot be
+    // resolved finer than half of one.
+    let scale = (sum / top - floor).max(MIN_TAIL_SCALE_MS.max(step_ms / 2) as f64);
     let rate = top / days.max(1.0);
     let extrapolated = if rate > rare {
         floor + scale * (rate / rare).ln()

@@ -136,6 +136,37 @@ fn a_night_with_no_morning_by_one_oclock_is_remembered() {
     assert_eq!(home.longer_than(Days::All, 12 * HOUR_MS).0, 0.0);
 }
 
+/// `days` days read every `step` minutes, water in the intervals ending at
+/// 07:00 and at 10:00 + `step` (a 3 h stretch from 07:00 either way) and
+/// at 20:00.
+fn read_every(step: i64, days: i64, learning: &Learning) -> Baseline {
+    let mut b = Baseline::default();
+    for d in 0..days {
+        for k in 1..=(24 * 60 / step) {
+            let end = t(d, 0, k * step);
+            let wet = [t(d, 7, 0), t(d, 10, step), t(d, 20, 0)].contains(&end);
+            let litres = if wet { 3.0 } else { 0.0 };
+            b.usage(end - step * MINUTE_MS, end, litres, OFFSET, learning);
+        }
+    }
+    b
+}
+
+#[test]
+fn an_hourly_meter_is_not_held_to_a_tail_finer_than_its_readings() {
+    let learning = Learning::default();
+    // Ninety days of the same 3 h stretch from 07:00. An hourly meter sees
+    // quiet in whole hours: a 4 h stretch is one empty reading more than
+    // ever, which its limit must allow; a 15-minute meter is judged finer.
+    let hourly = read_every(60, 90, &learning);
+    let quarter = read_every(15, 90, &learning);
+    let limit = |b: &Baseline| b.usual_longest_gap(t(90, 7, 0), OFFSET, 0.999).unwrap();
+    assert!(limit(&hourly) > 4 * HOUR_MS, "{}", limit(&hourly));
+    assert!(limit(&quarter) < 4 * HOUR_MS, "{}", limit(&quarter));
+    assert_eq!(hourly.step_ms, Some(HOUR_MS));
+    assert_eq!(quarter.step_ms, Some(15 * MINUTE_MS));
+}
+
 #[test]
 fn counts_are_stored_as_runs_and_come_back_identical() {
     let learning = Learning::default();

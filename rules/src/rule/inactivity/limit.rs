@@ -191,8 +191,7 @@ impl Limit {
             let every = l.routine_every.as_secs_f64() / 86_400.0;
             // A short history is judged as if it were `routine_every` long:
             // a single long stretch is never a routine.
-            (stretches * every >= days_seen.max(every))
-                .then(|| (x.min(cap), stretches / days_seen))
+            (stretches * every >= days_seen.max(every)).then(|| (x.min(cap), stretches / days_seen))
         };
         let mut routine_rate = None;
         let (mut limit_ms, mut bound) = match usual_ms {
