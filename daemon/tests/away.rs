@@ -4,12 +4,8 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use waterwatch::clock::ManualClock;
-use waterwatch::config::UnknownMeters;
 use waterwatch::ingest::mqtt::Delivery;
 use waterwatch::store::{self, Store};
 
@@ -18,9 +14,7 @@ use common::timeline::*;
 #[tokio::test]
 async fn away_mode_holds_inactivity_back_and_opens_the_case_if_still_quiet_when_it_ends() {
     for (backend, store, _dir) in common::stores().await {
-        let now = start() + Duration::hours(15);
-        let clock = Arc::new(ManualClock::new(now));
-        let mut p = processor(&store, clock.clone(), UnknownMeters::Register).await;
+        let (now, clock, mut p) = evening(&store).await;
         set_away(
             &store,
             "h1",
@@ -32,13 +26,7 @@ async fn away_mode_holds_inactivity_back_and_opens_the_case_if_still_quiet_when_
         p.handle(&[quiet_day("h1", start(), now)])
             .await
             .expect("stored");
-        assert!(
-            store::cases::list(store.pool(), 10)
-                .await
-                .expect("cases")
-                .is_empty(),
-            "{backend}"
-        );
+        assert!(stored_cases(&store).await.is_empty(), "{backend}");
 
         // A burst is never held back by away mode.
         let burst = Delivery::unacked(
@@ -51,31 +39,29 @@ async fn away_mode_holds_inactivity_back_and_opens_the_case_if_still_quiet_when_
             .to_string(),
         );
         p.handle(&[burst]).await.expect("stored");
-        assert_eq!(case_count(&store).await, 1, "{backend}");
+        assert_eq!(stored_cases(&store).await.len(), 1, "{backend}");
 
         // Still away: nothing more. Past the expected return and still quiet: a case.
         clock.advance(Duration::hours(1));
         p.escalate().await.expect("escalate");
-        assert_eq!(case_count(&store).await, 1, "{backend}");
+        assert_eq!(stored_cases(&store).await.len(), 1, "{backend}");
         clock.advance(Duration::hours(1) + Duration::minutes(1));
         p.escalate().await.expect("escalate");
-        let cases = store::cases::list(store.pool(), 10).await.expect("cases");
+        let cases = stored_cases(&store).await;
         assert_eq!(cases.len(), 2, "{backend}: {cases:?}");
         assert!(
             cases.iter().any(|c| c.household == "h1"),
             "{backend}: {cases:?}"
         );
         p.escalate().await.expect("escalate again");
-        assert_eq!(case_count(&store).await, 2, "released once");
+        assert_eq!(stored_cases(&store).await.len(), 2, "released once");
     }
 }
 
 #[tokio::test]
 async fn an_alert_that_fires_and_ends_while_away_never_reaches_anyone() {
     for (backend, store, _dir) in common::stores().await {
-        let now = start() + Duration::hours(15);
-        let clock = Arc::new(ManualClock::new(now));
-        let mut p = processor(&store, clock.clone(), UnknownMeters::Register).await;
+        let (now, clock, mut p) = evening(&store).await;
         set_away(&store, "h1", now + Duration::hours(2), "hospital stay").await;
         p.handle(&[quiet_day("h1", start(), now)])
             .await
@@ -86,28 +72,9 @@ async fn an_alert_that_fires_and_ends_while_away_never_reaches_anyone() {
             .expect("stored");
         clock.advance(Duration::hours(3));
         p.escalate().await.expect("escalate");
-        assert!(
-            store::cases::list(store.pool(), 10)
-                .await
-                .expect("cases")
-                .is_empty(),
-            "{backend}"
-        );
-        assert_eq!(
-            store::outbox::count_by_status(store.pool(), "pending")
-                .await
-                .expect("n"),
-            0
-        );
+        assert!(stored_cases(&store).await.is_empty(), "{backend}");
+        assert_eq!(pending(&store).await, 0);
     }
-}
-
-/// How many cases the store holds.
-async fn case_count(store: &Store) -> usize {
-    store::cases::list(store.pool(), 10)
-        .await
-        .expect("cases")
-        .len()
 }
 
 /// Mark a household away from `start()` until `ends`.

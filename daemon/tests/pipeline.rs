@@ -39,57 +39,34 @@ async fn a_reading_delivered_twice_is_stored_once() {
 #[tokio::test]
 async fn a_batch_revealing_fourteen_quiet_hours_opens_one_case_and_then_clears() {
     for (backend, store, _dir) in common::stores().await {
-        let now = start() + Duration::hours(15);
-        let clock = Arc::new(ManualClock::new(now));
-        let mut p = processor(&store, clock.clone(), UnknownMeters::Register).await;
+        let (now, clock, mut p) = evening(&store).await;
 
         p.handle(&[quiet_day("h1", start(), now)])
             .await
             .expect("stored");
-        let cases = store::cases::list(store.pool(), 10).await.expect("cases");
+        let cases = stored_cases(&store).await;
         assert_eq!(cases.len(), 1, "{backend}: {cases:?}");
         assert_eq!(cases[0].household, "h1");
         assert_eq!(cases[0].severity, "critical");
         assert!(cases[0].resolved_ms.is_none());
         // One notification per channel.
-        assert_eq!(
-            store::outbox::count_by_status(store.pool(), "pending")
-                .await
-                .expect("n"),
-            2
-        );
+        assert_eq!(pending(&store).await, 2);
 
         // The same batch again (a redelivery) changes nothing.
         p.handle(&[quiet_day("h1", start(), now)])
             .await
             .expect("stored");
-        assert_eq!(
-            store::cases::list(store.pool(), 10)
-                .await
-                .expect("cases")
-                .len(),
-            1
-        );
-        assert_eq!(
-            store::outbox::count_by_status(store.pool(), "pending")
-                .await
-                .expect("n"),
-            2
-        );
+        assert_eq!(stored_cases(&store).await.len(), 1);
+        assert_eq!(pending(&store).await, 2);
 
         // Water again: the case resolves and everyone told gets the all-clear.
         clock.advance(Duration::minutes(15));
         p.handle(&[reading("h1", now + Duration::minutes(15), 1_100)])
             .await
             .expect("stored");
-        let cases = store::cases::list(store.pool(), 10).await.expect("cases");
+        let cases = stored_cases(&store).await;
         assert!(cases[0].resolved_ms.is_some(), "{backend}: {cases:?}");
-        assert_eq!(
-            store::outbox::count_by_status(store.pool(), "pending")
-                .await
-                .expect("n"),
-            4
-        );
+        assert_eq!(pending(&store).await, 4);
         let audit = scalar(&store, "SELECT COUNT(*) FROM case_events").await;
         assert!(audit >= 6, "{backend}: audit trail has {audit} lines");
     }
@@ -151,7 +128,7 @@ async fn decisions_after_a_restart_match_an_uninterrupted_run() {
         let mut after = processor(&store, clock.clone(), UnknownMeters::Register).await;
         after.handle(&[second_half]).await.expect("b");
 
-        let ours = store::cases::list(store.pool(), 10).await.expect("cases");
+        let ours = stored_cases(&store).await;
         let theirs = store::cases::list(reference.pool(), 10)
             .await
             .expect("cases");
@@ -204,11 +181,7 @@ async fn an_unacknowledged_case_escalates_on_time_and_stops_when_acknowledged() 
         p.handle(&[quiet_day("h1", start(), now)])
             .await
             .expect("stored");
-        let pending = || async {
-            store::outbox::count_by_status(store.pool(), "pending")
-                .await
-                .expect("n")
-        };
+        let pending = || async { pending(&store).await };
         assert_eq!(pending().await, 1, "{backend}: the grid worker is told");
 
         clock.advance(Duration::minutes(10));

@@ -13,7 +13,8 @@ use waterwatch::config::UnknownMeters;
 use waterwatch::ingest::mqtt::Delivery;
 use waterwatch::metrics::Metrics;
 use waterwatch::process::{Processor, Settings};
-use waterwatch::store::Store;
+use waterwatch::store::cases::CaseSummary;
+use waterwatch::store::{self, Store};
 use waterwatch_rules::RuleSet;
 
 pub fn start() -> DateTime<Utc> {
@@ -92,4 +93,25 @@ pub async fn scalar(store: &Store, sql: &'static str) -> i64 {
         .await
         .and_then(|r| r.try_get::<i64, _>(0))
         .expect(sql)
+}
+
+/// 15 h after `start()`, with a processor that registers unknown meters:
+/// the moment a batch of the quiet day reveals 14 quiet hours.
+pub async fn evening(store: &Store) -> (DateTime<Utc>, Arc<ManualClock>, Processor) {
+    let now = start() + Duration::hours(15);
+    let clock = Arc::new(ManualClock::new(now));
+    let p = processor(store, clock.clone(), UnknownMeters::Register).await;
+    (now, clock, p)
+}
+
+/// The cases the store holds (up to ten), newest first.
+pub async fn stored_cases(store: &Store) -> Vec<CaseSummary> {
+    store::cases::list(store.pool(), 10).await.expect("cases")
+}
+
+/// How many notifications wait in the outbox.
+pub async fn pending(store: &Store) -> i64 {
+    store::outbox::count_by_status(store.pool(), "pending")
+        .await
+        .expect("n")
 }
