@@ -12,6 +12,34 @@ fn waterwatch() -> Command {
     Command::new(env!("CARGO_BIN_EXE_waterwatch"))
 }
 
+/// `waterwatch COMMAND FILES…` run to the end: whether it succeeded, and
+/// what it printed.
+fn on_files(command: &str, files: &[&Path]) -> (bool, String) {
+    let out = waterwatch()
+        .arg(command)
+        .args(files)
+        .output()
+        .expect("runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// `waterwatch run --config CONFIG`, which must refuse to start: what it
+/// said on stderr.
+fn refused_start(config: &Path) -> String {
+    let out = waterwatch()
+        .arg("run")
+        .arg("--config")
+        .arg(config)
+        .env("RUST_LOG", "off")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success(), "it started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 fn rules_file() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../rules/default.toml")
 }
@@ -179,17 +207,9 @@ fn generate_config_prints_a_config_that_check_config_accepts() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("ww.toml");
     std::fs::write(&path, &out.stdout).expect("write");
-    let check = waterwatch()
-        .arg("check-config")
-        .arg(&path)
-        .output()
-        .expect("runs");
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
-    assert!(String::from_utf8_lossy(&check.stdout).contains(": OK"));
+    let (ok, stdout) = on_files("check-config", &[&path]);
+    assert!(ok, "{stdout}");
+    assert!(stdout.contains(": OK"));
 }
 
 #[test]
@@ -210,13 +230,8 @@ fn check_config_reports_every_problem_per_file_and_fails() {
     )
     .expect("write");
 
-    let out = waterwatch()
-        .arg("check-config")
-        .args([&good, &bad, &bad_rules, &rules_file()])
-        .output()
-        .expect("runs");
-    assert!(!out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (ok, stdout) = on_files("check-config", &[&good, &bad, &bad_rules, &rules_file()]);
+    assert!(!ok);
     assert!(
         stdout.contains(&format!("{}: OK", good.display())),
         "{stdout}"
@@ -255,15 +270,7 @@ fn a_taken_broker_port_is_refused_in_one_clear_line() {
         ),
     )
     .expect("write");
-    let out = waterwatch()
-        .arg("run")
-        .arg("--config")
-        .arg(&config)
-        .env("RUST_LOG", "off")
-        .output()
-        .expect("runs");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused_start(&config);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("already in use"), "{stderr}");
 }
@@ -293,35 +300,14 @@ fn a_rule_naming_a_route_the_config_lacks_is_refused_at_check_and_at_start() {
         "{}:6: rule[0].route: no [[route]] named \"check-in\" in the daemon's config (its routes: check_in)",
         rules.display()
     );
-    let out = waterwatch()
-        .arg("check-config")
-        .arg(&config)
-        .output()
-        .expect("runs");
-    assert!(!out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (ok, stdout) = on_files("check-config", &[&config]);
+    assert!(!ok);
     assert!(stdout.contains(&expected), "{stdout}");
     // Alone, the rules file cannot know the daemon's routes: it is fine.
-    let out = waterwatch()
-        .arg("check-config")
-        .arg(&rules)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    let (ok, stdout) = on_files("check-config", &[&rules]);
+    assert!(ok, "{stdout}");
 
-    let out = waterwatch()
-        .arg("run")
-        .arg("--config")
-        .arg(&config)
-        .env("RUST_LOG", "off")
-        .output()
-        .expect("runs");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused_start(&config);
     assert!(stderr.contains(&expected), "{stderr}");
 }
 
@@ -334,13 +320,9 @@ fn the_shipped_rule_tests_pass() {
         .filter(|p| p.to_string_lossy().ends_with(".rules-test.toml"))
         .collect();
     assert!(!files.is_empty(), "no rule test files in {}", dir.display());
-    let out = waterwatch()
-        .arg("test-rules")
-        .args(&files)
-        .output()
-        .expect("runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
+    let files: Vec<&Path> = files.iter().map(|f| f.as_path()).collect();
+    let (ok, stdout) = on_files("test-rules", &files);
+    assert!(ok, "{stdout}");
     assert!(stdout.contains(" 0 failed"), "{stdout}");
 }
 
@@ -358,13 +340,8 @@ fn a_rule_test_that_expects_the_wrong_thing_fails_and_says_why() {
         ),
     )
     .expect("write");
-    let out = waterwatch()
-        .arg("test-rules")
-        .arg(&file)
-        .output()
-        .expect("runs");
-    assert!(!out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (ok, stdout) = on_files("test-rules", &[&file]);
+    assert!(!ok);
     assert!(stdout.contains("FAILED: quiet for an hour"), "{stdout}");
     assert!(stdout.contains("expected inactivity fired"), "{stdout}");
     assert!(
@@ -385,13 +362,8 @@ fn a_rule_test_file_with_mistakes_names_each_line() {
          confirmed_fine = [\"later\"]\n",
     )
     .expect("write");
-    let out = waterwatch()
-        .arg("test-rules")
-        .arg(&file)
-        .output()
-        .expect("runs");
-    assert!(!out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (ok, stdout) = on_files("test-rules", &[&file]);
+    assert!(!ok);
     assert!(
         stdout.contains(":1: test[0]: start `yesterday`"),
         "{stdout}"
