@@ -182,3 +182,18 @@ pub fn config(broker_url: &str, http_port: u16, db: &Path, webhook_url: Option<&
     }
     text
 }
+
+/// The environment variable the link secret of [`links_and_mail`] is read
+/// from, and its value: pass it to [`DaemonProcess::start`].
+pub const LINK_SECRET: (&str, &str) = ("WW_TEST_LINK_SECRET", "link-secret");
+
+/// Config sections for signed links to the daemon on `http_port` (secret
+/// from [`LINK_SECRET`]) and one email channel, `mail`, through the SMTP
+/// server on `smtp_port`.
+pub fn links_and_mail(http_port: u16, smtp_port: u16) -> String {
+    format!(
+        "\n[links]\nbase_url = \"http://127.0.0.1:{http_port}\"\nsecret_env = \"{}\"\nvalid_for = \"2h\"\n\n\
+         [[email]]\nname = \"mail\"\nhost = \"127.0.0.1\"\nport = {smtp_port}\nsecurity = \"none\"\nfrom = \"waterwatch@example.org\"\n",
+        LINK_SECRET.0
+    )
+}

@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::Utc;
 use support_channels::{SmtpSink, aiosmtpd_missing};
 use waterwatch_e2e::broker::TestBroker;
-use waterwatch_e2e::daemon::{DaemonProcess, config};
+use waterwatch_e2e::daemon::{DaemonProcess, LINK_SECRET, config, links_and_mail};
 use waterwatch_e2e::publish::Publisher;
 use waterwatch_e2e::{eventually, free_port, quiet_batch};
 
@@ -41,16 +41,10 @@ async fn a_check_in_asks_the_resident_who_answers_and_a_long_quiet_sends_the_gri
     let http_port = free_port();
     std::fs::write(dir.path().join("rules.toml"), rules()).expect("write the rules");
     let mut text = config(&broker.url(), http_port, &dir.path().join("ww.db"), None);
-    text.push_str(&format!(
+    text.push_str("\n[rules]\nfile = \"rules.toml\"\n");
+    text.push_str(&links_and_mail(http_port, smtp.port));
+    text.push_str(
         r#"
-[rules]
-file = "rules.toml"
-
-[links]
-base_url = "http://127.0.0.1:{http_port}"
-secret_env = "WW_TEST_LINK_SECRET"
-valid_for = "2h"
-
 [[household]]
 id = "mei"
 grid = "grid-1"
@@ -65,53 +59,44 @@ meters = ["quiet-13"]
 name = "urgent"
 kinds = ["inactivity"]
 min_severity = "critical"
-steps = [{{ after = "0m", notify = ["grid_worker"] }}]
+steps = [{ after = "0m", notify = ["grid_worker"] }]
 
 [[route]]
 name = "check_in"
 ask_resident = "30m"
-steps = [{{ after = "0m", notify = ["family"] }}]
-
-[[email]]
-name = "mail"
-host = "127.0.0.1"
-port = {}
-security = "none"
-from = "waterwatch@example.org"
+steps = [{ after = "0m", notify = ["family"] }]
 
 [[contact]]
 name = "Li Wei"
 role = "grid_worker"
 grids = ["grid-1"]
-reach = [{{ channel = "mail", to = "li.wei@example.org" }}]
+reach = [{ channel = "mail", to = "li.wei@example.org" }]
 
 [[contact]]
 name = "Zhang Mei"
 role = "resident"
 households = ["mei"]
-reach = [{{ channel = "mail", to = "mei@example.org" }}]
+reach = [{ channel = "mail", to = "mei@example.org" }]
 
 [[contact]]
 name = "Zhang Jun"
 role = "family"
 households = ["mei", "hua"]
-reach = [{{ channel = "mail", to = "jun@example.org" }}]
+reach = [{ channel = "mail", to = "jun@example.org" }]
 
 [[contact]]
 name = "Chen Hua"
 role = "resident"
 households = ["hua"]
-reach = [{{ channel = "mail", to = "hua@example.org" }}]
+reach = [{ channel = "mail", to = "hua@example.org" }]
 "#,
-        smtp.port,
-        http_port = http_port
-    ));
+    );
     let mut daemon = DaemonProcess::start(
         waterwatch_e2e::daemon_binary!(),
         dir.path(),
         http_port,
         &text,
-        &[("WW_TEST_LINK_SECRET", "link-secret")],
+        &[LINK_SECRET],
     );
     daemon.wait_ready().await;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use support_channels::{SmtpSink, aiosmtpd_missing};
 use waterwatch_e2e::broker::TestBroker;
-use waterwatch_e2e::daemon::{DaemonProcess, config};
+use waterwatch_e2e::daemon::{DaemonProcess, LINK_SECRET, config, links_and_mail};
 use waterwatch_e2e::publish::Publisher;
 use waterwatch_e2e::{eventually, free_port, quiet_batch};
 
@@ -24,25 +24,14 @@ async fn a_quiet_home_reaches_its_grid_worker_by_email_in_chinese() {
     let smtp = SmtpSink::start(free_port(), &dir.path().join("mail"));
     let http_port = free_port();
     let mut text = config(&broker.url(), http_port, &dir.path().join("ww.db"), None);
-    text.push_str(&format!(
+    text.push_str(&links_and_mail(http_port, smtp.port));
+    text.push_str(
         r#"
-[links]
-base_url = "http://127.0.0.1:{http_port}"
-secret_env = "WW_TEST_LINK_SECRET"
-valid_for = "2h"
-
 [[household]]
 id = "zhang"
 name = "Zhang Mei"
 grid = "grid-1"
 meters = ["quiet-9"]
-
-[[email]]
-name = "mail"
-host = "127.0.0.1"
-port = {}
-security = "none"
-from = "waterwatch@example.org"
 
 [[contact]]
 name = "Li Wei"
@@ -50,23 +39,21 @@ role = "grid_worker"
 grids = ["grid-1"]
 language = "zh-CN"
 utc_offset = "+08:00"
-reach = [{{ channel = "mail", to = "li.wei@example.org" }}]
+reach = [{ channel = "mail", to = "li.wei@example.org" }]
 
 [[contact]]
 name = "Wang Fang"
 role = "grid_worker"
 grids = ["grid-2"]
-reach = [{{ channel = "mail", to = "wang@example.org" }}]
+reach = [{ channel = "mail", to = "wang@example.org" }]
 "#,
-        smtp.port,
-        http_port = http_port
-    ));
+    );
     let mut daemon = DaemonProcess::start(
         waterwatch_e2e::daemon_binary!(),
         dir.path(),
         http_port,
         &text,
-        &[("WW_TEST_LINK_SECRET", "link-secret")],
+        &[LINK_SECRET],
     );
     daemon.wait_ready().await;
 
