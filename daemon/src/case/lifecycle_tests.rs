@@ -33,6 +33,12 @@ fn inactivity(transition: Transition) -> AlertEvent {
     )
 }
 
+/// The grid worker answers "I'm going".
+const LI_WEI_ACKNOWLEDGES: Input<'static> = Input::Acknowledge {
+    by: "Li Wei",
+    note: None,
+};
+
 fn urgent() -> Vec<Route> {
     vec![Route {
         name: "urgent".into(),
@@ -118,15 +124,7 @@ fn escalation_goes_step_by_step_then_reminds_until_acknowledged() {
         ]
     );
 
-    let (acked, effects) = step(
-        Some(&case),
-        Input::Acknowledge {
-            by: "Li Wei",
-            note: None,
-        },
-        &routes,
-        at(61),
-    );
+    let (acked, effects) = step(Some(&case), LI_WEI_ACKNOWLEDGES, &routes, at(61));
     let mut case = acked.unwrap();
     assert_eq!(notices(&effects)[0].0, NotifyReason::Acknowledged);
     // No more reminders once someone is going; the visit deadline is 2 h.
@@ -146,15 +144,7 @@ fn a_second_acknowledgement_changes_nothing() {
         &routes,
         at(0),
     );
-    let (case, _) = step(
-        case.as_ref(),
-        Input::Acknowledge {
-            by: "Li Wei",
-            note: None,
-        },
-        &routes,
-        at(5),
-    );
+    let (case, _) = step(case.as_ref(), LI_WEI_ACKNOWLEDGES, &routes, at(5));
     let case = case.unwrap();
     let (again, effects) = step(
         Some(&case),
@@ -388,15 +378,7 @@ fn a_failed_delivery_after_an_acknowledgement_escalates_nothing() {
         &routes,
         at(0),
     );
-    let (acked, _) = step(
-        case.as_ref(),
-        Input::Acknowledge {
-            by: "Li Wei",
-            note: None,
-        },
-        &routes,
-        at(1),
-    );
+    let (acked, _) = step(case.as_ref(), LI_WEI_ACKNOWLEDGES, &routes, at(1));
     let (next, effects) = step(acked.as_ref(), Input::DeliveryFailed, &routes, at(2));
     assert!(next.is_none() && effects.is_empty(), "{effects:?}");
 }

@@ -166,15 +166,7 @@ fn an_alert_no_more_severe_or_an_acknowledged_case_keeps_its_route() {
 
     // Acknowledged: someone is going; they hear it got worse, nothing else.
     let (case, _) = step(None, Input::alert(&milder), &routes, at(0));
-    let (acked, _) = step(
-        case.as_ref(),
-        Input::Acknowledge {
-            by: "Li Wei",
-            note: None,
-        },
-        &routes,
-        at(1),
-    );
+    let (acked, _) = step(case.as_ref(), LI_WEI_ACKNOWLEDGES, &routes, at(1));
     let mut acked = acked.unwrap();
     acked.progress.told.insert(Role::GridWorker);
     let (next, effects) = step(
