@@ -141,6 +141,18 @@ fn until_next(local_ms: i64, minute: i64) -> i64 {
     at - local_ms
 }
 
+impl Learned {
+    /// With [`Bound::Routine`]: how often the household goes longer than
+    /// `max`, in words (`about once every 10 days`, `约每10天一次`).
+    pub fn how_often(&self, lang: Language) -> Option<String> {
+        let rate = self.routine_rate?;
+        Some(match lang {
+            Language::En => how_often_en(Some(rate)),
+            Language::ZhCn => how_often_zh(Some(rate)),
+        })
+    }
+}
+
 impl Limit {
     /// The rule's fixed `after`, whatever the household has shown.
     pub fn for_rule(config: &InactivityConfig) -> Limit {
