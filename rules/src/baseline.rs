@@ -172,6 +172,12 @@ impl Baseline {
         self.days
     }
 
+    /// The meter's interval between readings, smoothed (intervals of up
+    /// to 2 h; `None` before two readings).
+    pub fn step_ms(&self) -> Option<i64> {
+        self.step_ms
+    }
+
     /// Whether fewer than `learning.learning_days` days with use have been seen.
     pub fn learning(&self, learning: &Learning) -> bool {
         self.days < learning.learning_days

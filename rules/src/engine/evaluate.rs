@@ -279,7 +279,8 @@ fn summary(
             offset,
         ),
         Detector::ContinuousFlow(config) => state.flows.get(at.slot).map_or_else(none, |(_, s)| {
-            s.summary(config, learning, verdict, offset, who.language())
+            let step_ms = state.baseline.step_ms();
+            s.summary(config, learning, verdict, step_ms, offset, who.language())
         }),
         Detector::Spike(config) => state.spikes.get(at.slot).map_or_else(none, |(_, s)| {
             s.summary(config, learning, verdict, offset, who.language())

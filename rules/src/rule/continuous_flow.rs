@@ -278,12 +278,16 @@ impl ContinuousFlow {
         }
     }
 
-    /// The alert text for `verdict`, times in `offset`.
+    /// The alert text for `verdict`, times in `offset`; `step_ms` is the
+    /// meter's reading interval: a meter reading less often than `window`
+    /// shows only that some water was used between readings, and the text
+    /// says so.
     pub fn summary(
         &self,
         config: &ContinuousFlowConfig,
         learning: bool,
         verdict: Verdict,
+        step_ms: Option<i64>,
         offset: FixedOffset,
         lang: Language,
     ) -> String {
@@ -349,17 +353,37 @@ impl ContinuousFlow {
                 )
             };
         }
+        // Readings further apart than the window (by more than a tenth):
+        // each shows only that water was used since the one before.
+        let window_ms = duration_ms(config.window);
+        let readings = step_ms
+            .filter(|&step| step > window_ms + window_ms / 10)
+            .map(|step| span((step + 30_000) / 60_000 * 60_000));
         match (verdict, self.run_from, zh) {
-            (Verdict::Firing, Some(run_from), false) => format!(
-                "Water used in every {window} since {} ({}{rate}){why}.",
-                at(run_from),
-                span(quiet_from - run_from),
-            ),
-            (Verdict::Firing, Some(run_from), true) => format!(
-                "自{}起每{window}都在用水（{}{rate}）{why}。",
-                at(run_from),
-                span(quiet_from - run_from),
-            ),
+            (Verdict::Firing, Some(run_from), false) => match readings {
+                None => format!(
+                    "Water used in every {window} since {} ({}{rate}){why}.",
+                    at(run_from),
+                    span(quiet_from - run_from),
+                ),
+                Some(every) => format!(
+                    "Water used in every reading since {} (one every {every}; {}{rate}){why}.",
+                    at(run_from),
+                    span(quiet_from - run_from),
+                ),
+            },
+            (Verdict::Firing, Some(run_from), true) => match readings {
+                None => format!(
+                    "自{}起每{window}都在用水（{}{rate}）{why}。",
+                    at(run_from),
+                    span(quiet_from - run_from),
+                ),
+                Some(every) => format!(
+                    "自{}起每次读数都有用水（约每{every}一次读数；{}{rate}）{why}。",
+                    at(run_from),
+                    span(quiet_from - run_from),
+                ),
+            },
             (_, _, false) => format!(
                 "No water used since {} ({}); the flow has stopped.",
                 at(quiet_from),

@@ -188,3 +188,34 @@ fn state_stays_small_for_any_configuration() {
     }
     assert!(state.buckets.len() <= 10, "{}", state.buckets.len());
 }
+
+/// The run's text, fed as in [`feed`], after readings every `step` to `until`.
+fn text_after(step: i64, until: i64, lang: Language) -> String {
+    let config = tap();
+    let mut state = ContinuousFlow::default();
+    let mut t = 0;
+    while t + step <= until {
+        state.usage(t, t + step, 6.0 * step as f64 / MINUTE_MS, &config);
+        t += step;
+    }
+    assert_eq!(state.verdict(&config, false), Verdict::Firing);
+    let utc = FixedOffset::east_opt(0).unwrap();
+    state.summary(&config, false, Verdict::Firing, Some(step), utc, lang)
+}
+
+#[test]
+fn a_meter_reading_less_often_than_the_window_is_not_said_to_show_every_window() {
+    assert_eq!(
+        text_after(15 * MIN, 3 * H, Language::En),
+        "Water used in every 15 min since 00:00 (3 h, 6 L/min on average); the limit is 2 h."
+    );
+    // An hourly meter shows only that some water was used in each hour.
+    assert_eq!(
+        text_after(H, 3 * H, Language::En),
+        "Water used in every reading since 00:00 (one every 1 h; 3 h, 6 L/min on average); the limit is 2 h."
+    );
+    assert_eq!(
+        text_after(H, 3 * H, Language::ZhCn),
+        "自00:00起每次读数都有用水（约每1小时一次读数；3小时，平均6升/分钟）；报警阈值为2小时。"
+    );
+}
