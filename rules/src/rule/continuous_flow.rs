@@ -360,30 +360,21 @@ impl ContinuousFlow {
             .filter(|&step| step > window_ms + window_ms / 10)
             .map(|step| span((step + 30_000) / 60_000 * 60_000));
         match (verdict, self.run_from, zh) {
-            (Verdict::Firing, Some(run_from), false) => match readings {
-                None => format!(
-                    "Water used in every {window} since {} ({}{rate}){why}.",
-                    at(run_from),
-                    span(quiet_from - run_from),
-                ),
-                Some(every) => format!(
-                    "Water used in every reading since {} (one every {every}; {}{rate}){why}.",
-                    at(run_from),
-                    span(quiet_from - run_from),
-                ),
-            },
-            (Verdict::Firing, Some(run_from), true) => match readings {
-                None => format!(
-                    "自{}起每{window}都在用水（{}{rate}）{why}。",
-                    at(run_from),
-                    span(quiet_from - run_from),
-                ),
-                Some(every) => format!(
-                    "自{}起每次读数都有用水（约每{every}一次读数；{}{rate}）{why}。",
-                    at(run_from),
-                    span(quiet_from - run_from),
-                ),
-            },
+            (Verdict::Firing, Some(run_from), _) => {
+                let (since, long) = (at(run_from), span(quiet_from - run_from));
+                match (readings, zh) {
+                    (None, false) => {
+                        format!("Water used in every {window} since {since} ({long}{rate}){why}.")
+                    }
+                    (Some(every), false) => format!(
+                        "Water used in every reading since {since} (one every {every}; {long}{rate}){why}."
+                    ),
+                    (None, true) => format!("自{since}起每{window}都在用水（{long}{rate}）{why}。"),
+                    (Some(every), true) => format!(
+                        "自{since}起每次读数都有用水（约每{every}一次读数；{long}{rate}）{why}。"
+                    ),
+                }
+            }
             (_, _, false) => format!(
                 "No water used since {} ({}); the flow has stopped.",
                 at(quiet_from),
