@@ -57,6 +57,18 @@ impl MeterOffline {
         gaps.get(gaps.len() / 2).copied().unwrap_or(0)
     }
 
+    /// The usual interval as the alert says it: to the minute (arrivals
+    /// jitter by seconds: 14 min 58 s is a meter reporting every 15 min),
+    /// to the second under a minute.
+    fn usual_every_ms(&self) -> i64 {
+        let gap = self.expected_gap_ms();
+        if gap < 60_000 {
+            gap
+        } else {
+            (gap + 30_000) / 60_000 * 60_000
+        }
+    }
+
     pub fn verdict(&self, now_ms: i64, config: &MeterOfflineConfig) -> Verdict {
         let after = duration_ms(config.after);
         match self.last {
@@ -88,7 +100,7 @@ impl MeterOffline {
                 "No data from the meter since {} ({}); it usually reports every {}, and the limit is {} beyond that. The resident is unmonitored.",
                 text::clock(last, now_ms, offset),
                 text::duration_ms(now_ms - last),
-                text::duration_ms(self.expected_gap_ms()),
+                text::duration_ms(self.usual_every_ms()),
                 text::duration(config.after)
             ),
             _ => format!(
@@ -114,7 +126,7 @@ impl MeterOffline {
                 "水表自{}起无数据（{}）；平时每{}上报一次，超出{}即报警。目前无法监测老人用水。",
                 text::clock_in(text::Language::ZhCn, last, now_ms, offset),
                 zh(now_ms - last),
-                zh(self.expected_gap_ms()),
+                zh(self.usual_every_ms()),
                 zh(super::duration_ms(config.after))
             ),
             _ => format!(
@@ -220,5 +232,28 @@ mod tests {
         }
         assert_eq!(state.gaps.len(), GAPS_KEPT);
         assert_eq!(state.expected_gap_ms(), H);
+    }
+
+    #[test]
+    fn the_usual_interval_is_said_to_the_minute_despite_seconds_of_jitter() {
+        let config = MeterOfflineConfig {
+            after: Duration::from_secs(3 * 3600),
+        };
+        let offset = FixedOffset::east_opt(0).expect("UTC");
+        let said = |arrivals: &[i64]| {
+            let mut state = MeterOffline::default();
+            for &at in arrivals {
+                state.arrival(at);
+            }
+            let now = arrivals[arrivals.len() - 1] + 4 * H;
+            state.summary(now, &config, Verdict::Firing, offset, text::Language::En)
+        };
+        // Arrivals 14 min 58 s to 15 min 1 s apart (median 14 min 59 s):
+        // a 15-minute meter.
+        let en = said(&[0, 15 * MIN - 2_000, 30 * MIN - 3_000, 45 * MIN - 2_000]);
+        assert!(en.contains("it usually reports every 15 min,"), "{en}");
+        // Under a minute, seconds are kept.
+        let en = said(&[0, 10_000, 20_000, 30_000]);
+        assert!(en.contains("it usually reports every 10 s,"), "{en}");
     }
 }
