@@ -89,8 +89,20 @@ impl Said {
 
     /// The limit for a stretch starting at `hour`, as the page says it.
     fn of(limit: &Limit, hour: i64, lang: Language) -> Said {
-        let Limit::Learned(l) = limit else {
-            return Said::after(limit.ms());
+        let l = match limit {
+            Limit::Learned(l) => l,
+            Limit::Learning { days, needed, .. } => {
+                return Said::After {
+                    limit_ms: readable(limit.ms()),
+                    why: Some(match lang {
+                        Language::En => {
+                            format!("still learning its rhythm: {days} of {needed} days")
+                        }
+                        Language::ZhCn => format!("仍在学习该户作息：已{days}天，共需{needed}天"),
+                    }),
+                };
+            }
+            Limit::Fixed(_) => return Said::after(limit.ms()),
         };
         let by = |day_out| Said::By {
             minute: (hour * 60 + l.limit_ms / 60_000).rem_euclid(24 * 60),
@@ -235,14 +247,14 @@ mod tests {
 
     const START_MS: i64 = 1_793_491_200_000; // 2026-11-01 00:00 UTC
 
-    /// Three weeks of a household on the shipped rules (UTC): up at 07:00,
+    /// `days` of a household on the shipped rules (UTC): up at 07:00,
     /// water every half hour until 22:00; out from 09:00 to 15:00 every
     /// third day; and, when `away_weekly`, one night a week away (no
     /// water from 20:00 until 13:00). Readings every 15 minutes.
-    fn household(away_weekly: bool) -> MeterState {
+    fn household(days: i64, away_weekly: bool) -> MeterState {
         let mut engine = Engine::new(RuleSet::default_rules());
         let mut total = 0.0;
-        for q in 0..21 * 96 {
+        for q in 0..days * 96 {
             let ts = START_MS + q * 15 * 60_000;
             let (day, minute) = (q / 96, q % 96 * 15);
             let up = (7 * 60..22 * 60).contains(&minute);
@@ -276,7 +288,7 @@ mod tests {
 
     #[test]
     fn the_page_says_why_a_limit_is_a_night_a_day_out_or_a_routine() {
-        let home = lines(&household(false), Language::En);
+        let home = lines(&household(21, false), Language::En);
         let said = home.join("\n");
         assert!(
             said.contains("(night): alerts if there is still no water by"),
@@ -301,12 +313,17 @@ mod tests {
         );
         assert!(!said.contains("often goes longer"), "{said}");
 
-        let away = lines(&household(true), Language::En).join("\n");
+        // While learning, the fixed limit, and why (the fifth day counts
+        // once it is over).
+        let said = lines(&household(5, false), Language::En).join("\n");
+        assert!(said.contains("Alerts after 12 h without water, at any time of day (still learning its rhythm: 4 of 14 days)."), "{said}");
+
+        let away = lines(&household(21, true), Language::En).join("\n");
         assert!(
             away.contains("17:00–21:00: alerts after 20 h without water from then (it often goes longer than 12 h without water, about once every 6 days)."),
             "{away}"
         );
-        let zh = lines(&household(true), Language::ZhCn).join("\n");
+        let zh = lines(&household(21, true), Language::ZhCn).join("\n");
         assert!(zh.contains("该住户常超过12小时不用水，约每6天一次"), "{zh}");
     }
 }
