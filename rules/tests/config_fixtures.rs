@@ -244,6 +244,9 @@ fixture!(
         "bad-routine.toml:8: rule[0].routine_every: 6 h is less than a day; say how many days may pass between long stretches, e.g. \"30d\"",
         "bad-routine.toml:16: rule[1].routine_max: 2 d is more than a day; a whole day without water warrants a visit whatever the household's routine",
         "bad-routine.toml:23: rule[2].routine_max: only used by a learned rule; add learned = true or remove it",
+        "bad-routine.toml:32: rule[3].routine_max: 1 h is not longer than max (2 h), so it could never apply; make it longer, e.g. \"4h\", or \"off\"",
+        "bad-routine.toml:33: rule[3].routine_every: not used by kind \"continuous_flow\"; remove it",
+        "bad-routine.toml:41: rule[4].routine_max: only used by a learned rule; add learned = true or remove it",
     ]
 );
 

@@ -467,3 +467,48 @@ fn flow_and_volume_alerts_speak_chinese_to_a_chinese_household() {
         "{volume:?}"
     );
 }
+
+/// `n` usual days from 2026-11-01 in a busy household: water in every
+/// hour of its evenings (2.5 L/min on average from 17:00 to 23:00).
+fn busy_evenings(n: i64) -> Household {
+    dates(n).iter().fold(usual(n), |h, d| {
+        h.flow(&format!("{d} 17:00"), &format!("{d} 23:00"), 2.5)
+    })
+}
+
+/// The `tap_running` alerts after the learning period (from 11-16).
+fn learned_taps(run: &Run) -> Vec<String> {
+    run.fired("tap_running")
+        .iter()
+        .filter(|t| **t >= at("2026-11-16 00:00"))
+        .map(|t| t.format("%m-%d %H:%M").to_string())
+        .collect()
+}
+
+#[test]
+fn an_hourly_household_whose_evenings_are_long_runs_is_held_to_its_own_up_to_routine_max() {
+    // On an hourly meter every evening is one six-hour run at 2.5 L/min:
+    // with `max` a hard cap, the tap rule called each one a tap left open.
+    let home = busy_evenings(22);
+    let readings = home.readings("2026-11-01 00:00", "2026-11-22 08:00", minutes(60));
+    let mut hard_cap = Run::with_rules(support::shipped_flow_with(|l| l.routine_max = None));
+    hard_cap.live(&readings);
+    assert!(learned_taps(&hard_cap).len() >= 5, "{:?}", hard_cap.story());
+    let mut run = Run::new();
+    run.live(&readings);
+    assert!(learned_taps(&run).is_empty(), "{:?}", run.story());
+
+    // A tap left open at 6 L/min from 09:00 is still found, at the 4 h
+    // `routine_max` (the reading at 13:00), with the household's own runs
+    // in the evidence.
+    let home = home.flow("2026-11-22 09:00", "2026-11-22 16:00", 6.0);
+    let mut run = Run::new();
+    run.live(&home.readings("2026-11-01 00:00", "2026-11-22 16:00", minutes(60)));
+    assert_eq!(learned_taps(&run), ["11-22 13:00"], "{:?}", run.story());
+    assert!(
+        run.story().iter().any(|s| s.starts_with("tap_running fired 11-22 13:00: Water used in every reading since 09:00 (one every 1 h; 4 h")
+            && s.ends_with("so the limit is 4 h.")),
+        "{:?}",
+        run.story()
+    );
+}

@@ -21,10 +21,14 @@ pub fn rule_in_words(rule: &Rule, lang: Language) -> Option<String> {
         (Detector::ContinuousFlow(c), Language::En) => match &c.learned {
             Some(l) => format!(
                 "alerts when water runs without a break for longer than this household's usual \
-                 longest runs × {} (at least {}, at most {}; {} while it is being learned)",
+                 longest runs × {} (at least {}, at most {}{}; {} while it is being learned)",
                 l.margin,
                 d(l.min),
                 d(l.max),
+                l.routine_max.map_or(String::new(), |r| format!(
+                    ", or {} if its runs are often longer",
+                    d(r)
+                )),
                 d(c.after)
             ),
             None => format!(
@@ -34,10 +38,14 @@ pub fn rule_in_words(rule: &Rule, lang: Language) -> Option<String> {
         },
         (Detector::ContinuousFlow(c), Language::ZhCn) => match &c.learned {
             Some(l) => format!(
-                "连续用水超过该住户平时最长用水时长的{}倍即报警（最短{}，最长{}；学习期间为{}）",
+                "连续用水超过该住户平时最长用水时长的{}倍即报警（最短{}，最长{}{}；学习期间为{}）",
                 l.margin,
                 d(l.min),
                 d(l.max),
+                l.routine_max.map_or(String::new(), |r| format!(
+                    "，平时用水常更久的住户最长{}",
+                    d(r)
+                )),
                 d(c.after)
             ),
             None => format!("连续用水{}不停即报警", d(c.after)),

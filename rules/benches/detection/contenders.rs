@@ -71,6 +71,7 @@ pub fn contenders() -> Vec<Contender> {
             no_flow: false,
         }),
         routine(&learned, None, Duration::ZERO),
+        flow_hard_cap(&learned),
         fixed(8),
         fixed(12),
         fixed(24),
@@ -161,6 +162,24 @@ pub fn contenders() -> Vec<Contender> {
         });
     }
     all
+}
+
+/// The learned rules with every continuous_flow `max` a hard cap (no
+/// `routine_max`: the flow rules as shipped until 2026-11-26).
+fn flow_hard_cap(learned: &RuleSet) -> Contender {
+    let mut rules = learned.clone();
+    for rule in &mut rules.rules {
+        if let Detector::ContinuousFlow(config) = &mut rule.detector
+            && let Some(l) = &mut config.learned
+        {
+            l.routine_max = None;
+        }
+    }
+    Contender {
+        name: "learned, flow max a hard cap (shipped until 2026-11-26)".into(),
+        rules,
+        no_flow: false,
+    }
 }
 
 /// The learned rule with `routine_max = max` and `routine_every = every`;

@@ -100,10 +100,12 @@ pub struct RuleEntry {
     /// this local time, never past `max`. Default "21:00"; "off".
     #[serde(default)]
     pub day_out_until: Option<String>,
-    /// Learned `inactivity` only: a household that often goes longer than
+    /// Learned `inactivity`: a household that often goes longer than
     /// `max` without water (at least once every `routine_every`) is held to
     /// its own usual longest stretch from each time of day, up to this,
-    /// instead of `max`. Default "off".
+    /// instead of `max`. Learned `continuous_flow`: a household whose usual
+    /// runs (times `margin`) are longer than `max` is held to its own, up
+    /// to this. Default "off".
     #[serde(default)]
     pub routine_max: Option<String>,
     /// Learned `inactivity` only: how often quiet stretches longer than
@@ -212,7 +214,7 @@ pub(super) fn learned_only(kind: Kind) -> &'static [&'static str] {
             "routine_max",
             "routine_every",
         ],
-        Kind::ContinuousFlow => &["quantile", "margin", "min", "max"],
+        Kind::ContinuousFlow => &["quantile", "margin", "min", "max", "routine_max"],
         Kind::Spike => &["quantile", "margin", "min_rate_lpm", "max_rate_lpm"],
         _ => &[],
     }

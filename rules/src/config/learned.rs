@@ -77,7 +77,30 @@ impl Check<'_> {
                 ),
             );
         }
-        let routine_max = match entry.routine_max.as_deref().unwrap_or("off") {
+        let routine_max = self.routine_max(
+            i,
+            entry,
+            max,
+            "20h",
+            "a whole day without water warrants a visit whatever the household's routine",
+        );
+        (routine_max, every)
+    }
+
+    /// `routine_max`: longer than `max`, at most a day (else `over_a_day`
+    /// says why), or `"off"` (the default, `Some(None)`); `None` when wrong
+    /// (said at its path, with `example`).
+    fn routine_max(
+        &mut self,
+        i: usize,
+        entry: &RuleEntry,
+        max: Option<Duration>,
+        example: &str,
+        over_a_day: &str,
+    ) -> Option<Option<Duration>> {
+        let path = |key: &str| format!("rule[{i}].{key}");
+        let day = Duration::from_secs(24 * 3600);
+        match entry.routine_max.as_deref().unwrap_or("off") {
             "off" => Some(None),
             text => {
                 let routine_max = self.duration(path("routine_max"), Some(text));
@@ -86,7 +109,7 @@ impl Check<'_> {
                         self.at(
                             path("routine_max"),
                             format!(
-                                "{} is not longer than max ({}), so it could never apply; make it longer, e.g. \"20h\", or \"off\"",
+                                "{} is not longer than max ({}), so it could never apply; make it longer, e.g. \"{example}\", or \"off\"",
                                 crate::text::duration(r),
                                 crate::text::duration(max)
                             ),
@@ -97,7 +120,7 @@ impl Check<'_> {
                         self.at(
                             path("routine_max"),
                             format!(
-                                "{} is more than a day; a whole day without water warrants a visit whatever the household's routine",
+                                "{} is more than a day; {over_a_day}",
                                 crate::text::duration(r)
                             ),
                         );
@@ -106,8 +129,7 @@ impl Check<'_> {
                     (r, _) => r.map(Some),
                 }
             }
-        };
-        (routine_max, every)
+        }
     }
 
     /// `late_morning`: a duration up to 6 h, or `"off"` (`Some(None)`);
@@ -237,6 +259,13 @@ impl Check<'_> {
         let before = self.problems.len();
         let (quantile, margin) = self.quantile_margin(i, entry, 0.9, 1.5);
         let (min, max) = self.min_max(i, entry, "30m", after);
+        let routine_max = self.routine_max(
+            i,
+            entry,
+            max,
+            "4h",
+            "water running for a whole day is a leak whatever the household's routine",
+        );
         if self.problems.len() > before {
             return None;
         }
@@ -245,6 +274,7 @@ impl Check<'_> {
             margin,
             min: min?,
             max: max?,
+            routine_max: routine_max?,
         })
     }
 

@@ -52,6 +52,7 @@ fn the_shipped_rules_parse_into_the_documented_rules() {
                 margin: 1.5,
                 min: Duration::from_secs(45 * 60),
                 max: hours(2),
+                routine_max: Some(hours(4)),
             }),
             steady: None,
             flow_running: None,

@@ -69,8 +69,12 @@ pub struct LearnedRun {
     pub margin: f64,
     /// The limit is never shorter than this.
     pub min: Duration,
-    /// The limit is never longer than this.
+    /// The limit is never longer than this ...
     pub max: Duration,
+    /// ... except in a household whose usual runs (times `margin`) are
+    /// longer than `max` (an hourly meter sees a family's busy evening as
+    /// one run): its own, up to this. `None`: `max` is a hard cap.
+    pub routine_max: Option<Duration>,
 }
 
 /// Run lengths, 15 min to 16 h, four buckets per doubling.
@@ -231,10 +235,20 @@ impl ContinuousFlow {
         };
         let (min, max) = (duration_ms(l.min), duration_ms(l.max));
         match self.runs.usual_max(&RUNS, l.quantile) {
-            Some(usual) => RunLimit {
-                ms: ((usual * l.margin) as i64).clamp(min, max),
-                usual_ms: Some(usual as i64),
-            },
+            Some(usual) => {
+                let x = (usual * l.margin) as i64;
+                // Runs longer than `max` are this household's routine (on
+                // more than `1 - quantile` of its days): its own, capped.
+                let cap = l
+                    .routine_max
+                    .map(duration_ms)
+                    .filter(|_| x > max)
+                    .map_or(max, |r| r.max(max));
+                RunLimit {
+                    ms: x.clamp(min, cap),
+                    usual_ms: Some(usual as i64),
+                }
+            }
             None => RunLimit {
                 ms: max,
                 usual_ms: None,

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, NaiveDateTime};
+use waterwatch_rules::rule::continuous_flow::{ContinuousFlowConfig, LearnedRun};
 use waterwatch_rules::rule::inactivity::{InactivityConfig, LearnedConfig};
 use waterwatch_rules::{
     AlertEvent, Detector, Engine, Language, MeterState, Note, Reading, RuleSet, Timestamp,
@@ -38,6 +39,21 @@ pub fn shipped_with(change: impl Fn(&mut LearnedConfig)) -> RuleSet {
     let mut rules = RuleSet::default_rules();
     for rule in &mut rules.rules {
         if let Detector::Inactivity(InactivityConfig {
+            learned: Some(l), ..
+        }) = &mut rule.detector
+        {
+            change(l);
+        }
+    }
+    rules
+}
+
+/// The shipped rules with every learned continuous_flow rule changed by
+/// `change`.
+pub fn shipped_flow_with(change: impl Fn(&mut LearnedRun)) -> RuleSet {
+    let mut rules = RuleSet::default_rules();
+    for rule in &mut rules.rules {
+        if let Detector::ContinuousFlow(ContinuousFlowConfig {
             learned: Some(l), ..
         }) = &mut rule.detector
         {
