@@ -3,6 +3,7 @@
 //! rule's learned limits by hour are worked out in `view`; this covers the
 //! others from their config.
 
+use waterwatch_rules::rule::continuous_flow::RunLimit;
 use waterwatch_rules::text::duration_ms_in;
 use waterwatch_rules::{Detector, Language, Rule};
 
@@ -10,6 +11,24 @@ use super::i18n;
 
 fn ms(d: std::time::Duration) -> i64 {
     d.as_millis() as i64
+}
+
+/// A learned continuous_flow rule's limit for one household, with the
+/// household's usual longest run (`limit.usual_ms`) that set it.
+pub fn learned_run_in_words(rule: &Rule, limit: &RunLimit, lang: Language) -> Option<String> {
+    let usual = limit.usual_ms?;
+    let kind = i18n::kind(lang, rule.detector.kind().as_str());
+    let (d, usual) = (duration_ms_in(lang, limit.ms), duration_ms_in(lang, usual));
+    Some(match lang {
+        Language::En => format!(
+            "{kind} ({}): alerts after {d} of water running without a break (this household's runs usually last at most {usual}).",
+            rule.name
+        ),
+        Language::ZhCn => format!(
+            "{kind}（{}）：连续用水{d}不停即报警（该户连续用水通常不超过{usual}）。",
+            rule.name
+        ),
+    })
 }
 
 /// One sentence for `rule` in `lang`; `None` for inactivity (see `view`).

@@ -95,6 +95,15 @@ impl MeterState {
         &self.baseline
     }
 
+    /// The state of the continuous_flow rule named `rule`, once it has seen
+    /// a reading.
+    pub fn flow(&self, rule: &str) -> Option<&ContinuousFlow> {
+        self.flows
+            .iter()
+            .find(|(name, _)| name == rule)
+            .map(|(_, f)| f)
+    }
+
     pub(super) fn offset(&self) -> FixedOffset {
         FixedOffset::east_opt(self.offset_s).unwrap_or_else(|| Utc.fix())
     }

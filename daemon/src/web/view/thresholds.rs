@@ -5,7 +5,7 @@ use waterwatch_rules::rule::inactivity::{Bound, Limit};
 use waterwatch_rules::{Detector, Language, MeterState, RuleSet};
 
 use super::{DAY_MS, HOUR_MS};
-use crate::web::i18n;
+use crate::web::{describe, i18n};
 
 /// The household's thresholds in words, one line per rule (learned
 /// inactivity limits grouped by the hours they apply from).
@@ -26,7 +26,18 @@ pub fn thresholds(
                     &config, rules, state, offset_s, now_ms, lang,
                 ));
             }
-            _ => lines.extend(crate::web::describe::rule_in_words(rule, lang)),
+            // A learned flow rule past its learning: this household's limit.
+            Detector::ContinuousFlow(config)
+                if let Some(state) = state
+                    && !state.baseline().learning(&rules.baseline)
+                    && let Some(line) = state.flow(&rule.name).and_then(|flow| {
+                        let limit = flow.limit(config, false);
+                        describe::learned_run_in_words(rule, &limit, lang)
+                    }) =>
+            {
+                lines.push(line);
+            }
+            _ => lines.extend(describe::rule_in_words(rule, lang)),
         }
     }
     lines
@@ -278,12 +289,41 @@ mod tests {
         engine.meter_state("m1").unwrap()
     }
 
-    fn lines(state: &MeterState, lang: Language) -> Vec<String> {
+    fn all_lines(state: &MeterState, lang: Language) -> Vec<String> {
         let now = START_MS + 21 * DAY_MS;
         thresholds(&RuleSet::default_rules(), "h1", Some(state), 0, now, lang)
+    }
+
+    /// The inactivity lines.
+    fn lines(state: &MeterState, lang: Language) -> Vec<String> {
+        all_lines(state, lang)
             .into_iter()
-            .filter(|l| l.contains("water") || l.contains("水"))
+            .filter(|l| {
+                l.starts_with(|c: char| c.is_ascii_digit())
+                    || l.starts_with("Alerts after")
+                    || l.starts_with("任何时段")
+            })
             .collect()
+    }
+
+    #[test]
+    fn a_learned_flow_rule_says_this_households_limit_once_learned() {
+        let learned = all_lines(&household(21, false), Language::En).join("\n");
+        assert!(
+            learned.contains("Water running (tap_running): alerts after 45 min of water running without a break (this household's runs usually last at most "),
+            "{learned}"
+        );
+        let zh = all_lines(&household(21, false), Language::ZhCn).join("\n");
+        assert!(
+            zh.contains("（tap_running）：连续用水45分钟不停即报警（该户连续用水通常不超过"),
+            "{zh}"
+        );
+        // While learning, the rule in general.
+        let learning = all_lines(&household(5, false), Language::En).join("\n");
+        assert!(
+            learning.contains("Water running (tap_running): alerts when water runs without a break for longer than this household's usual longest runs × 1.5 (at least 45 min, at most 2 h, or 4 h if its runs are often longer; 2 h while it is being learned)."),
+            "{learning}"
+        );
     }
 
     #[test]
