@@ -142,7 +142,13 @@ impl Said {
                 because("too little history from then, so the maximum".into())
             }
             (Bound::NoHistory, Language::ZhCn) => because("此时段历史数据不足，采用上限".into()),
-            (Bound::Usual | Bound::Floor | Bound::Ceiling, _) => Said::after(l.limit_ms),
+            (Bound::Ceiling, Language::En) => {
+                because("the maximum; on a usual day it may go longer from then".into())
+            }
+            (Bound::Ceiling, Language::ZhCn) => {
+                because("上限；该户此时段平时可能更久不用水".into())
+            }
+            (Bound::Usual | Bound::Floor, _) => Said::after(l.limit_ms),
         }
     }
 }
@@ -349,6 +355,10 @@ mod tests {
             !home
                 .iter()
                 .any(|l| l.contains("(night)") && l.contains("21:00")),
+            "{said}"
+        );
+        assert!(
+            said.contains("19:00–23:00: alerts after 12 h without water from then (the maximum; on a usual day it may go longer from then)."),
             "{said}"
         );
         assert!(!said.contains("often goes longer"), "{said}");
