@@ -9,16 +9,23 @@ use chrono::{DateTime, FixedOffset, Utc};
 use meter_sim::{Fleet, Scenario};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use tokio_util::sync::CancellationToken;
-use waterwatch_rules::{RuleSet, Transition};
+use waterwatch_rules::{Engine, Reading, RuleSet, Transition};
 
 use crate::broker;
 use crate::clock::{Clock, ScaledClock};
 use crate::config::Config;
 use crate::daemon::{self, Options, StartError};
+use crate::store::dashboard::StateSummary;
+use crate::store::ingest::{self, SavedState};
+use crate::store::{Store, StoreError};
 
 /// Simulated seconds per real second: one simulated day per real minute.
 pub const SPEED: f64 = 1440.0;
 const HOUSEHOLDS: usize = 8;
+/// Days of history each household brings: past the learned rules'
+/// `learning_days` (14), so the demo judges every household by its own
+/// rhythm from the first live minute, as a deployment does after a month.
+const HISTORY_DAYS: i64 = 21;
 
 pub async fn run(mut config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     // The demo never fights a broker or a dashboard already running here.
@@ -44,22 +51,12 @@ pub async fn run(mut config: Config, shutdown: CancellationToken) -> Result<(), 
     if start_utc > Utc::now() {
         start_utc -= chrono::Duration::days(1);
     }
-    let clock = Arc::new(ScaledClock::new(start_utc, SPEED));
-    let running = daemon::start(Options {
-        config,
-        rules: RuleSet::default_rules(),
-        clock: clock.clone(),
-        tick_every: Duration::from_millis(500),
-        rules_path: None,
-    })
-    .await?;
-
     let start = start_utc.with_timezone(&offset);
     let minutes = |m: i64| start + chrono::Duration::minutes(m);
     let scenarios = vec![
         Scenario::Collapse {
             household: 3,
-            at: minutes(150),
+            at: minutes(750),
         },
         Scenario::Burst {
             household: 5,
@@ -76,6 +73,28 @@ pub async fn run(mut config: Config, shutdown: CancellationToken) -> Result<(), 
             at: minutes(45),
         },
     ];
+    let mut fleet = Fleet::new(
+        HOUSEHOLDS,
+        7,
+        start - chrono::Duration::days(HISTORY_DAYS),
+        Duration::from_secs(15 * 60),
+        scenarios,
+    );
+    let rules = RuleSet::default_rules();
+    warm_up(&config.store.url, &mut fleet, &rules, start)
+        .await
+        .map_err(|e| StartError::Config(format!("cannot store the demo's history: {e}")))?;
+
+    let clock = Arc::new(ScaledClock::new(start_utc, SPEED));
+    let running = daemon::start(Options {
+        config,
+        rules,
+        clock: clock.clone(),
+        tick_every: Duration::from_millis(500),
+        rules_path: None,
+    })
+    .await?;
+
     println!(
         "waterwatch demo — {HOUSEHOLDS} simulated households, one simulated day per real minute"
     );
@@ -91,10 +110,11 @@ pub async fn run(mut config: Config, shutdown: CancellationToken) -> Result<(), 
     println!(
         "  what happens: h0005's pipe bursts after 1 h, h0002 leaves a tap running after 1.5 h,"
     );
-    println!("  h0007's meter goes silent after 45 min, and h0003 collapses at 09:00");
+    println!("  h0007's meter goes silent after 45 min, and h0003 collapses at 19:00.");
     println!(
-        "  (the fixed 12 h inactivity rule fires about 12 simulated hours after the last use)."
+        "  Each household brings {HISTORY_DAYS} days of history, so it is judged by its own rhythm:"
     );
+    println!("  h0003 is found at its own limit, with why, not at the fixed 12 h (see its page).");
     println!("  Ctrl-C to stop.\n");
 
     let mut events = running.events();
@@ -117,13 +137,6 @@ pub async fn run(mut config: Config, shutdown: CancellationToken) -> Result<(), 
         }
     });
 
-    let fleet = Fleet::new(
-        HOUSEHOLDS,
-        7,
-        start,
-        Duration::from_secs(15 * 60),
-        scenarios,
-    );
     let publisher = tokio::spawn(publish_fleet(
         fleet,
         running.mqtt_addr.clone(),
@@ -138,6 +151,63 @@ pub async fn run(mut config: Config, shutdown: CancellationToken) -> Result<(), 
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
+    Ok(())
+}
+
+/// Lives the fleet's history up to `until` through an engine of `rules` and
+/// stores its readings and each meter's learned state, as the daemon would
+/// have them after those days. The history's own alerts are not kept: they
+/// happened before the demo (the scenarios all come after `until`).
+async fn warm_up(
+    url: &str,
+    fleet: &mut Fleet,
+    rules: &RuleSet,
+    until: DateTime<FixedOffset>,
+) -> Result<(), StoreError> {
+    let readings: Vec<Reading> = fleet
+        .advance(until)
+        .into_iter()
+        .map(|r| Reading {
+            meter_id: r.meter_id,
+            ts: r.ts,
+            total_l: r.total_l,
+            flow_lpm: r.flow_lpm,
+            battery_pct: r.battery_pct,
+            rssi_dbm: None,
+            status: r.status,
+        })
+        .collect();
+    let mut engine = Engine::new(rules.clone());
+    for reading in &readings {
+        engine.observe(reading, reading.ts + chrono::Duration::seconds(5));
+    }
+    let store = Store::connect(url).await?;
+    let mut conn = store.pool().acquire().await?;
+    let until_ms = until.timestamp_millis();
+    let ids: Vec<String> = engine.meters().map(str::to_owned).collect();
+    ingest::register_meters(&mut conn, &ids, until_ms).await?;
+    ingest::insert_readings(&mut conn, &readings, until_ms).await?;
+    for id in &ids {
+        let Some(state) = engine.meter_state(id) else {
+            continue;
+        };
+        let json = serde_json::to_string(&state).map_err(|e| StoreError::BadState {
+            meter: id.clone(),
+            detail: e.to_string(),
+        })?;
+        let summary = StateSummary::of(&state);
+        ingest::save_engine_state(
+            &mut conn,
+            id,
+            SavedState {
+                json: &json,
+                summary,
+            },
+        )
+        .await?;
+    }
+    drop(conn);
+    store.close().await;
     Ok(())
 }
 
@@ -181,4 +251,57 @@ async fn publish_fleet(
         }
     }
     poller.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_demo_households_start_learned_with_their_history_stored() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+        let offset = FixedOffset::east_opt(8 * 3600).expect("+08:00");
+        let start = DateTime::parse_from_rfc3339("2026-11-26T06:30:00+08:00")
+            .expect("time")
+            .with_timezone(&offset);
+        let mut fleet = Fleet::new(
+            HOUSEHOLDS,
+            7,
+            start - chrono::Duration::days(HISTORY_DAYS),
+            Duration::from_secs(15 * 60),
+            Vec::new(),
+        );
+        let rules = RuleSet::default_rules();
+        warm_up(&url, &mut fleet, &rules, start)
+            .await
+            .expect("history stored");
+
+        let store = Store::connect(&url).await.expect("store");
+        let meters = ingest::meters(store.pool()).await.expect("meters");
+        assert_eq!(meters.len(), HOUSEHOLDS);
+        for meter in &meters {
+            let json = meter.engine_state.as_deref().expect("a state");
+            let state: waterwatch_rules::MeterState = serde_json::from_str(json).expect("state");
+            // Past the learning period, so the learned limits judge it.
+            assert!(
+                state.baseline().days() >= rules.baseline.learning_days,
+                "{}: {} days",
+                meter.id,
+                state.baseline().days()
+            );
+            // Nothing left firing from the history: no alert without a case.
+            assert!(state.active_alerts().is_empty(), "{}", meter.id);
+            let stored = ingest::count_readings(store.pool(), &meter.id)
+                .await
+                .expect("count");
+            // Every quarter hour, the demo's start included.
+            assert_eq!(stored, HISTORY_DAYS * 96 + 1, "{}", meter.id);
+        }
+        // The live fleet carries on from the history's last reading.
+        let next = fleet.advance(start + chrono::Duration::minutes(15));
+        assert_eq!(next.len(), HOUSEHOLDS);
+        assert!(next.iter().all(|r| r.ts > start));
+        store.close().await;
+    }
 }
