@@ -79,6 +79,37 @@ impl Detector {
 }
 
 impl RuleSet {
+    /// Changes every learned inactivity rule's learned parameters (tests,
+    /// benchmark variants).
+    pub fn for_each_learned_inactivity(
+        &mut self,
+        mut change: impl FnMut(&mut crate::rule::inactivity::LearnedConfig),
+    ) {
+        for rule in &mut self.rules {
+            if let Detector::Inactivity(InactivityConfig {
+                learned: Some(l), ..
+            }) = &mut rule.detector
+            {
+                change(l);
+            }
+        }
+    }
+
+    /// Changes every learned continuous_flow rule's learned parameters.
+    pub fn for_each_learned_run(
+        &mut self,
+        mut change: impl FnMut(&mut crate::rule::continuous_flow::LearnedRun),
+    ) {
+        for rule in &mut self.rules {
+            if let Detector::ContinuousFlow(ContinuousFlowConfig {
+                learned: Some(l), ..
+            }) = &mut rule.detector
+            {
+                change(l);
+            }
+        }
+    }
+
     /// Parses and validates a rules file, reporting every problem found. A
     /// rule's `route` is not checked: use [`RuleSet::parse_routed`] where the
     /// routes are known.

@@ -11,8 +11,7 @@
 //! family is told (an unanswered check-in, 30 minutes on), and when the grid
 //! worker is sent (the shipped rule).
 
-use waterwatch_rules::rule::inactivity::InactivityConfig;
-use waterwatch_rules::{Detector, RuleSet};
+use waterwatch_rules::RuleSet;
 
 use crate::score::MINUTE_MS;
 use crate::{Fired, tuned};
@@ -43,16 +42,13 @@ pub fn rules() -> RuleSet {
     let shipped = RuleSet::default_rules();
     let mut check = tuned(&shipped, 0.99, 1.0, None, None);
     check.rules.retain(|r| r.name == "inactivity");
+    check.for_each_learned_inactivity(|l| {
+        l.day_out_until = None;
+        // As the README's check-in rule: `max` is a hard cap.
+        l.routine_max = None;
+    });
     let mut rules = shipped;
     for mut rule in check.rules {
-        if let Detector::Inactivity(InactivityConfig {
-            learned: Some(l), ..
-        }) = &mut rule.detector
-        {
-            l.day_out_until = None;
-            // As the README's check-in rule: `max` is a hard cap.
-            l.routine_max = None;
-        }
         rule.name = CHECK_IN.into();
         rules.rules.push(rule);
     }

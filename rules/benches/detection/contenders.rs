@@ -168,13 +168,7 @@ pub fn contenders() -> Vec<Contender> {
 /// `routine_max`: the flow rules as shipped until 2026-11-26).
 fn flow_hard_cap(learned: &RuleSet) -> Contender {
     let mut rules = learned.clone();
-    for rule in &mut rules.rules {
-        if let Detector::ContinuousFlow(config) = &mut rule.detector
-            && let Some(l) = &mut config.learned
-        {
-            l.routine_max = None;
-        }
-    }
+    rules.for_each_learned_run(|l| l.routine_max = None);
     Contender {
         name: "learned, flow max a hard cap (shipped until 2026-11-26)".into(),
         rules,
@@ -186,19 +180,12 @@ fn flow_hard_cap(learned: &RuleSet) -> Contender {
 /// with `None`, `max` a hard cap (the rule shipped until 2026-11-26).
 fn routine(learned: &RuleSet, max: Option<Duration>, every: Duration) -> Contender {
     let mut rules = learned.clone();
-    for rule in &mut rules.rules {
-        if let Detector::Inactivity(InactivityConfig {
-            learned: Some(l), ..
-        }) = &mut rule.detector
-        {
-            l.routine_max = max;
-            l.routine_every = if max.is_some() {
-                every
-            } else {
-                l.routine_every
-            };
+    rules.for_each_learned_inactivity(|l| {
+        l.routine_max = max;
+        if max.is_some() {
+            l.routine_every = every;
         }
-    }
+    });
     let name = match max {
         None => "learned, max a hard cap (shipped until 2026-11-26)".to_owned(),
         Some(max) => format!(
@@ -240,15 +227,10 @@ fn own_history_only(mut contender: Contender) -> Contender {
 /// Turns the learned inactivity rules' `late_morning` and `day_out_until`
 /// off: each household is judged by its own history alone.
 pub fn without_allowances(rules: &mut RuleSet) {
-    for rule in &mut rules.rules {
-        if let Detector::Inactivity(InactivityConfig {
-            learned: Some(l), ..
-        }) = &mut rule.detector
-        {
-            l.late_morning = None;
-            l.day_out_until = None;
-        }
-    }
+    rules.for_each_learned_inactivity(|l| {
+        l.late_morning = None;
+        l.day_out_until = None;
+    });
 }
 
 /// A check-in stage: an earlier learned inactivity rule whose alerts only
@@ -307,20 +289,15 @@ pub fn tuned(
     max_h: Option<f64>,
 ) -> RuleSet {
     let mut rules = rules.clone();
-    for rule in &mut rules.rules {
-        if let Detector::Inactivity(InactivityConfig {
-            learned: Some(l), ..
-        }) = &mut rule.detector
-        {
-            l.quantile = quantile;
-            l.margin = margin;
-            if let Some(m) = morning_min {
-                l.morning_margin = Some(Duration::from_secs((m * 60.0) as u64));
-            }
-            if let Some(h) = max_h {
-                l.max = Duration::from_secs((h * 3600.0) as u64);
-            }
+    rules.for_each_learned_inactivity(|l| {
+        l.quantile = quantile;
+        l.margin = margin;
+        if let Some(m) = morning_min {
+            l.morning_margin = Some(Duration::from_secs((m * 60.0) as u64));
         }
-    }
+        if let Some(h) = max_h {
+            l.max = Duration::from_secs((h * 3600.0) as u64);
+        }
+    });
     rules
 }

@@ -5,11 +5,10 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, Duration, NaiveDateTime};
-use waterwatch_rules::rule::continuous_flow::{ContinuousFlowConfig, LearnedRun};
-use waterwatch_rules::rule::inactivity::{InactivityConfig, LearnedConfig};
+use waterwatch_rules::rule::continuous_flow::LearnedRun;
+use waterwatch_rules::rule::inactivity::LearnedConfig;
 use waterwatch_rules::{
-    AlertEvent, Detector, Engine, Language, MeterState, Note, Reading, RuleSet, Timestamp,
-    Transition,
+    AlertEvent, Engine, Language, MeterState, Note, Reading, RuleSet, Timestamp, Transition,
 };
 
 pub const METER: &str = "m-0001";
@@ -37,14 +36,7 @@ pub fn dates(n: i64) -> Vec<String> {
 /// The shipped rules with every learned inactivity rule changed by `change`.
 pub fn shipped_with(change: impl Fn(&mut LearnedConfig)) -> RuleSet {
     let mut rules = RuleSet::default_rules();
-    for rule in &mut rules.rules {
-        if let Detector::Inactivity(InactivityConfig {
-            learned: Some(l), ..
-        }) = &mut rule.detector
-        {
-            change(l);
-        }
-    }
+    rules.for_each_learned_inactivity(change);
     rules
 }
 
@@ -52,14 +44,7 @@ pub fn shipped_with(change: impl Fn(&mut LearnedConfig)) -> RuleSet {
 /// `change`.
 pub fn shipped_flow_with(change: impl Fn(&mut LearnedRun)) -> RuleSet {
     let mut rules = RuleSet::default_rules();
-    for rule in &mut rules.rules {
-        if let Detector::ContinuousFlow(ContinuousFlowConfig {
-            learned: Some(l), ..
-        }) = &mut rule.detector
-        {
-            change(l);
-        }
-    }
+    rules.for_each_learned_run(change);
     rules
 }
 
