@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use chromiumoxide::Page;
 use chrono::{FixedOffset, Utc};
 use meter_sim::Scenario;
-use waterwatch_browser_tests::chromium::{self, screenshot, text, wait_until};
+use waterwatch_browser_tests::chromium::{self, Page, screenshot, text, wait_until};
 use waterwatch_browser_tests::{Chromium, DESKTOP, PHONE, Screen, history};
 use waterwatch_e2e::broker::TestBroker;
 use waterwatch_e2e::daemon::{DaemonProcess, config};
@@ -264,7 +263,7 @@ async fn the_admin_sees_a_collapse_live_says_im_going_and_the_pages_fit_phone_an
 
     // The household page, on both screens.
     for (page, screen) in [(&phone, PHONE), (&desktop, DESKTOP)] {
-        page.goto(format!("{base}/households/{FALLEN}"))
+        page.goto(&format!("{base}/households/{FALLEN}"))
             .await
             .expect("open the household page");
         wait_until(
@@ -288,26 +287,13 @@ async fn the_admin_sees_a_collapse_live_says_im_going_and_the_pages_fit_phone_an
 }
 
 async fn type_into(page: &Page, selector: &str, value: &str) {
-    page.find_element(selector)
+    page.type_into(selector, value)
         .await
-        .unwrap_or_else(|e| panic!("no {selector}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("cannot focus {selector}: {e}"))
-        .type_str(value)
-        .await
-        .unwrap_or_else(|e| panic!("cannot type into {selector}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot type into {selector}: {e:#}"));
 }
 
 async fn click(page: &Page, selector: &str) {
-    // Input goes to the tab in front only (the others are not painted).
-    page.bring_to_front()
+    page.click(selector)
         .await
-        .unwrap_or_else(|e| panic!("cannot bring the tab to the front: {e}"));
-    page.find_element(selector)
-        .await
-        .unwrap_or_else(|e| panic!("no {selector}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("cannot click {selector}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot click {selector}: {e:#}"));
 }
