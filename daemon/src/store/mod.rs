@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - `mod.rs`: connecting, migrating, the error type.
+//! - `migrations.rs`: the schema's migrations, embedded in the binary.
 //! - `ingest.rs`: readings, meters, engine state, dead letters (the hot path).
 //! - `cases.rs`: cases, their alerts and audit events.
 //! - `outbox.rs`: the durable notification queue.
@@ -13,6 +14,7 @@ pub mod access;
 pub mod cases;
 pub mod dashboard;
 pub mod ingest;
+mod migrations;
 pub mod outbox;
 pub mod purge;
 pub mod retention;
@@ -56,9 +58,6 @@ impl Backend {
     }
 }
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
@@ -101,11 +100,10 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::Connect)?;
-        let migrator = match backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&pool).await.map_err(StoreError::Migrate)?;
+        migrations::migrator(backend)
+            .run(&pool)
+            .await
+            .map_err(StoreError::Migrate)?;
         Ok(Self { pool, backend })
     }
 
