@@ -9,8 +9,10 @@ use waterwatch_rules::{Detector, Language, Rule};
 
 use super::i18n;
 
-fn ms(d: std::time::Duration) -> i64 {
-    d.as_millis() as i64
+/// A configured duration in milliseconds, saturating (a limit is never
+/// anywhere near `i64::MAX` ms, but a typo in a rules file must not wrap).
+pub(crate) fn ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// A learned continuous_flow rule's limit for one household, with the

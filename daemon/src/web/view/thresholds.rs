@@ -127,7 +127,7 @@ impl Said {
         match (l.bound, lang) {
             (Bound::Morning, _) => by(false),
             // A day out capped at `max` is a limit like any other.
-            (Bound::DayOut, _) if l.limit_ms < readable_ms(l.max) => by(true),
+            (Bound::DayOut, _) if l.limit_ms < describe::ms(l.max) => by(true),
             (Bound::DayOut, Language::En) => because("a whole day out is normal then".into()),
             (Bound::DayOut, Language::ZhCn) => because("此时段整天外出属正常".into()),
             (Bound::Routine, Language::En) => because(format!(
@@ -151,10 +151,6 @@ impl Said {
             (Bound::Usual | Bound::Floor, _) => Said::after(l.limit_ms),
         }
     }
-}
-
-fn readable_ms(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// A limit rounded as a reader needs it: 10 minutes under 2 h, else 30.
