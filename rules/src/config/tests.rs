@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use super::*;
 use crate::rule::continuous_flow::LearnedRun;
 use crate::rule::inactivity::LearnedConfig;

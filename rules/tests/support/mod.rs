@@ -33,6 +33,29 @@ pub fn dates(n: i64) -> Vec<String> {
         .collect()
 }
 
+/// `n` usual days from 2026-11-01 (87 L a day, short uses; see
+/// [`Household::normal_day`]).
+pub fn usual(n: i64) -> Household {
+    dates(n)
+        .iter()
+        .fold(Household::new(1000.0), |h, d| h.normal_day(d))
+}
+
+/// A usual day's rhythm using about a third as much: 30 L.
+pub fn low_day(h: Household, date: &str) -> Household {
+    [
+        ("07:00", 7.0),
+        ("07:30", 2.0),
+        ("09:50", 1.0),
+        ("12:00", 3.0),
+        ("15:00", 1.0),
+        ("18:30", 10.0),
+        ("21:00", 6.0),
+    ]
+    .iter()
+    .fold(h, |h, (t, l)| h.uses(&format!("{date} {t}"), *l))
+}
+
 /// The shipped rules with every learned inactivity rule changed by `change`.
 pub fn shipped_with(change: impl Fn(&mut LearnedConfig)) -> RuleSet {
     let mut rules = RuleSet::default_rules();

@@ -1,4 +1,7 @@
+use chrono::FixedOffset;
+
 use super::*;
+use crate::text::Language;
 
 const S: i64 = 1_000;
 const MIN: i64 = 60 * S;
