@@ -17,25 +17,18 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 use super::Backend;
 
-/// `(file name, SQL)` of each file in `migrations/DIR/`, in order.
+/// `(file name, SQL)` of each migration, in order, for each backend: both
+/// have the same files (one schema, written for each).
 macro_rules! embedded {
-    ($dir:literal: $($file:literal),* $(,)?) => {
-        &[$(($file, include_str!(concat!("../../migrations/", $dir, "/", $file)))),*]
+    ($($file:literal),* $(,)?) => {
+        const SQLITE: &[(&str, &str)] =
+            &[$(($file, include_str!(concat!("../../migrations/sqlite/", $file)))),*];
+        const POSTGRES: &[(&str, &str)] =
+            &[$(($file, include_str!(concat!("../../migrations/postgres/", $file)))),*];
     };
 }
 
-const SQLITE: &[(&str, &str)] = embedded!("sqlite":
-    "0001_init.sql",
-    "0002_case_progress.sql",
-    "0003_suppressions.sql",
-    "0004_delivery.sql",
-    "0005_access.sql",
-    "0006_withdrawal.sql",
-    "0007_signal.sql",
-    "0008_state_summary.sql",
-);
-
-const POSTGRES: &[(&str, &str)] = embedded!("postgres":
+embedded!(
     "0001_init.sql",
     "0002_case_progress.sql",
     "0003_suppressions.sql",
