@@ -66,7 +66,7 @@ pub fn executable() -> PathBuf {
 /// How long Chromium may take to start and answer its first command.
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The flags DEPENDENCIES.md gives for a quiet headless Chromium.
+/// A quiet headless Chromium: no traffic beyond what the pages ask for.
 const FLAGS: &[&str] = &[
     "--headless=new",
     "--no-sandbox",
@@ -116,12 +116,19 @@ impl Chromium {
         let commands = process.stdin.take().expect("the command pipe");
         let answers = process.stdout.take().expect("the answer pipe");
         let cdp = Arc::new(Connection::new(commands, answers));
-        let version = tokio::time::timeout(
-            LAUNCH_TIMEOUT,
-            cdp.call(None, "Browser.getVersion", json!({})),
-        )
-        .await
-        .unwrap_or_else(|_| Err(anyhow::anyhow!("no answer within {LAUNCH_TIMEOUT:?}")));
+        // A cold start can outlast one command's timeout: ask again until
+        // the launch deadline (a late answer to an earlier ask is dropped).
+        let deadline = Instant::now() + LAUNCH_TIMEOUT;
+        let version = loop {
+            let asked = cdp.call(None, "Browser.getVersion", json!({})).await;
+            if asked.is_ok() || Instant::now() > deadline {
+                break asked;
+            }
+            if let Ok(Some(status)) = process.try_wait() {
+                break Err(anyhow::anyhow!("it exited ({status})"));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
         if let Err(e) = version {
             panic!(
                 "Chromium ({}) did not start: {e:#}; its log:\n{}",
