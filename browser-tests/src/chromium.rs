@@ -231,7 +231,8 @@ impl Page {
     }
 
     /// Open `url` and wait until its document has loaded (the old one is
-    /// marked first, so its own `readyState` cannot be taken for the new).
+    /// marked first, so its own `readyState` cannot be taken for the new);
+    /// a page that never loads fails the test as [`wait_until`] does.
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
         // about:blank and a closed document may refuse; that is fine.
         let _ = self.evaluate("window.__wwLeaving = true").await;
@@ -239,19 +240,14 @@ impl Page {
         if let Some(error) = navigated.get("errorText").and_then(Value::as_str) {
             bail!("cannot open {url}: {error}");
         }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let loaded = self
-                .evaluate("!window.__wwLeaving && document.readyState === 'complete'")
-                .await;
-            if matches!(loaded, Ok(Value::Bool(true))) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                bail!("{url} did not finish loading within 30 s");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_until(
+            self,
+            Duration::from_secs(30),
+            &format!("{url} to load"),
+            "!window.__wwLeaving && document.readyState === 'complete'",
+        )
+        .await;
+        Ok(())
     }
 
     /// The address the tab shows.

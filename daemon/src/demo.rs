@@ -15,7 +15,6 @@ use crate::broker;
 use crate::clock::{Clock, ScaledClock};
 use crate::config::Config;
 use crate::daemon::{self, Options, StartError};
-use crate::store::dashboard::StateSummary;
 use crate::store::ingest::{self, SavedState};
 use crate::store::{Store, StoreError};
 
@@ -188,14 +187,10 @@ async fn warm_up(
     ingest::register_meters(&mut conn, &ids, until_ms).await?;
     ingest::insert_readings(&mut conn, &readings, until_ms).await?;
     for id in &ids {
-        let Some(state) = engine.meter_state(id) else {
+        let Some(state) = engine.state(id) else {
             continue;
         };
-        let json = serde_json::to_string(&state).map_err(|e| StoreError::BadState {
-            meter: id.clone(),
-            detail: e.to_string(),
-        })?;
-        let summary = StateSummary::of(&state);
+        let (json, summary) = ingest::encode_state(id, state)?;
         ingest::save_engine_state(
             &mut conn,
             id,

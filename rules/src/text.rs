@@ -37,6 +37,17 @@ impl Language {
     }
 }
 
+/// A meter's reading interval as an alert says it: to the minute (arrivals
+/// jitter by seconds: 14 min 58 s is a meter reporting every 15 min), to the
+/// second under a minute.
+pub fn interval_ms(ms: i64) -> i64 {
+    if ms < MINUTE_MS {
+        ms
+    } else {
+        (ms + MINUTE_MS / 2) / MINUTE_MS * MINUTE_MS
+    }
+}
+
 /// [`duration_ms`] in `lang`: `2天3小时`, `12小时5分钟`, `45分钟`.
 pub fn duration_ms_in(lang: Language, ms: i64) -> String {
     if lang == Language::En {

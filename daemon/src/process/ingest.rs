@@ -266,14 +266,10 @@ impl Processor {
 
     /// The engine's state of a meter as stored: JSON and its summary.
     fn state_of(&self, meter: &str) -> Result<Option<(String, StateSummary)>, StoreError> {
-        let Some(state) = self.engine.state(meter) else {
-            return Ok(None);
-        };
-        let json = serde_json::to_string(state).map_err(|e| StoreError::BadState {
-            meter: meter.to_owned(),
-            detail: e.to_string(),
-        })?;
-        Ok(Some((json, StateSummary::of(state))))
+        self.engine
+            .state(meter)
+            .map(|state| store::ingest::encode_state(meter, state))
+            .transpose()
     }
 }
 

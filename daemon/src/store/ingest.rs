@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
-use waterwatch_rules::Reading;
+use waterwatch_rules::{MeterState, Reading};
 
 use super::StoreError;
 use super::dashboard::StateSummary;
@@ -227,6 +227,19 @@ pub async fn previous_total(
 pub struct SavedState<'a> {
     pub json: &'a str,
     pub summary: StateSummary,
+}
+
+/// A meter's engine state in its stored form: the JSON of [`SavedState`]
+/// and its summary.
+pub fn encode_state(
+    meter_id: &str,
+    state: &MeterState,
+) -> Result<(String, StateSummary), StoreError> {
+    let json = serde_json::to_string(state).map_err(|e| StoreError::BadState {
+        meter: meter_id.to_owned(),
+        detail: e.to_string(),
+    })?;
+    Ok((json, StateSummary::of(state)))
 }
 
 impl<'a> SavedState<'a> {

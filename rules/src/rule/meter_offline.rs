@@ -57,16 +57,9 @@ impl MeterOffline {
         gaps.get(gaps.len() / 2).copied().unwrap_or(0)
     }
 
-    /// The usual interval as the alert says it: to the minute (arrivals
-    /// jitter by seconds: 14 min 58 s is a meter reporting every 15 min),
-    /// to the second under a minute.
+    /// The usual interval as the alert says it ([`text::interval_ms`]).
     fn usual_every_ms(&self) -> i64 {
-        let gap = self.expected_gap_ms();
-        if gap < 60_000 {
-            gap
-        } else {
-            (gap + 30_000) / 60_000 * 60_000
-        }
+        text::interval_ms(self.expected_gap_ms())
     }
 
     pub fn verdict(&self, now_ms: i64, config: &MeterOfflineConfig) -> Verdict {

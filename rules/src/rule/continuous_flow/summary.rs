@@ -88,7 +88,7 @@ impl ContinuousFlow {
         let window_ms = duration_ms(config.window);
         let readings = step_ms
             .filter(|&step| step > window_ms + window_ms / 10)
-            .map(|step| span((step + 30_000) / 60_000 * 60_000));
+            .map(|step| span(text::interval_ms(step)));
         match (verdict, self.run_from, zh) {
             (Verdict::Firing, Some(run_from), _) => {
                 let (since, long) = (at(run_from), span(quiet_from - run_from));
