@@ -256,6 +256,13 @@ impl Inactivity {
             (Language::ZhCn, Verdict::Firing, _) => {
                 format!("自{}起未用水（{quiet}）{}", at(since), evidence())
             }
+            // A meter reading every few seconds shows both ends in one minute.
+            (Language::En, _, Some(QuietSince::Use { from })) if at(from) == at(since) => {
+                format!("Water used again at {}.", at(since))
+            }
+            (Language::ZhCn, _, Some(QuietSince::Use { from })) if at(from) == at(since) => {
+                format!("{}重新用水。", at(since))
+            }
             (Language::En, _, Some(QuietSince::Use { from })) => {
                 format!("Water used again between {} and {}.", at(from), at(since))
             }

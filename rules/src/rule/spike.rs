@@ -16,8 +16,9 @@
 //! burst-pipe rule stays a plain (fixed) spike rule beside it.
 //!
 //! A rule with `reported_flow` also fires at a reading whose reported flow
-//! (`flow_lpm`) is at or above `rate_lpm`, when the interval before it used
-//! at least half a minute of that flow (less the register's litre): a burst
+//! (`flow_lpm`) is at or above `rate_lpm`, when the interval before it (for
+//! a meter reading more often, the last half minute) used at least half a
+//! minute of that flow (less the register's litre): a burst
 //! that began a minute before a reading shows a few dozen litres, which by
 //! volume alone is a bath, but the meter sees the pipe running at 40 L/min.
 //! One odd sample with no water behind it, or a meter reporting in the wrong
@@ -83,6 +84,10 @@ pub struct RateLimit {
 // edge of the window.
 const MAX_PIECES: usize = 16;
 
+/// A reported flow is believed when the register shows this much of it
+/// (less a litre) behind the reading: half a minute.
+const CONFIRM_MS: i64 = 30_000;
+
 /// One usage interval with use: `(start, end, litres)`, milliseconds since the epoch.
 type Piece = (i64, i64, f64);
 
@@ -123,10 +128,12 @@ impl Spike {
         if litres > EPSILON_L {
             self.pieces.push_back((start, end, litres));
         }
+        // The pieces cover the window, and half a minute for `reported_flow`.
+        let kept = window.max(CONFIRM_MS);
         while self
             .pieces
             .front()
-            .is_some_and(|&(_, e, _)| e <= end - window)
+            .is_some_and(|&(_, e, _)| e <= end - kept)
         {
             self.pieces.pop_front();
         }
@@ -171,10 +178,18 @@ impl Spike {
         // litre: a burst that began a minute before the reading passes; a
         // sample with little water behind it, or a flow 60 times too high
         // (L/h sent as L/min) over a quarter hour of steady use, does not.
+        // A meter reading more often than that is judged on the litres of
+        // its last half minute, so it fires within half a minute.
+        let (behind, from) = if end - start >= CONFIRM_MS {
+            (litres, start)
+        } else {
+            let from = end - CONFIRM_MS;
+            (self.litres_between(from, end), from)
+        };
         self.surge = believed(flow_lpm)
-            .filter(|&flow| flow >= config.rate_lpm && litres >= 0.5 * flow - 1.0)
+            .filter(|&flow| flow >= config.rate_lpm && behind >= 0.5 * flow - 1.0)
             .filter(|_| end > start)
-            .map(|flow| (flow, litres, start));
+            .map(|flow| (flow, behind, from));
     }
 
     /// Closes a day with use: the learned rates fade by `keep` and the
@@ -247,6 +262,9 @@ impl Spike {
         };
         let zh = lang == Language::ZhCn;
         if let (Verdict::Firing, Some((flow, litres, from))) = (verdict, self.surge) {
+            // A meter reading every few seconds was judged on its last half
+            // minute: "since" the same clock minute would say nothing.
+            let within = (until - from < 60_000).then(|| text::duration_ms_in(lang, until - from));
             let (flow, at, from, limit) = (
                 text::rate_in(lang, flow),
                 text::clock_in(lang, until, until, offset),
@@ -254,13 +272,17 @@ impl Spike {
                 text::rate_in(lang, config.rate_lpm),
             );
             let litres = litres.round();
+            let behind = match (&within, zh) {
+                (Some(within), false) => format!("{litres} L in the last {within}"),
+                (Some(within), true) => format!("最近{within}用水{litres}升"),
+                (None, false) => format!("{litres} L since {from}"),
+                (None, true) => format!("自{from}起已用水{litres}升"),
+            };
             return if zh {
-                format!(
-                    "水表报告{at}水流为{flow}（自{from}起已用水{litres}升）；报警阈值为{limit}，像是水管爆裂。"
-                )
+                format!("水表报告{at}水流为{flow}（{behind}）；报警阈值为{limit}，像是水管爆裂。")
             } else {
                 format!(
-                    "The meter reports {flow} flowing at {at} ({litres} L since {from}); the limit is {limit}, like a burst pipe."
+                    "The meter reports {flow} flowing at {at} ({behind}); the limit is {limit}, like a burst pipe."
                 )
             };
         }

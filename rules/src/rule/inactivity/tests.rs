@@ -113,6 +113,15 @@ fn summaries_say_since_when_and_the_limit() {
         state.summary(&limit, v, offset),
         "Water used again between 22:40 and 23:40."
     );
+    let (state, v) = run(&[
+        First(t0),
+        Use(t0, t0 + 13 * H, 0.0),
+        Use(t0 + 13 * H, t0 + 13 * H + 10_000, 1.0),
+    ]);
+    assert_eq!(
+        state.summary(&limit, v, offset),
+        "Water used again at 22:40."
+    );
 }
 
 /// The evidence of a limit past `max`: capped at `routine_max`, or the

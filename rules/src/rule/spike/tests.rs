@@ -143,6 +143,89 @@ fn a_reported_flow_fires_at_the_reading_only_when_the_register_confirms_it() {
 }
 
 #[test]
+fn ten_second_readings_believe_a_reported_flow_after_half_a_minute() {
+    let config = burst_with_flow();
+    // A burst at 40 L/min from 0: 6.7 L every 10 s, the meter reporting 40.
+    let mut state = Spike::default();
+    let mut fired_at = None;
+    for i in 0..12 {
+        let (from, until) = (i * 10 * S, (i + 1) * 10 * S);
+        state.usage(from, until, 40.0 / 6.0, &config);
+        state.reported_flow(from, until, 40.0 / 6.0, Some(40.0), &config);
+        if fired_at.is_none() && state.verdict(&config, false) == Verdict::Firing {
+            fired_at = Some(until);
+        }
+    }
+    assert_eq!(
+        fired_at,
+        Some(30 * S),
+        "the third reading, half a minute in"
+    );
+    let text = state.summary(
+        &config,
+        false,
+        Verdict::Firing,
+        FixedOffset::east_opt(0).unwrap(),
+        Language::En,
+    );
+    assert_eq!(
+        text,
+        "The meter reports 40 L/min flowing at 00:02 (20 L in the last 30 s); the limit is 30 L/min, like a burst pipe."
+    );
+    let zh = state.summary(
+        &config,
+        false,
+        Verdict::Firing,
+        FixedOffset::east_opt(0).unwrap(),
+        Language::ZhCn,
+    );
+    assert!(zh.contains("（最近30秒用水20升）"), "{zh}");
+
+    // name, litres per 10 s for six readings, the flow reported at the last
+    let cases: &[(&str, [f64; 6], f64, Verdict)] = &[
+        (
+            "one odd sample after a quiet minute",
+            [0.0, 0.0, 0.0, 0.0, 0.0, 6.7],
+            45.0,
+            Verdict::Clear,
+        ),
+        (
+            "one odd sample during a 10 L/min shower",
+            [1.7, 1.7, 1.7, 1.7, 1.7, 1.7],
+            45.0,
+            Verdict::Clear,
+        ),
+        (
+            "a flow 60 times too high",
+            [0.2, 0.1, 0.2, 0.1, 0.2, 0.1],
+            40.0,
+            Verdict::Clear,
+        ),
+        (
+            "a burst 20 s before the reading: not yet",
+            [0.0, 0.0, 0.0, 0.0, 6.7, 6.7],
+            40.0,
+            Verdict::Clear,
+        ),
+        (
+            "a burst 30 s before the reading",
+            [0.0, 0.0, 0.0, 6.7, 6.7, 6.7],
+            40.0,
+            Verdict::Firing,
+        ),
+    ];
+    for &(name, litres, flow, want) in cases {
+        let mut state = Spike::default();
+        for (i, &l) in (0i64..).zip(&litres) {
+            let (from, until) = (i * 10 * S, (i + 1) * 10 * S);
+            state.usage(from, until, l, &config);
+            state.reported_flow(from, until, l, Some(flow), &config);
+        }
+        assert_eq!(state.verdict(&config, false), want, "{name}");
+    }
+}
+
+#[test]
 fn a_rule_without_reported_flow_ignores_the_flow() {
     let (config, mut state) = (burst(), Spike::default());
     state.usage(0, 15 * MIN, 40.0, &config);
