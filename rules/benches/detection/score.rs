@@ -17,11 +17,13 @@ pub fn quantile(values: &[i64], q: f64) -> Option<i64> {
     Some(v[rank - 1])
 }
 
-/// `5 h 10 min`, `-40 min`, `not reached` for a missing value.
+/// `5 h 10 min`, `-40 min`, `30 s` under a minute, `not reached` for a
+/// missing value.
 pub fn hm(ms: Option<i64>) -> String {
     match ms {
         None => "—".into(),
         Some(i64::MAX) => "not reached".into(),
+        Some(ms) if ms != 0 && ms.abs() < MINUTE_MS => format!("{} s", ms / 1000),
         Some(ms) => {
             let sign = if ms < 0 { "-" } else { "" };
             let m = ms.abs() / MINUTE_MS;

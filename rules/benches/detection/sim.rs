@@ -57,6 +57,33 @@ pub fn weekend_share() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The reading intervals the fleet is scored at: 15-minute and hourly, or
+/// `WW_BENCH_INTERVALS` (e.g. `1m,10s`; whole seconds with `s`, `m` or `h`).
+fn intervals() -> Vec<(String, Duration)> {
+    let Ok(list) = std::env::var("WW_BENCH_INTERVALS") else {
+        return vec![
+            ("15-minute".into(), Duration::from_secs(900)),
+            ("hourly".into(), Duration::from_secs(3600)),
+        ];
+    };
+    list.split(',')
+        .map(|item| {
+            let item = item.trim();
+            let (number, unit) = item.split_at(item.len().saturating_sub(1));
+            let scale = match unit {
+                "s" => 1,
+                "m" => 60,
+                "h" => 3600,
+                _ => panic!("WW_BENCH_INTERVALS: {item:?} is not like 10s, 1m or 1h"),
+            };
+            let n: u64 = number.parse().unwrap_or_else(|_| {
+                panic!("WW_BENCH_INTERVALS: {item:?} is not like 10s, 1m or 1h")
+            });
+            (item.to_owned(), Duration::from_secs(n * scale))
+        })
+        .collect()
+}
+
 /// What one contender achieved.
 struct Row {
     name: String,
@@ -359,10 +386,8 @@ pub fn run(households: usize, days: i64, seed: u64) -> Vec<Reading> {
     let (start_ms, end_ms) = (start.timestamp_millis(), end.timestamp_millis());
     let mut rising: Vec<Option<i64>> = Vec::new();
     let mut fifteen = Vec::new();
-    for (label, interval) in [
-        ("15-minute", Duration::from_secs(900)),
-        ("hourly", Duration::from_secs(3600)),
-    ] {
+    for (label, interval) in intervals() {
+        let label = label.as_str();
         let mut fleet = Fleet::new(
             households,
             seed,
