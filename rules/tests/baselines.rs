@@ -122,6 +122,48 @@ fn a_week_away_is_not_learned_as_normal() {
     );
 }
 
+/// `first_days` of `first`, `then_days` of `then`, then a day that stops
+/// after the 12:00 use, run to that day's end.
+fn changed_routine(first: &[&str], first_days: usize, then: &[&str], then_days: usize) -> Run {
+    let all = dates((first_days + then_days + 1) as i64);
+    let mut h = Household::new(1000.0);
+    for (i, d) in all.iter().enumerate() {
+        h = match i {
+            i if i < first_days => h.uses_at(d, first),
+            i if i < first_days + then_days => h.uses_at(d, then),
+            _ => h.uses_at(d, &["07:00", "08:00", "09:00", "10:00", "11:00", "12:00"]),
+        };
+    }
+    let last = &all[first_days + then_days];
+    run_until(&h, &format!("{last} 23:45"))
+}
+
+#[test]
+fn a_habit_of_outings_that_stops_fades_without_the_limit_leaping_past_it() {
+    // Out every afternoon for six weeks (12:00 → 16:00), then at home all
+    // day. The outings fade slowly (half-life four weeks); when fewer than
+    // five are left, an exponential tail fitted to them *and* the hourly
+    // stretches once put the limit at 10-15 h (fired at 22:30 after 12
+    // weeks at home), far beyond any stretch this household ever had.
+    for weeks in [2, 12, 16] {
+        let run = changed_routine(OUT_EVERY_AFTERNOON, 42, HOURLY, weeks * 7);
+        let last = *run
+            .fired("inactivity")
+            .last()
+            .expect("the collapse is found");
+        let date = last.format("%Y-%m-%d").to_string();
+        assert_between(last, &format!("{date} 16:15"), &format!("{date} 17:15"));
+    }
+    // And the other way: three afternoons out after six weeks at home.
+    // The first draws an alert (it is new); after three, a stretch from
+    // noon is held to about the outings' length, not to 10 h.
+    let run = changed_routine(HOURLY, 42, OUT_EVERY_AFTERNOON, 3);
+    let fired = run.fired("inactivity");
+    assert_eq!(fired.len(), 2, "{:?}", run.story());
+    let date = fired[1].format("%Y-%m-%d").to_string();
+    assert_between(fired[1], &format!("{date} 16:15"), &format!("{date} 17:15"));
+}
+
 #[test]
 fn the_fixed_twelve_hours_remain_an_upper_bound() {
     // Someone who is out all day, every day: water at 07:00, then from 18:30.
