@@ -276,7 +276,13 @@ impl Engine {
             if state.baseline.days() != days {
                 let keep = rules.baseline.keep_per_day;
                 state.flows.iter_mut().for_each(|(_, f)| f.close_day(keep));
-                state.spikes.iter_mut().for_each(|(_, s)| s.close_day(keep));
+                // An incident still firing over midnight is not learned as
+                // the household's busiest hour: it would end its own alert.
+                let alerts = &state.alerts;
+                for (name, spike) in &mut state.spikes {
+                    let firing = alerts.iter().any(|a| a.rule == *name);
+                    spike.close_day(keep, firing);
+                }
             }
             // The slots are lined up with the enabled rules (`align`).
             for (&position, (_, flow)) in self.flow_rules.iter().zip(&mut state.flows) {

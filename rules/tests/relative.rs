@@ -139,6 +139,29 @@ fn an_hour_far_busier_than_any_this_household_has_is_unusual_volume_but_not_a_bu
 }
 
 #[test]
+fn a_tap_running_over_midnight_is_not_learned_as_the_households_busiest_hour() {
+    // Three weeks of usual days, then a tap open at 6 L/min from 20:00 to
+    // 09:00 the next morning. Closing the day at midnight once learned
+    // the tap as this household's busiest hour (with three weeks behind
+    // it, one day in 20 is "usual"), which raised the limit above it and
+    // resolved the alert at 00:00 with the tap still running.
+    let all = dates(23);
+    let home = usual(21).normal_day(&all[21]).normal_day(&all[22]).flow(
+        "2026-11-22 20:00",
+        "2026-11-23 09:00",
+        6.0,
+    );
+    let mut run = Run::new();
+    run.live(&home.readings("2026-11-01 00:00", "2026-11-23 14:00", minutes(15)));
+    let fired = run.fired("unusual_volume");
+    assert_eq!(fired.len(), 1, "{:?}", run.story());
+    assert_between(fired[0], "2026-11-22 20:15", "2026-11-22 21:00");
+    let resolved = run.resolved("unusual_volume");
+    assert_eq!(resolved.len(), 1, "{:?}", run.story());
+    assert_between(resolved[0], "2026-11-23 09:15", "2026-11-23 10:00");
+}
+
+#[test]
 fn a_burst_starting_on_a_reading_fires_at_the_next_one() {
     let home = usual(21).flow("2026-11-21 10:00", "2026-11-21 12:00", 40.0);
     let mut run = Run::new();

@@ -193,11 +193,14 @@ impl Spike {
     }
 
     /// Closes a day with use: the learned rates fade by `keep` and the
-    /// day's busiest window is learned.
-    pub fn close_day(&mut self, keep: f64) {
+    /// day's busiest window is learned, unless the rule is still `firing`
+    /// (a tap left open over midnight is not the household's busiest hour).
+    pub fn close_day(&mut self, keep: f64, firing: bool) {
         if self.day_peak > EPSILON_L || !is_empty(&self.rates) {
             self.rates.close_day(keep);
-            self.rates.add(&RATES, self.day_peak);
+            if !firing {
+                self.rates.add(&RATES, self.day_peak);
+            }
             self.day_peak = 0.0;
         }
     }
