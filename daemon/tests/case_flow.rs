@@ -6,6 +6,8 @@
 //!   Every message goes out once, redelivered readings included.
 //! - a case closed as fine while the quiet goes on: the quiet is measured
 //!   again from then, and a new case opens if it goes on too long.
+//! - a case closed as an emergency while the quiet goes on: the stretch is
+//!   not learned as the household's usual when water runs again.
 
 mod common;
 
@@ -48,11 +50,16 @@ fn on(day: u32, hh: u32, mm: u32) -> DateTime<Utc> {
 /// 15-minute readings of a household that used water from 06:00 to 07:00
 /// local and none after, up to `to`.
 fn quiet_since_seven(to: DateTime<Utc>) -> Delivery {
+    quiet_from_seven_until(to, to + Duration::days(1))
+}
+
+/// As [`quiet_since_seven`], with water used again from `water` on.
+fn quiet_from_seven_until(to: DateTime<Utc>, water: DateTime<Utc>) -> Delivery {
     let mut readings = Vec::new();
     let mut t = at(6, 0);
     let mut total = 1_000;
     while t <= to {
-        if t <= at(7, 0) {
+        if t <= at(7, 0) || t >= water {
             total += 6;
         }
         readings.push(json!({"ts": t.with_timezone(&offset()).to_rfc3339(), "total_l": total}));
@@ -304,5 +311,64 @@ async fn a_case_closed_as_fine_while_the_quiet_goes_on_opens_again_if_it_goes_on
             summary.contains("nor since the resident was confirmed fine at 19:40 yesterday"),
             "{backend}: {summary}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_case_closed_as_an_emergency_keeps_its_quiet_from_being_learned_as_usual() {
+    // (reason, backend) → whether the stretch was learned.
+    let mut learned = Vec::new();
+    for reason in [Reason::Emergency, Reason::Other] {
+        for (backend, store, _dir) in common::stores().await {
+            let clock = Arc::new(ManualClock::new(at(19, 15)));
+            let mut p = Processor::load(
+                store.clone(),
+                RuleSet::default_rules(),
+                Arc::new(Metrics::new()),
+                clock.clone(),
+                settings(Vec::new()),
+                Arc::new(Notify::new()),
+            )
+            .await
+            .expect("processor loads");
+            p.handle(&[quiet_since_seven(at(19, 15))])
+                .await
+                .expect("stored");
+            let case: i64 = sqlx::query("SELECT id FROM cases WHERE resolution IS NULL")
+                .fetch_one(store.pool())
+                .await
+                .expect("an open case")
+                .get("id");
+            // Li Wei finds Zhang Mei on the floor and calls an ambulance.
+            clock.set(at(19, 40));
+            let by = "Li Wei".to_owned();
+            let done = p
+                .act(
+                    case,
+                    &Action::Close {
+                        by,
+                        reason,
+                        note: None,
+                    },
+                )
+                .await
+                .expect("closed");
+            assert!(matches!(done, ActionOutcome::Done(_)), "{backend}");
+            // Back home, water runs at 20:00.
+            clock.set(at(20, 15));
+            p.handle(&[quiet_from_seven_until(at(20, 15), at(20, 0))])
+                .await
+                .expect("stored");
+            let state: String = sqlx::query("SELECT engine_state FROM meters WHERE id = 'h1'")
+                .fetch_one(store.pool())
+                .await
+                .expect("a meter")
+                .get("engine_state");
+            // A stretch learned while its alert fired is kept aside.
+            learned.push((reason.as_str(), backend, state.contains("\"alerted\"")));
+        }
+    }
+    for (reason, backend, learned) in learned {
+        assert_eq!(learned, reason == "other", "{reason} on {backend}");
     }
 }

@@ -106,6 +106,10 @@ pub struct Baseline {
     /// The meter's reading interval, smoothed (intervals of up to 2 h).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     step_ms: Option<i64>,
+    /// The last stretch learned while an inactivity alert fired on it, for
+    /// a few days (see `alerted.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alerted: Option<Alerted>,
 }
 
 fn empty_gaps() -> Vec<u32> {
@@ -130,6 +134,7 @@ impl Default for Baseline {
             used_today: false,
             rise_today: None,
             step_ms: None,
+            alerted: None,
         }
     }
 }
@@ -184,6 +189,7 @@ impl Baseline {
     }
 
     /// A usage interval from the normaliser, in the household's `offset_s`.
+    /// Returns what it taught, when it ended a stretch without use.
     #[inline]
     pub fn usage(
         &mut self,
@@ -192,44 +198,70 @@ impl Baseline {
         litres: f64,
         offset_s: i32,
         learning: &Learning,
-    ) {
+    ) -> Option<Learned> {
         self.roll_day(end_ms, offset_s, learning);
         let step = end_ms - start_ms;
         if step > 0 && step <= STEP_UNTIL_MS {
             self.step_ms = Some(self.step_ms.map_or(step, |s| (7 * s + step) / 8));
         }
         if litres <= EPSILON_L {
-            return;
+            return None;
         }
         self.used_today = true;
-        if let Some(from) = self.quiet_from {
-            let gap = start_ms - from;
-            if (SHORTEST_MS..=learning.longest_normal_gap_ms).contains(&gap) {
-                let i = hour_of(from, offset_s) * BUCKETS + bucket_of(gap);
-                if let Some(c) = self.gaps.get_mut(i) {
-                    *c = c.saturating_add(UNIT);
-                }
-                if learning.weekend_min_days.is_some()
-                    && is_weekend_day(stretch_day(from, offset_s))
-                    && let Some(c) = self.weekend.gaps_mut().get_mut(i)
-                {
-                    *c = c.saturating_add(UNIT);
-                }
+        let learned = self
+            .quiet_from
+            .map(|from| self.learn_stretch(from, start_ms, offset_s, learning));
+        self.quiet_from = Some(end_ms);
+        learned
+    }
+
+    /// Learns the stretch without use from `from` to `until`.
+    #[inline]
+    fn learn_stretch(
+        &mut self,
+        from: i64,
+        until: i64,
+        offset_s: i32,
+        learning: &Learning,
+    ) -> Learned {
+        let mut learned = Learned {
+            from,
+            until,
+            gap: None,
+            weekend_gap: false,
+            rise: None,
+        };
+        let gap = until - from;
+        if (SHORTEST_MS..=learning.longest_normal_gap_ms).contains(&gap) {
+            let i = hour_of(from, offset_s) * BUCKETS + bucket_of(gap);
+            if let Some(c) = self.gaps.get_mut(i) {
+                *c = c.saturating_add(UNIT);
+                learned.gap = Some(i);
             }
-            if gap >= NIGHT_GAP_MS
-                && gap <= learning.longest_normal_gap_ms
-                && is_night_start(from, offset_s)
+            if learning.weekend_min_days.is_some()
+                && is_weekend_day(stretch_day(from, offset_s))
+                && let Some(c) = self.weekend.gaps_mut().get_mut(i)
             {
-                let minute = minute_of_day(start_ms, offset_s);
-                if (RISE_FROM_MIN..RISE_UNTIL_MIN).contains(&minute) {
-                    self.rise_today = Some(minute);
-                } else if minute >= RISE_UNTIL_MIN && gap > (minute - RISE_UNTIL_MIN) * MINUTE_MS {
-                    // Quiet through 13:00 today: no morning.
-                    self.rise_today = Some(RISE_UNTIL_MIN);
-                }
+                *c = c.saturating_add(UNIT);
+                learned.weekend_gap = true;
             }
         }
-        self.quiet_from = Some(end_ms);
+        if gap >= NIGHT_GAP_MS
+            && gap <= learning.longest_normal_gap_ms
+            && is_night_start(from, offset_s)
+        {
+            let minute = minute_of_day(until, offset_s);
+            if (RISE_FROM_MIN..RISE_UNTIL_MIN).contains(&minute) {
+                learned.rise = Some(minute);
+            } else if minute >= RISE_UNTIL_MIN && gap > (minute - RISE_UNTIL_MIN) * MINUTE_MS {
+                // Quiet through 13:00 today: no morning.
+                learned.rise = Some(RISE_UNTIL_MIN);
+            }
+            if learned.rise.is_some() {
+                self.rise_today = learned.rise;
+            }
+        }
+        learned
     }
 
     /// A span whose use cannot be known: the stretch around it is not learned.
@@ -283,6 +315,7 @@ impl Baseline {
         }
         self.days = self.days.saturating_add(1);
         self.day_weight = self.day_weight.saturating_add(UNIT);
+        self.expire_alerted();
         let weekend = split && self.day.is_some_and(is_weekend_day);
         if split {
             self.weekend.add_day(weekend);
@@ -418,6 +451,7 @@ impl Baseline {
     }
 }
 
+mod alerted;
 mod config;
 pub(crate) mod counts;
 mod tail;
@@ -425,6 +459,8 @@ mod week;
 
 pub use config::{BaselineConfig, DEFAULT_WEEKEND_MIN_DAYS, Learning};
 
+use alerted::Alerted;
+pub use alerted::Learned;
 use tail::tail_quantile;
 pub use week::Days;
 use week::{Weekend, is_weekend_day, stretch_day};

@@ -268,9 +268,16 @@ impl Engine {
             let (start, end, litres) = (usage.start_ms, usage.end_ms, usage.litres);
             state.inactivity.usage(start, end, litres);
             let days = state.baseline.days();
-            state
+            let learned = state
                 .baseline
                 .usage(start, end, litres, state.offset_s, &rules.baseline);
+            // A stretch an inactivity alert fired on is kept aside, in case
+            // someone reports the resident was in need (`confirm_incident`).
+            if let Some(learned) = learned
+                && state.alerts.iter().any(|a| a.kind == Kind::Inactivity)
+            {
+                state.baseline.remember_alerted(learned, &rules.baseline);
+            }
             state.daily.usage(start, end, litres, state.offset_s, true);
             used |= litres > EPSILON_L || state.baseline.days() != days;
             if state.baseline.days() != days {
@@ -352,6 +359,32 @@ impl Engine {
             (at, at_ms),
             Scope::Reading { used: false },
         )
+    }
+
+    /// A person found the meter's resident in need (a case closed as an
+    /// emergency or a hospital stay): the quiet stretch an inactivity alert
+    /// fired on was no usual day, so it must not make the next one look
+    /// usual. While the quiet goes on, it will not be learned when water
+    /// runs again; if water already ran (up to three days with use ago),
+    /// what it taught — the stretch, and the morning it ended in — is taken
+    /// back. Returns whether anything changed (nothing for an unknown meter
+    /// or a stretch no alert fired on).
+    pub fn confirm_incident(&mut self, meter_id: &str) -> bool {
+        let Some(&i) = self.index.get(meter_id) else {
+            return false;
+        };
+        let state = &mut self.states[i];
+        let changed = if state.alerts.iter().any(|a| a.kind == Kind::Inactivity) {
+            state.baseline.unknown();
+            true
+        } else {
+            state.baseline.forget_alerted(&self.rules.baseline)
+        };
+        if changed {
+            // Learned limits were worked out from what is taken back.
+            state.memo.clear();
+        }
+        changed
     }
 
     /// Evaluates the rules time alone can change (meter_offline) for every

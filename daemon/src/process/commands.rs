@@ -134,19 +134,31 @@ impl Processor {
         let (mut queued, after) = self
             .apply(&mut tx, Some(case.clone()), input, None, now)
             .await?;
-        if !proves_fine(action) {
-            tx.commit().await?;
-            self.after_commit(Vec::new(), queued);
-            return Ok(ActionOutcome::Done(after.unwrap_or(case)));
-        }
-        // Someone saw the resident fine just now: the quiet is measured
-        // again from now, so the alert can fire again if it goes on.
         let meters = self.meters_of(&case.household);
-        let at = now.with_timezone(&self.settings.display_offset);
-        let events: Vec<AlertEvent> = meters
-            .iter()
-            .flat_map(|meter| self.engine.confirm_fine(meter, at))
-            .collect();
+        let events: Vec<AlertEvent> = match Finding::of(action) {
+            None => {
+                tx.commit().await?;
+                self.after_commit(Vec::new(), queued);
+                return Ok(ActionOutcome::Done(after.unwrap_or(case)));
+            }
+            // Someone saw the resident fine just now: the quiet is measured
+            // again from now, so the alert can fire again if it goes on.
+            Some(Finding::Fine) => {
+                let at = now.with_timezone(&self.settings.display_offset);
+                meters
+                    .iter()
+                    .flat_map(|meter| self.engine.confirm_fine(meter, at))
+                    .collect()
+            }
+            // The resident was in need: the quiet of the incident must not
+            // make the next one look usual.
+            Some(Finding::Incident) => {
+                for meter in &meters {
+                    self.engine.confirm_incident(meter);
+                }
+                Vec::new()
+            }
+        };
         let result = async {
             for meter in &meters {
                 self.save_state(&mut tx, meter).await?;
@@ -182,13 +194,27 @@ impl Processor {
 
 /// Whether the action means the resident was seen (or answered) fine just
 /// now: "I'm OK", or a case closed as fine, a late riser or a false alarm.
-fn proves_fine(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::ResidentOk
+/// What a person's action says about the resident, for the engine.
+enum Finding {
+    /// Seen fine (or answered "I'm OK").
+    Fine,
+    /// Found in need: an emergency or a hospital stay.
+    Incident,
+}
+
+impl Finding {
+    fn of(action: &Action) -> Option<Finding> {
+        match action {
+            Action::ResidentOk
             | Action::Close {
                 reason: Reason::Fine | Reason::LateRiser | Reason::FalseAlarm,
                 ..
-            }
-    )
+            } => Some(Finding::Fine),
+            Action::Close {
+                reason: Reason::Emergency | Reason::Hospital,
+                ..
+            } => Some(Finding::Incident),
+            _ => None,
+        }
+    }
 }

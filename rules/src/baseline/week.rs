@@ -116,6 +116,14 @@ impl Weekend {
         }
     }
 
+    /// Takes back `amount` of a rising time counted in `bucket`.
+    pub(super) fn remove_rise(&mut self, bucket: usize, amount: u32) {
+        if let Some(c) = self.rises.get_mut(bucket) {
+            *c = c.saturating_sub(amount);
+            self.rise_weight = self.rise_weight.saturating_sub(amount);
+        }
+    }
+
     pub(super) fn normalise_shape(&mut self) {
         self.gaps.resize(BINS * BUCKETS, 0);
         self.rises.resize(RISE_BUCKETS, 0);
