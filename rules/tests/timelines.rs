@@ -77,6 +77,40 @@ fn a_batch_of_hourly_readings_showing_fourteen_hours_without_use_fires_during_th
 }
 
 #[test]
+fn a_daily_upload_sent_as_separate_messages_is_one_upload_not_a_meter_that_reports_every_few_ms() {
+    // An NB-IoT gateway sends each day's 24 hourly readings at 02:00 as 24
+    // messages, heard 3 ms apart. Taken as 24 arrivals, the meter seemed
+    // to report every few milliseconds and was "offline" at 05:15 daily.
+    let all = support::dates(15);
+    let home = support::usual(15);
+    let mut run = Run::new();
+    for day in all.windows(2) {
+        let upload = at(&format!("{} 02:00", day[1]));
+        let readings = home.readings(
+            &format!("{} 02:00", day[0]),
+            &format!("{} 01:00", day[1]),
+            minutes(60),
+        );
+        run.tick_until(upload);
+        for (i, r) in (0..).zip(&readings) {
+            run.observe(r, upload + chrono::Duration::milliseconds(3 * i));
+        }
+    }
+    run.tick_until(at("2026-11-15 23:00"));
+    // Only after the first upload, when no usual interval is known yet.
+    assert_eq!(
+        run.fired("meter_offline"),
+        [at("2026-11-02 05:15")],
+        "{:?}",
+        run.story()
+    );
+    assert_eq!(
+        run.story()[0],
+        "meter_offline fired 11-02 05:15: No data from the meter since 02:00 (3 h 14 min); the limit is 3 h. The resident is unmonitored."
+    );
+}
+
+#[test]
 fn a_meter_silent_for_two_days_is_offline_and_never_inactive() {
     let home = Household::new(5000.0)
         .normal_day(DAY1)

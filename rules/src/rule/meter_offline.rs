@@ -21,6 +21,11 @@ pub struct MeterOfflineConfig {
 /// How many recent gaps the expected reporting interval is the median of.
 const GAPS_KEPT: usize = 8;
 
+/// Arrivals closer than this are one upload: a gateway that sends a day of
+/// stored readings as separate messages is heard over a few milliseconds,
+/// not every few milliseconds. (The fastest meters report every 8 s.)
+const ONE_UPLOAD_MS: i64 = 5_000;
+
 /// Per-meter arrival facts (shared by all meter_offline rules).
 /// Times are the `now` of each arrival, milliseconds since the Unix epoch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -40,7 +45,7 @@ impl MeterOffline {
     /// A reading was observed at `now_ms`.
     pub fn arrival(&mut self, now_ms: i64) {
         if let Some(last) = self.last
-            && now_ms > last
+            && now_ms - last >= ONE_UPLOAD_MS
         {
             self.gaps.push_back(now_ms - last);
             while self.gaps.len() > GAPS_KEPT {
@@ -89,6 +94,13 @@ impl MeterOffline {
             return "Never heard from this meter.".to_owned();
         };
         match verdict {
+            // Heard only once (one upload) so far: no usual interval yet.
+            Verdict::Firing if self.gaps.is_empty() => format!(
+                "No data from the meter since {} ({}); the limit is {}. The resident is unmonitored.",
+                text::clock(last, now_ms, offset),
+                text::duration_ms(now_ms - last),
+                text::duration(config.after)
+            ),
             Verdict::Firing => format!(
                 "No data from the meter since {} ({}); it usually reports every {}, and the limit is {} beyond that. The resident is unmonitored.",
                 text::clock(last, now_ms, offset),
@@ -115,6 +127,12 @@ impl MeterOffline {
             return "从未收到该水表的数据。".to_owned();
         };
         match verdict {
+            Verdict::Firing if self.gaps.is_empty() => format!(
+                "水表自{}起无数据（{}）；超过{}即报警。目前无法监测老人用水。",
+                text::clock_in(text::Language::ZhCn, last, now_ms, offset),
+                zh(now_ms - last),
+                zh(super::duration_ms(config.after))
+            ),
             Verdict::Firing => format!(
                 "水表自{}起无数据（{}）；平时每{}上报一次，超出{}即报警。目前无法监测老人用水。",
                 text::clock_in(text::Language::ZhCn, last, now_ms, offset),
