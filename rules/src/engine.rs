@@ -248,7 +248,7 @@ impl Engine {
                 notes: step.notes,
             };
         }
-        state.offline.arrival(now_ms);
+        state.offline.arrival(now_ms, ts_ms);
         state.offset_s = reading.ts.offset().local_minus_utc();
         state.fault.reading(&reading.status);
         let mut used = step.fate == Fate::First || step.unknown.is_some();

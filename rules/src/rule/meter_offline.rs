@@ -39,11 +39,21 @@ pub struct MeterOffline {
     // so a meter uploading a day of hourly readings at once is expected daily.
     #[serde(default, skip_serializing_if = "VecDeque::is_empty")]
     gaps: VecDeque<i64>,
+    /// Until a gap is known: how far back the readings of the meter's first
+    /// upload reach, at most a day. A meter that uploads a day of stored
+    /// hourly readings at once is expected again about a day later, not
+    /// "offline" three hours after it was installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    first_upload_ms: Option<i64>,
 }
 
+/// The most a first upload's readings say about the next upload: a day
+/// (meters that store readings upload every 6-24 h).
+const FIRST_UPLOAD_MAX_MS: i64 = 24 * 3_600_000;
+
 impl MeterOffline {
-    /// A reading was observed at `now_ms`.
-    pub fn arrival(&mut self, now_ms: i64) {
+    /// A reading stamped `reading_ms` was observed at `now_ms`.
+    pub fn arrival(&mut self, now_ms: i64, reading_ms: i64) {
         if let Some(last) = self.last
             && now_ms - last >= ONE_UPLOAD_MS
         {
@@ -53,10 +63,21 @@ impl MeterOffline {
             }
         }
         self.last = Some(self.last.map_or(now_ms, |l| l.max(now_ms)));
+        self.first_upload_ms = if self.gaps.is_empty() {
+            let reach = (now_ms - reading_ms).clamp(0, FIRST_UPLOAD_MAX_MS);
+            Some(self.first_upload_ms.unwrap_or(0).max(reach)).filter(|&ms| ms > 0)
+        } else {
+            None
+        };
     }
 
-    /// The meter's usual reporting interval: the median of its recent gaps (0 before any).
+    /// The meter's usual reporting interval: the median of its recent gaps;
+    /// before any, how far back its first upload reached (0 for a meter
+    /// heard live).
     pub fn expected_gap_ms(&self) -> i64 {
+        if self.gaps.is_empty() {
+            return self.first_upload_ms.unwrap_or(0);
+        }
         let mut gaps = self.gaps.iter().copied().collect::<Vec<_>>();
         gaps.sort_unstable();
         gaps.get(gaps.len() / 2).copied().unwrap_or(0)
@@ -95,6 +116,13 @@ impl MeterOffline {
         };
         match verdict {
             // Heard only once (one upload) so far: no usual interval yet.
+            Verdict::Firing if self.gaps.is_empty() && self.expected_gap_ms() > 0 => format!(
+                "No data from the meter since {} ({}); its first upload carried {} of readings, and the limit is {} beyond that. The resident is unmonitored.",
+                text::clock(last, now_ms, offset),
+                text::duration_ms(now_ms - last),
+                text::duration_ms(self.usual_every_ms()),
+                text::duration(config.after)
+            ),
             Verdict::Firing if self.gaps.is_empty() => format!(
                 "No data from the meter since {} ({}); the limit is {}. The resident is unmonitored.",
                 text::clock(last, now_ms, offset),
@@ -127,6 +155,13 @@ impl MeterOffline {
             return "从未收到该水表的数据。".to_owned();
         };
         match verdict {
+            Verdict::Firing if self.gaps.is_empty() && self.expected_gap_ms() > 0 => format!(
+                "水表自{}起无数据（{}）；首次上报包含{}的读数，超出{}即报警。目前无法监测老人用水。",
+                text::clock_in(text::Language::ZhCn, last, now_ms, offset),
+                zh(now_ms - last),
+                zh(self.usual_every_ms()),
+                zh(super::duration_ms(config.after))
+            ),
             Verdict::Firing if self.gaps.is_empty() => format!(
                 "水表自{}起无数据（{}）；超过{}即报警。目前无法监测老人用水。",
                 text::clock_in(text::Language::ZhCn, last, now_ms, offset),
@@ -195,6 +230,18 @@ mod tests {
                 Verdict::Firing,
             ),
             (
+                "a first upload of 23 h of readings, 25 h later",
+                &[0],
+                25 * H,
+                Verdict::Clear,
+            ),
+            (
+                "a first upload of 23 h of readings, 27 h later",
+                &[0],
+                27 * H,
+                Verdict::Firing,
+            ),
+            (
                 "one odd long gap does not move the median",
                 &[0, H, 2 * H, 30 * H, 31 * H],
                 31 * H + 4 * H + MIN,
@@ -204,7 +251,11 @@ mod tests {
         for (name, arrivals, now, want) in cases {
             let mut state = MeterOffline::default();
             for &at in *arrivals {
-                state.arrival(at);
+                state.arrival(at, at);
+            }
+            if name.starts_with("a first upload") {
+                // The upload at 0 carried readings from -23 h on.
+                state.arrival(0, -23 * H);
             }
             assert_eq!(state.verdict(*now, &config), *want, "{name}");
         }
@@ -217,7 +268,7 @@ mod tests {
         };
         let mut state = MeterOffline::default();
         for at in [0, 15 * MIN, 30 * MIN] {
-            state.arrival(at);
+            state.arrival(at, at);
         }
         let offset = FixedOffset::east_opt(0).expect("UTC");
         let now = 30 * MIN + 4 * H;
@@ -236,10 +287,52 @@ mod tests {
     }
 
     #[test]
+    fn a_first_upload_says_how_much_it_carried_and_is_forgotten_at_the_next() {
+        let config = MeterOfflineConfig {
+            after: Duration::from_secs(3 * 3600),
+        };
+        let offset = FixedOffset::east_opt(0).expect("UTC");
+        let mut state = MeterOffline::default();
+        // A day's hourly readings arriving as messages 3 ms apart at 02:00.
+        let upload = 26 * H;
+        for i in 0..24 {
+            state.arrival(upload + 3 * i, upload - (23 - i) * H);
+        }
+        assert_eq!(state.expected_gap_ms(), 23 * H);
+        let en = state.summary(
+            upload + 27 * H,
+            &config,
+            Verdict::Firing,
+            offset,
+            text::Language::En,
+        );
+        assert!(
+            en.contains("its first upload carried 23 h of readings"),
+            "{en}"
+        );
+        let zh = state.summary(
+            upload + 27 * H,
+            &config,
+            Verdict::Firing,
+            offset,
+            text::Language::ZhCn,
+        );
+        assert!(zh.contains("首次上报包含23小时的读数"), "{zh}");
+        // A week of backlog says no more than a day.
+        let mut backlog = MeterOffline::default();
+        backlog.arrival(upload, upload - 7 * 24 * H);
+        assert_eq!(backlog.expected_gap_ms(), 24 * H);
+        // The next upload gives a real gap; the first upload is dropped.
+        state.arrival(upload + 24 * H, upload + 23 * H);
+        assert_eq!(state.expected_gap_ms(), 24 * H - 69);
+        assert_eq!(state.first_upload_ms, None);
+    }
+
+    #[test]
     fn only_the_last_eight_gaps_are_kept() {
         let mut state = MeterOffline::default();
         for i in 0..100 {
-            state.arrival(i * H);
+            state.arrival(i * H, i * H);
         }
         assert_eq!(state.gaps.len(), GAPS_KEPT);
         assert_eq!(state.expected_gap_ms(), H);
@@ -254,7 +347,7 @@ mod tests {
         let said = |arrivals: &[i64]| {
             let mut state = MeterOffline::default();
             for &at in arrivals {
-                state.arrival(at);
+                state.arrival(at, at);
             }
             let now = arrivals[arrivals.len() - 1] + 4 * H;
             state.summary(now, &config, Verdict::Firing, offset, text::Language::En)
