@@ -141,6 +141,31 @@ fn a_busy_morning_caught_flowing_at_reading_after_reading_is_not_a_running_toile
 }
 
 #[test]
+fn a_ten_litre_pulse_meter_finds_the_toilet_once_and_keeps_it_until_it_stops() {
+    // The same toilet on a meter whose register moves in 10 L pulses: at
+    // 0.5 L/min one quarter hour in four shows nothing. Judged per quarter
+    // hour, the run broke there and the alert fired and resolved every one
+    // or two hours (77 times for one toilet in a 60-household replay).
+    let pulses: Vec<Reading> = toilet()
+        .readings_with_flow("2026-11-01 00:00", "2026-11-03 23:45", minutes(15))
+        .into_iter()
+        .map(|mut r| {
+            r.total_l = (r.total_l / 10.0).floor() * 10.0;
+            r
+        })
+        .collect();
+    let run = live(&pulses);
+    let fired = run.fired("running_toilet");
+    assert_eq!(fired.len(), 1, "{:?}", run.story());
+    assert_between(fired[0], "2026-11-02 14:15", "2026-11-02 14:45");
+    assert!(
+        run.resolved("running_toilet").is_empty(),
+        "{:?}",
+        run.story()
+    );
+}
+
+#[test]
 fn a_reading_without_a_flow_value_starts_the_run_again() {
     let mut readings =
         toilet().readings_with_flow("2026-11-01 00:00", "2026-11-02 18:00", minutes(15));

@@ -131,6 +131,10 @@ pub struct ContinuousFlow {
     /// The running-flow check (rules with `flow_running` only).
     #[serde(default, skip_serializing_if = "is_flowing_empty")]
     flowing: Flowing,
+    /// The register's step as seen so far (rules with `flow_running`
+    /// only): the fewest litres an interval with use showed, 1-10 L.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    register_step_l: Option<f64>,
 }
 
 fn is_steady_empty(s: &Steady) -> bool {
@@ -202,7 +206,13 @@ impl ContinuousFlow {
         config: &ContinuousFlowConfig,
     ) {
         if config.flow_running.is_some() {
-            self.flowing.reading(start, end, litres, flow_lpm);
+            // Meters without a flow value keep the state they always had.
+            if litres > EPSILON_L && flow_lpm.is_some() {
+                let step = litres.clamp(1.0, 10.0);
+                self.register_step_l = Some(self.register_step_l.map_or(step, |s| s.min(step)));
+            }
+            let step_l = self.register_step_l.unwrap_or(1.0);
+            self.flowing.reading(start, end, litres, flow_lpm, step_l);
         }
     }
 
@@ -260,13 +270,19 @@ impl ContinuousFlow {
         let Some(quiet_from) = self.quiet_from else {
             return Verdict::Unchanged;
         };
+        // The meter still reports water flowing at every reading, and its
+        // register agrees: a 10-litre pulse register may stand still for a
+        // whole window of a running toilet without the toilet stopping.
+        if self.flowing_since(config).is_some() {
+            return Verdict::Firing;
+        }
         if self.latest.unwrap_or(quiet_from) - quiet_from >= duration_ms(config.window) {
             return Verdict::Clear;
         }
         let Some(run_from) = self.run_from else {
             return Verdict::Unchanged;
         };
-        if self.steady_since(config).is_some() || self.flowing_since(config).is_some() {
+        if self.steady_since(config).is_some() {
             return Verdict::Firing;
         }
         // Design: most runs are shorter than any limit; the learned one is

@@ -8,10 +8,12 @@
 //!
 //! Each reading extends the run when it reports a flow above zero and the
 //! register confirms it: each block of the run (an interval, or intervals
-//! added up until they span [`BLOCK_MS`]: readings every few seconds move a
-//! 1-litre register only every few minutes) used at least [`CONFIRM_SHARE`]
-//! of what the lowest flow reported in it would have run (less the
-//! register's litre), and some water at all. So one odd sample, or a meter
+//! added up until they span [`BLOCK_MS`] and the lowest flow reported in
+//! them would have moved the register by a step: readings every few seconds
+//! move a 1-litre register only every few minutes, and a 10-litre pulse
+//! meter moves every 20 minutes for a running toilet) used at least
+//! [`CONFIRM_SHARE`] of what that flow would have run (less one register
+//! step), and some water at all. So one odd sample, or a meter
 //! reporting flow the register does not show, builds no run. A
 //! reading without a flow value, with no flow, or after a data gap (an
 //! interval longer than [`DATA_GAP_MS`]) ends the run; the next reading with
@@ -29,8 +31,6 @@ pub const MIN_READINGS: u32 = 4;
 /// The register must show at least this share of the flow reported at both
 /// ends of an interval.
 const CONFIRM_SHARE: f64 = 0.5;
-/// ... less this many litres (its resolution).
-const RESOLUTION_L: f64 = 1.0;
 /// Intervals shorter than this are added up before the register is asked.
 const BLOCK_MS: i64 = 5 * 60_000;
 
@@ -46,10 +46,19 @@ pub struct Flowing {
 
 /// Whether `litres` used over `start..end` ms are consistent with water
 /// flowing at `lpm` or more through the whole interval (half of it, less
-/// the register's litre, and something at all).
-fn confirms(start: i64, end: i64, litres: f64, lpm: f64) -> bool {
+/// one register step of `step_l`, and something at all).
+fn confirms(start: i64, end: i64, litres: f64, lpm: f64, step_l: f64) -> bool {
     let minutes = (end - start).max(0) as f64 / MINUTE_MS;
-    litres > EPSILON_L && litres >= CONFIRM_SHARE * lpm * minutes - RESOLUTION_L
+    litres > EPSILON_L && litres >= CONFIRM_SHARE * lpm * minutes - step_l
+}
+
+/// Whether a block over `start..end` ms is long enough to judge: it spans
+/// [`BLOCK_MS`] and water flowing at `lpm` would have moved a register of
+/// `step_l` litres (a data gap's length at most).
+fn judged(start: i64, end: i64, lpm: f64, step_l: f64) -> bool {
+    let span = end - start;
+    let minutes = span.max(0) as f64 / MINUTE_MS;
+    span >= BLOCK_MS && (lpm * minutes >= step_l || span >= DATA_GAP_MS)
 }
 
 impl Flowing {
@@ -59,8 +68,16 @@ impl Flowing {
     }
 
     /// A reading at `end` reporting `flow_lpm`, after an interval from
-    /// `start` that used `litres`.
-    pub fn reading(&mut self, start: i64, end: i64, litres: f64, flow_lpm: Option<f64>) {
+    /// `start` that used `litres`, on a register that moves in steps of
+    /// `step_l` litres.
+    pub fn reading(
+        &mut self,
+        start: i64,
+        end: i64,
+        litres: f64,
+        flow_lpm: Option<f64>,
+        step_l: f64,
+    ) {
         let Some(flow) = believed(flow_lpm) else {
             self.run = None;
             return;
@@ -71,9 +88,9 @@ impl Flowing {
                 if until == start && end - start <= DATA_GAP_MS =>
             {
                 let (block_l, low) = (block_l + litres, low.min(flow));
-                if end - from < BLOCK_MS {
+                if !judged(from, end, low, step_l) {
                     (first, end, n + 1, flow, from, block_l, low)
-                } else if confirms(from, end, block_l, low) {
+                } else if confirms(from, end, block_l, low, step_l) {
                     (first, end, n + 1, flow, end, 0.0, flow)
                 } else {
                     fresh
@@ -104,7 +121,7 @@ mod tests {
         let mut f = Flowing::default();
         for (i, &(litres, flow)) in readings.iter().enumerate() {
             let end = i as i64 * step;
-            f.reading(end - step, end, litres, flow);
+            f.reading(end - step, end, litres, flow, 1.0);
         }
         f
     }
@@ -164,7 +181,13 @@ mod tests {
         let mut f = Flowing::default();
         let mut t = 0;
         while t < H {
-            f.reading(t, t + step, register(t + step) - register(t), Some(0.5));
+            f.reading(
+                t,
+                t + step,
+                register(t + step) - register(t),
+                Some(0.5),
+                1.0,
+            );
             t += step;
         }
         assert_eq!(f.holds(H - step).map(|(from, _, _)| from), Some(step));
@@ -172,7 +195,7 @@ mod tests {
         let mut stuck = Flowing::default();
         let mut t = 0;
         while t < H {
-            stuck.reading(t, t + step, 0.0, Some(0.5));
+            stuck.reading(t, t + step, 0.0, Some(0.5), 1.0);
             assert!(t - stuck.run.map_or(0, |r| r.0) <= BLOCK_MS, "{t}");
             t += step;
         }
@@ -180,10 +203,31 @@ mod tests {
     }
 
     #[test]
+    fn a_ten_litre_pulse_register_is_judged_once_the_flow_would_have_moved_it() {
+        // A running toilet at 0.5 L/min on a meter counting 10 L pulses:
+        // 7.5 L a quarter hour, so the register moves in three quarter
+        // hours of four. Judged per quarter hour, the run broke at every
+        // still one and the alert fired and resolved every two hours.
+        let register = |t: i64| (0.5 * t as f64 / MIN as f64 / 10.0).floor() * 10.0;
+        let mut f = Flowing::default();
+        for i in 0..9 {
+            let (start, end) = (i * Q, (i + 1) * Q);
+            f.reading(start, end, register(end) - register(start), Some(0.5), 10.0);
+        }
+        assert_eq!(f.holds(2 * H).map(|(from, n, _)| (from, n)), Some((Q, 9)));
+        // Still: a flow the 10 L register never shows builds no run.
+        let mut stuck = Flowing::default();
+        for i in 0..9 {
+            stuck.reading(i * Q, (i + 1) * Q, 0.0, Some(0.5), 10.0);
+        }
+        assert_eq!(stuck.holds(H), None);
+    }
+
+    #[test]
     fn a_data_gap_ends_the_run() {
         let mut f = feed(&[TOILET; 4], Q);
         let last = 3 * Q;
-        f.reading(last, last + 3 * H, 90.0, Some(0.5));
+        f.reading(last, last + 3 * H, 90.0, Some(0.5), 1.0);
         assert_eq!(f.holds(0), None);
         assert_eq!(f.run.map(|r| r.0), Some(last + 3 * H), "a new run starts");
     }
