@@ -53,6 +53,7 @@ const FIRST_UPLOAD_MAX_MS: i64 = 24 * 3_600_000;
 
 impl MeterOffline {
     /// A reading stamped `reading_ms` was observed at `now_ms`.
+    #[inline]
     pub fn arrival(&mut self, now_ms: i64, reading_ms: i64) {
         if let Some(last) = self.last
             && now_ms - last >= ONE_UPLOAD_MS
@@ -61,14 +62,20 @@ impl MeterOffline {
             while self.gaps.len() > GAPS_KEPT {
                 self.gaps.pop_front();
             }
+            self.first_upload_ms = None;
         }
         self.last = Some(self.last.map_or(now_ms, |l| l.max(now_ms)));
-        self.first_upload_ms = if self.gaps.is_empty() {
-            let reach = (now_ms - reading_ms).clamp(0, FIRST_UPLOAD_MAX_MS);
-            Some(self.first_upload_ms.unwrap_or(0).max(reach)).filter(|&ms| ms > 0)
-        } else {
-            None
-        };
+        if self.gaps.is_empty() {
+            self.first_upload(now_ms - reading_ms);
+        }
+    }
+
+    /// Before any gap: the first upload reaches `reach_ms` back.
+    #[cold]
+    fn first_upload(&mut self, reach_ms: i64) {
+        let reach = reach_ms.clamp(0, FIRST_UPLOAD_MAX_MS);
+        self.first_upload_ms =
+            Some(self.first_upload_ms.unwrap_or(0).max(reach)).filter(|&ms| ms > 0);
     }
 
     /// The meter's usual reporting interval: the median of its recent gaps;
