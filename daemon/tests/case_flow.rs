@@ -236,24 +236,30 @@ async fn a_check_in_asks_the_resident_first_and_the_urgent_rule_sends_the_grid_w
     }
 }
 
+/// A processor with the shipped rules at 19:15, after a new household's
+/// 12 h without water (the fixed fallback) opened a case; and its clock.
+async fn twelve_quiet_hours(store: &Store) -> (Processor, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(at(19, 15)));
+    let mut p = Processor::load(
+        store.clone(),
+        RuleSet::default_rules(),
+        Arc::new(Metrics::new()),
+        clock.clone(),
+        settings(Vec::new()),
+        Arc::new(Notify::new()),
+    )
+    .await
+    .expect("processor loads");
+    p.handle(&[quiet_since_seven(at(19, 15))])
+        .await
+        .expect("stored");
+    (p, clock)
+}
+
 #[tokio::test]
 async fn a_case_closed_as_fine_while_the_quiet_goes_on_opens_again_if_it_goes_on_too_long() {
     for (backend, store, _dir) in common::stores().await {
-        let clock = Arc::new(ManualClock::new(at(19, 15)));
-        let mut p = Processor::load(
-            store.clone(),
-            RuleSet::default_rules(),
-            Arc::new(Metrics::new()),
-            clock.clone(),
-            settings(Vec::new()),
-            Arc::new(Notify::new()),
-        )
-        .await
-        .expect("processor loads");
-        // 12 h without water (a new household: the fixed fallback).
-        p.handle(&[quiet_since_seven(at(19, 15))])
-            .await
-            .expect("stored");
+        let (mut p, clock) = twelve_quiet_hours(&store).await;
         let cases = || async {
             sqlx::query("SELECT id, resolution FROM cases ORDER BY id")
                 .fetch_all(store.pool())
@@ -320,20 +326,7 @@ async fn a_case_closed_as_an_emergency_keeps_its_quiet_from_being_learned_as_usu
     let mut learned = Vec::new();
     for reason in [Reason::Emergency, Reason::Other] {
         for (backend, store, _dir) in common::stores().await {
-            let clock = Arc::new(ManualClock::new(at(19, 15)));
-            let mut p = Processor::load(
-                store.clone(),
-                RuleSet::default_rules(),
-                Arc::new(Metrics::new()),
-                clock.clone(),
-                settings(Vec::new()),
-                Arc::new(Notify::new()),
-            )
-            .await
-            .expect("processor loads");
-            p.handle(&[quiet_since_seven(at(19, 15))])
-                .await
-                .expect("stored");
+            let (mut p, clock) = twelve_quiet_hours(&store).await;
             let case: i64 = sqlx::query("SELECT id FROM cases WHERE resolution IS NULL")
                 .fetch_one(store.pool())
                 .await
