@@ -28,6 +28,7 @@ use crate::rule::{EPSILON_L, ms};
 use crate::text::Language;
 
 mod evaluate;
+mod household;
 mod id_hash;
 mod plan;
 mod state;
@@ -99,6 +100,8 @@ pub struct Engine {
     /// Positions in `states`, by meter id.
     order: Vec<usize>,
     households: HashMap<String, String>,
+    /// The meters of each named household, by household.
+    household_meters: HashMap<String, Vec<String>>,
     /// Alert-text language by household (default English).
     languages: HashMap<String, Language>,
 }
@@ -117,6 +120,7 @@ impl Engine {
             index: HashMap::default(),
             order: Vec::new(),
             households: HashMap::new(),
+            household_meters: HashMap::new(),
             languages: HashMap::new(),
         }
     }
@@ -157,7 +161,8 @@ impl Engine {
         self.insert(meter_id.to_owned(), state)
     }
 
-    fn insert(&mut self, meter_id: String, state: MeterState) -> usize {
+    fn insert(&mut self, meter_id: String, mut state: MeterState) -> usize {
+        state.memo.shares_household = self.shares_household(&meter_id);
         if let Some(&i) = self.index.get(&meter_id) {
             self.states[i] = state;
             return i;
@@ -177,16 +182,6 @@ impl Engine {
     /// it without the copy [`Engine::meter_state`] makes).
     pub fn state(&self, meter_id: &str) -> Option<&MeterState> {
         self.index.get(meter_id).map(|&i| &self.states[i])
-    }
-
-    /// Names the household a meter belongs to (by default, the meter itself).
-    pub fn set_household(&mut self, meter_id: impl Into<String>, household: impl Into<String>) {
-        let meter_id = meter_id.into();
-        if let Some(&i) = self.index.get(&meter_id) {
-            // Its `[[household]]` limits may differ.
-            self.states[i].memo.clear();
-        }
-        self.households.insert(meter_id, household.into());
     }
 
     /// Sets the language of a household's alert texts (`household` is the
@@ -314,7 +309,7 @@ impl Engine {
             households: &self.households,
             languages: &self.languages,
         };
-        let events = evaluate(
+        let mut events = evaluate(
             rules,
             &self.plan,
             self.generation,
@@ -323,6 +318,11 @@ impl Engine {
             (now, now_ms),
             Scope::Reading { used },
         );
+        if state.memo.shares_household
+            && let Some(usage) = step.usage.as_ref().filter(|u| u.litres > EPSILON_L)
+        {
+            events.extend(self.used_elsewhere(&reading.meter_id, usage.end_ms, now, now_ms));
+        }
         Outcome {
             events,
             notes: step.notes,

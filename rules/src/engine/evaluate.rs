@@ -204,9 +204,10 @@ fn verdict(
                 state.memo.limits.retain(|m| m.0 != position);
                 state.memo.limits.push((key.0, key.1, key.2, ms));
             }
-            // Confirmed fine since the quiet began: the stretch from then
-            // must be too long as well (the limit of a stretch begun then).
-            match state.inactivity.fine_ms() {
+            // Confirmed fine, or water used on another of the household's
+            // meters, since the quiet began: the stretch from then must be
+            // too long as well (the limit of a stretch begun then).
+            match state.inactivity.alive_ms() {
                 Some(fine) if verdict == Verdict::Firing => {
                     let limit = Limit::for_household(
                         config,

@@ -65,11 +65,17 @@ pub(super) struct Memo {
     pub(super) drops: Vec<(usize, u32, Verdict)>,
     pub(super) generation: u64,
     pub(super) alert_rules: Vec<usize>,
+    /// The meter's household has other meters (kept by `clear`: it is the
+    /// engine's to set, see `household.rs`).
+    pub(super) shares_household: bool,
 }
 
 impl Memo {
     pub(super) fn clear(&mut self) {
-        *self = Memo::default();
+        *self = Memo {
+            shares_household: self.shares_household,
+            ..Memo::default()
+        };
     }
 }
 

@@ -97,6 +97,12 @@ pub struct Inactivity {
     /// fires. Cleared by the next use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     fine: Option<i64>,
+    /// Water was used on another meter of the household at this time
+    /// (a hot-water meter beside the cold one), after quiet began here: as
+    /// after `fine`, the stretch since then must be too long as well.
+    /// Cleared by the next use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    elsewhere: Option<i64>,
 }
 
 impl Inactivity {
@@ -150,14 +156,34 @@ impl Inactivity {
         self.fine
     }
 
+    /// Water was used on another meter of the household, up to `at_ms`:
+    /// like [`Inactivity::confirm_fine`], a stretch alert fires only when
+    /// the quiet since then is too long as well. Returns whether anything
+    /// changed.
+    pub fn used_elsewhere(&mut self, at_ms: i64) -> bool {
+        let newer = self.since.is_some_and(|since| at_ms > since)
+            && self.elsewhere.is_none_or(|e| at_ms > e);
+        if newer {
+            self.elsewhere = Some(at_ms);
+        }
+        newer
+    }
+
+    /// The latest sign of life within this stretch that did not show on
+    /// this meter: a confirmation or use on another of the household's
+    /// meters.
+    pub fn alive_ms(&self) -> Option<i64> {
+        self.fine.max(self.elsewhere)
+    }
+
     /// Use after the confirmation makes it old news.
     fn forget_fine(&mut self) {
-        if self
-            .fine
-            .zip(self.since)
-            .is_some_and(|(fine, since)| since >= fine)
-        {
+        let old = |at: Option<i64>| at.zip(self.since).is_some_and(|(at, since)| since >= at);
+        if old(self.fine) {
             self.fine = None;
+        }
+        if old(self.elsewhere) {
+            self.elsewhere = None;
         }
     }
     fn see(&mut self, at_ms: i64) {
@@ -217,6 +243,33 @@ impl Inactivity {
         let at = |ms| text::clock_in(lang, ms, latest, offset);
         let quiet = text::duration_ms_in(lang, latest - since);
         let evidence = || limit.evidence(lang, latest, offset);
+        if let Some(elsewhere) = self
+            .elsewhere
+            .filter(|&e| e > since && self.fine.is_none_or(|fine| e >= fine))
+        {
+            let still = text::duration_ms_in(lang, (latest - elsewhere).max(0));
+            return match (lang, verdict) {
+                (Language::En, Verdict::Firing) => format!(
+                    "No water used since {} ({quiet}) on this meter, nor on the household's other meters since {} ({still}){}",
+                    at(since),
+                    at(elsewhere),
+                    evidence()
+                ),
+                (Language::ZhCn, Verdict::Firing) => format!(
+                    "本水表自{}起未用水（{quiet}），该户其他水表自{}起也未用水（{still}）{}",
+                    at(since),
+                    at(elsewhere),
+                    evidence()
+                ),
+                (Language::En, _) => format!(
+                    "Water used on another of the household's meters at {}; the quiet is watched again from then.",
+                    at(elsewhere)
+                ),
+                (Language::ZhCn, _) => {
+                    format!("该户另一水表于{}有用水；从此时起重新观察。", at(elsewhere))
+                }
+            };
+        }
         if let Some(fine) = self.fine.filter(|&fine| fine > since) {
             let still = text::duration_ms_in(lang, (latest - fine).max(0));
             return match (lang, verdict) {
