@@ -27,11 +27,26 @@ const HORIZON_MS: i64 = 48 * HOUR_MS;
 /// False alarms are counted from here (after the learning period).
 const AFTER_LEARNING_MS: i64 = 15 * DAY_MS;
 
+/// `WW_BENCH_PULSE_L` (default 1): the register's step in litres; 10 scores
+/// meters counting 10-litre pulses (the register rounded down to tens).
+fn pulse_l() -> f64 {
+    std::env::var("WW_BENCH_PULSE_L")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|&step| step > 0.0)
+        .unwrap_or(1.0)
+}
+
 fn to_reading(r: SimReading) -> Reading {
+    let step = pulse_l();
     Reading {
         meter_id: r.meter_id,
         ts: r.ts,
-        total_l: r.total_l,
+        total_l: if step == 1.0 {
+            r.total_l
+        } else {
+            (r.total_l / step).floor() * step
+        },
         flow_lpm: r.flow_lpm,
         battery_pct: r.battery_pct,
         rssi_dbm: None,
