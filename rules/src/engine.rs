@@ -341,24 +341,10 @@ impl Engine {
             return Vec::new();
         };
         let at_ms = ms(&at);
-        let state = &mut self.states[i];
-        if !state.inactivity.confirm_fine(at_ms) {
+        if !self.states[i].inactivity.confirm_fine(at_ms) {
             return Vec::new();
         }
-        let who = Who {
-            meter_id,
-            households: &self.households,
-            languages: &self.languages,
-        };
-        evaluate(
-            &self.rules,
-            &self.plan,
-            self.generation,
-            &who,
-            state,
-            (at, at_ms),
-            Scope::Reading { used: false },
-        )
+        self.evaluate_meter(i, (at, at_ms), Scope::Reading { used: false })
     }
 
     /// A person found the meter's resident in need (a case closed as an
@@ -392,24 +378,29 @@ impl Engine {
     pub fn tick(&mut self, now: Timestamp) -> Vec<AlertEvent> {
         let mut events = Vec::new();
         let now_ms = ms(&now);
-        for &i in &self.order {
-            let who = Who {
-                meter_id: &self.ids[i],
-                households: &self.households,
-                languages: &self.languages,
-            };
-            let state = &mut self.states[i];
-            events.extend(evaluate(
-                &self.rules,
-                &self.plan,
-                self.generation,
-                &who,
-                state,
-                (now, now_ms),
-                Scope::Tick,
-            ));
+        for k in 0..self.order.len() {
+            let i = self.order[k];
+            events.extend(self.evaluate_meter(i, (now, now_ms), Scope::Tick));
         }
         events
+    }
+
+    /// Evaluates the meter at position `i` at `now` for `scope`.
+    fn evaluate_meter(&mut self, i: usize, now: (Timestamp, i64), scope: Scope) -> Vec<AlertEvent> {
+        let who = Who {
+            meter_id: &self.ids[i],
+            households: &self.households,
+            languages: &self.languages,
+        };
+        evaluate(
+            &self.rules,
+            &self.plan,
+            self.generation,
+            &who,
+            &mut self.states[i],
+            now,
+            scope,
+        )
     }
 
     /// A copy of everything the engine knows about a meter, to store.

@@ -1,7 +1,7 @@
 //! Households with more than one meter (a hot-water meter beside the cold
 //! one): water used on any of them counts for all.
 
-use super::{Engine, Scope, Who, evaluate};
+use super::{Engine, Scope};
 use crate::event::{AlertEvent, Kind};
 use crate::reading::Timestamp;
 
@@ -66,38 +66,27 @@ impl Engine {
         now: Timestamp,
         now_ms: i64,
     ) -> Vec<AlertEvent> {
-        let mut events = Vec::new();
-        let Some(meters) = self
+        let others: Vec<usize> = self
             .households
             .get(meter_id)
             .and_then(|h| self.household_meters.get(h))
-        else {
-            return events;
-        };
-        for other in meters.iter().filter(|m| *m != meter_id) {
-            let Some(&j) = self.index.get(other.as_str()) else {
-                continue;
-            };
+            .into_iter()
+            .flatten()
+            .filter(|m| *m != meter_id)
+            .filter_map(|m| self.index.get(m.as_str()).copied())
+            .collect();
+        let mut events = Vec::new();
+        for j in others {
             let state = &mut self.states[j];
-            if !state.inactivity.used_elsewhere(at_ms)
-                || !state.alerts.iter().any(|a| a.kind == Kind::Inactivity)
+            if state.inactivity.used_elsewhere(at_ms)
+                && state.alerts.iter().any(|a| a.kind == Kind::Inactivity)
             {
-                continue;
+                events.extend(self.evaluate_meter(
+                    j,
+                    (now, now_ms),
+                    Scope::Reading { used: false },
+                ));
             }
-            let who = Who {
-                meter_id: other,
-                households: &self.households,
-                languages: &self.languages,
-            };
-            events.extend(evaluate(
-                &self.rules,
-                &self.plan,
-                self.generation,
-                &who,
-                state,
-                (now, now_ms),
-                Scope::Reading { used: false },
-            ));
         }
         events
     }
