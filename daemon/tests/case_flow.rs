@@ -365,3 +365,56 @@ async fn a_case_closed_as_an_emergency_keeps_its_quiet_from_being_learned_as_usu
         assert_eq!(learned, reason == "other", "{reason} on {backend}");
     }
 }
+
+#[tokio::test]
+async fn an_emergency_recorded_after_water_closed_the_case_takes_the_quiet_back() {
+    for (backend, store, _dir) in common::stores().await {
+        let (mut p, clock) = twelve_quiet_hours(&store).await;
+        let case: i64 = sqlx::query("SELECT id FROM cases WHERE resolution IS NULL")
+            .fetch_one(store.pool())
+            .await
+            .expect("an open case")
+            .get("id");
+        // Li Wei helps Zhang Mei up and runs the tap at 20:00: water use
+        // closes the case with an all-clear before Li Wei can.
+        clock.set(at(20, 15));
+        p.handle(&[quiet_from_seven_until(at(20, 15), at(20, 0))])
+            .await
+            .expect("stored");
+        let state = || async {
+            sqlx::query("SELECT engine_state FROM meters WHERE id = 'h1'")
+                .fetch_one(store.pool())
+                .await
+                .expect("a meter")
+                .get::<String, _>("engine_state")
+        };
+        assert!(state().await.contains("\"alerted\""), "{backend}");
+        // Half an hour later she records what she found.
+        clock.set(at(20, 45));
+        let close = Action::Close {
+            by: "Li Wei".into(),
+            reason: Reason::Emergency,
+            note: Some("found on the floor".into()),
+        };
+        let done = p.act(case, &close).await.expect("recorded");
+        assert!(matches!(done, ActionOutcome::Done(_)), "{backend}");
+        let resolution: String = sqlx::query("SELECT resolution FROM cases WHERE id = $1")
+            .bind(case)
+            .fetch_one(store.pool())
+            .await
+            .expect("the case")
+            .get("resolution");
+        assert_eq!(resolution, "emergency", "{backend}");
+        assert!(
+            !state().await.contains("\"alerted\""),
+            "{backend}: taken back"
+        );
+        // The reason is recorded once.
+        clock.set(at(20, 45) + Duration::days(1));
+        let again = p.act(case, &close).await.expect("answered");
+        assert!(
+            matches!(again, ActionOutcome::AlreadyClosed(_)),
+            "{backend}"
+        );
+    }
+}

@@ -113,6 +113,16 @@ impl Case {
         self.closed.is_none()
     }
 
+    /// Whether a person can still record what they found: water use
+    /// closed the case on its own (all clear) at most [`OUTCOME_WINDOW`]
+    /// ago. A grid worker who helped the resident and ran the tap before
+    /// closing the case can still say it was an emergency.
+    pub fn takes_outcome(&self, now: DateTime<Utc>) -> bool {
+        self.closed
+            .as_ref()
+            .is_some_and(|c| c.reason == Reason::AllClear && now - c.at <= OUTCOME_WINDOW)
+    }
+
     /// The highest severity among the case's alerts.
     pub fn severity(&self) -> Severity {
         self.alerts
@@ -245,6 +255,11 @@ pub fn step(
     let open = case.filter(|c| c.is_open());
     let mut effects = Vec::new();
     let next = match (open, input) {
+        (None, Input::Close { by, reason, note })
+            if reason != Reason::AllClear && case.is_some_and(|c| c.takes_outcome(now)) =>
+        {
+            case.map(|c| record_outcome(c, reason, by, note, &mut effects))
+        }
         (None, Input::Alert { event, route }) if event.event == Transition::Fired => {
             let route = super::route::choose(routes, route, event.kind, event.severity);
             Some(open_case(event, &route, now, &mut effects))
@@ -322,6 +337,39 @@ pub fn step(
         }
     };
     (next, effects)
+}
+
+/// How long after an all-clear a person can still record what they found.
+pub const OUTCOME_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
+/// A person's reason for a case water use closed on its own: the closure
+/// keeps its time and takes the reason; everyone told hears it.
+fn record_outcome(
+    case: &Case,
+    reason: Reason,
+    by: &str,
+    note: Option<&str>,
+    effects: &mut Vec<Effect>,
+) -> Case {
+    let mut next = case.clone();
+    if let Some(closed) = &mut next.closed {
+        closed.reason = reason;
+        closed.by = Some(by.to_owned());
+        closed.note = note.map(str::to_owned);
+    }
+    let note = note.map(|n| format!(": {n}")).unwrap_or_default();
+    effects.push(Effect::Audit(
+        "outcome",
+        format!("{} by {by}{note}", reason.as_str()),
+    ));
+    let told = case.told_people();
+    if !told.is_empty() {
+        effects.push(Effect::Notify {
+            reason: NotifyReason::Closed,
+            roles: told,
+        });
+    }
+    next
 }
 
 fn close(

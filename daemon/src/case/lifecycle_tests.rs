@@ -192,6 +192,59 @@ fn water_resuming_closes_the_case_with_an_all_clear_to_everyone_told() {
 }
 
 #[test]
+fn a_case_water_use_closed_takes_what_the_grid_worker_found_for_a_day() {
+    // Li Wei is on her way; she helps the resident up and runs the tap
+    // before she closes the case, so water use closes it first.
+    let routes = urgent();
+    let (case, _) = step(
+        None,
+        Input::alert(&inactivity(Transition::Fired)),
+        &routes,
+        at(0),
+    );
+    let (case, _) = step(case.as_ref(), LI_WEI_ACKNOWLEDGES, &routes, at(5));
+    let (closed, _) = step(
+        case.as_ref(),
+        Input::alert(&inactivity(Transition::Resolved)),
+        &routes,
+        at(40),
+    );
+    let closed = closed.unwrap();
+    let found = |reason| Input::Close {
+        by: "Li Wei",
+        reason,
+        note: Some("found on the floor, ambulance called"),
+    };
+    let (recorded, effects) = step(Some(&closed), found(Reason::Emergency), &routes, at(60));
+    let closure = recorded.unwrap().closed.unwrap();
+    assert_eq!(closure.reason, Reason::Emergency);
+    assert_eq!(closure.at, at(40), "closed when the water ran");
+    assert_eq!(closure.by.as_deref(), Some("Li Wei"));
+    assert_eq!(
+        notices(&effects),
+        vec![(NotifyReason::Closed, vec![Role::GridWorker])]
+    );
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Audit("outcome", detail) if detail.starts_with("emergency by Li Wei: found on the floor")
+    )));
+    // Not "all clear" again, and not after a day.
+    let (none, _) = step(Some(&closed), found(Reason::AllClear), &routes, at(60));
+    assert!(none.is_none());
+    let (late, _) = step(
+        Some(&closed),
+        found(Reason::Emergency),
+        &routes,
+        at(40 + 24 * 60 + 1),
+    );
+    assert!(late.is_none());
+    // A case a person closed keeps that person's reason.
+    let (by_hand, _) = step(case.as_ref(), found(Reason::LateRiser), &routes, at(30));
+    let (again, _) = step(by_hand.as_ref(), found(Reason::Emergency), &routes, at(31));
+    assert!(again.is_none());
+}
+
+#[test]
 fn the_resident_answering_stands_the_case_down_before_anyone_else_is_told() {
     let mut routes = urgent();
     routes[0].ask_resident = Some(Duration::from_secs(10 * 60));

@@ -112,7 +112,10 @@ impl Processor {
         let Some(case) = store::cases::by_id(&mut tx, case_id).await? else {
             return Ok(ActionOutcome::NoSuchCase);
         };
-        if !case.is_open() {
+        // A case water use closed on its own still takes a person's reason
+        // for a day (what they found there).
+        let outcome = matches!(action, Action::Close { .. }) && case.takes_outcome(now);
+        if !case.is_open() && !outcome {
             return Ok(ActionOutcome::AlreadyClosed(case));
         }
         let input = match action {

@@ -2,6 +2,7 @@
 //! forms that acknowledge, close and annotate it.
 
 use super::*;
+use crate::case::lifecycle::OUTCOME_WINDOW;
 
 /// Closed cases listed (newest first); older ones are on each household's page.
 const CLOSED_SHOWN: usize = 100;
@@ -18,6 +19,8 @@ pub(super) struct CaseLine {
     pub(super) elapsed: String,
     pub(super) who: String,
     pub(super) open: bool,
+    /// Closed by water use within a day: a person's reason is still taken.
+    pub(super) takes_outcome: bool,
     pub(super) acknowledged: bool,
 }
 
@@ -65,6 +68,9 @@ pub(super) fn case_line(
         elapsed: i18n::duration(lang, end - c.opened_ms),
         who,
         open: c.resolved_ms.is_none(),
+        takes_outcome: c.resolution.as_deref() == Some(Reason::AllClear.as_str())
+            && c.resolved_ms
+                .is_some_and(|at| now_ms - at <= OUTCOME_WINDOW.num_milliseconds()),
         acknowledged: c.acknowledged_ms.is_some(),
     }
 }
@@ -138,11 +144,11 @@ pub(super) async fn cases_page(State(state): State<AppState>, who: Identity) -> 
 #[derive(Template)]
 #[template(path = "case.html")]
 pub(super) struct CasePage {
-    chrome: Chrome,
-    case: CaseLine,
-    alerts: Vec<(String, String)>,
-    events: Vec<(String, String, String)>,
-    reasons: Vec<(&'static str, &'static str)>,
+    pub(super) chrome: Chrome,
+    pub(super) case: CaseLine,
+    pub(super) alerts: Vec<(String, String)>,
+    pub(super) events: Vec<(String, String, String)>,
+    pub(super) reasons: Vec<(&'static str, &'static str)>,
 }
 
 pub(super) async fn case_page(

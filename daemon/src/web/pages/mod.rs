@@ -389,4 +389,59 @@ mod tests {
         let (items, pager) = paged(Vec::<u8>::new(), None, "/?");
         assert!(items.is_empty() && pager.previous.is_none() && pager.next.is_none());
     }
+
+    /// A case page: the close form for an open case, "record what you
+    /// found" for a day after water use closed it, nothing after that or
+    /// once a person gave the reason.
+    #[test]
+    fn a_case_water_closed_offers_its_outcome_for_a_day() {
+        let hour = 3_600_000;
+        let now = 1_790_000_000_000;
+        let page = |resolved: Option<(i64, &str)>| {
+            let row = CaseRow {
+                id: 7,
+                household: "h1".into(),
+                severity: "critical".into(),
+                opened_ms: now - 30 * hour,
+                acknowledged_ms: None,
+                acknowledged_by: None,
+                resolved_ms: resolved.map(|r| r.0),
+                resolution: resolved.map(|r| r.1.to_owned()),
+                closed_by: None,
+                note: None,
+                kinds: vec!["inactivity".into()],
+            };
+            let t = i18n::texts(Language::En);
+            cases::CasePage {
+                chrome: Chrome {
+                    t,
+                    title: "Case #7".into(),
+                    section: "cases",
+                    user: "li".into(),
+                    csrf: "x".into(),
+                    ops: false,
+                    live: false,
+                    can_log_out: true,
+                },
+                case: cases::case_line(&row, None, 0, now, Language::En),
+                alerts: Vec::new(),
+                events: Vec::new(),
+                reasons: vec![("emergency", "Emergency")],
+            }
+            .render()
+            .expect("renders")
+        };
+        let open = page(None);
+        assert!(
+            open.contains("Close the case") && open.contains("/ack"),
+            "{open}"
+        );
+        let water = page(Some((now - 2 * hour, "all_clear")));
+        assert!(water.contains("record what you found"), "{water}");
+        assert!(!water.contains("/ack"), "{water}");
+        let old = page(Some((now - 25 * hour, "all_clear")));
+        assert!(!old.contains("/close"), "{old}");
+        let by_hand = page(Some((now - 2 * hour, "late_riser")));
+        assert!(!by_hand.contains("/close"), "{by_hand}");
+    }
 }
