@@ -120,3 +120,39 @@ fn a_firing_alert_on_one_meter_resolves_when_another_meter_of_the_household_show
         resolved.summary
     );
 }
+
+#[test]
+fn a_silent_meter_beside_others_does_not_call_the_resident_unmonitored() {
+    // The hot meter stops reporting on the second day; the cold one goes on.
+    let readings: Vec<Reading> = cold_and_hot(3, "23:59")
+        .into_iter()
+        .filter(|r| r.meter_id == METER || r.ts < at("2026-11-02 00:00"))
+        .collect();
+    let mut run = Run::new();
+    run.engine.set_household(METER, "home");
+    run.engine.set_household(HOT, "home");
+    run.live(&readings);
+    let offline = run
+        .events
+        .iter()
+        .find(|e| e.rule == "meter_offline" && e.event == Transition::Fired)
+        .expect("the silent meter is offline");
+    assert_eq!(offline.meter_id, HOT);
+    assert!(
+        offline.summary.ends_with(
+            "the limit is 3 h beyond that. The household's other meters are still watched."
+        ),
+        "{}",
+        offline.summary
+    );
+    // Alone in its household, it is.
+    let mut alone = Run::new();
+    alone.live(&readings);
+    let text = &alone
+        .events
+        .iter()
+        .find(|e| e.rule == "meter_offline" && e.event == Transition::Fired)
+        .expect("offline")
+        .summary;
+    assert!(text.ends_with("The resident is unmonitored."), "{text}");
+}

@@ -293,11 +293,14 @@ fn summary(
                 || "Not enough days of data to compare daily use.".to_owned(),
                 |a| a.summary(verdict, who.language()),
             ),
-        Detector::MeterOffline(config) => {
-            state
-                .offline
-                .summary(ms(&now), config, verdict, offset, who.language())
-        }
+        Detector::MeterOffline(config) => state.offline.summary_for(
+            ms(&now),
+            config,
+            verdict,
+            offset,
+            who.language(),
+            state.memo.shares_household,
+        ),
         Detector::MeterFault(config) => state.fault.summary(config, verdict, who.language()),
     }
 }

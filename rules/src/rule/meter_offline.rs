@@ -18,6 +18,13 @@ pub struct MeterOfflineConfig {
     pub after: Duration,
 }
 
+/// How the alert ends for a meter alone in its household, and for one whose
+/// household has other meters.
+const UNMONITORED_EN: &str = " The resident is unmonitored.";
+const OTHERS_EN: &str = " The household's other meters are still watched.";
+const UNMONITORED_ZH: &str = "目前无法监测老人用水。";
+const OTHERS_ZH: &str = "该户其他水表仍在监测。";
+
 /// How many recent gaps the expected reporting interval is the median of.
 const GAPS_KEPT: usize = 8;
 
@@ -108,6 +115,41 @@ impl MeterOffline {
 
     /// The alert text for `verdict` in `lang`, times in `offset`.
     pub fn summary(
+        &self,
+        now_ms: i64,
+        config: &MeterOfflineConfig,
+        verdict: Verdict,
+        offset: FixedOffset,
+        lang: text::Language,
+    ) -> String {
+        self.summary_for(now_ms, config, verdict, offset, lang, false)
+    }
+
+    /// [`MeterOffline::summary`] for a meter whose household has other
+    /// meters (`others`): they still watch over the resident, so the
+    /// resident is not said to be unmonitored.
+    pub fn summary_for(
+        &self,
+        now_ms: i64,
+        config: &MeterOfflineConfig,
+        verdict: Verdict,
+        offset: FixedOffset,
+        lang: text::Language,
+        others: bool,
+    ) -> String {
+        let text = self.text(now_ms, config, verdict, offset, lang);
+        if verdict != Verdict::Firing || !others {
+            return text;
+        }
+        let (alone, watched) = match lang {
+            text::Language::En => (UNMONITORED_EN, OTHERS_EN),
+            text::Language::ZhCn => (UNMONITORED_ZH, OTHERS_ZH),
+        };
+        text.strip_suffix(alone)
+            .map_or(text.clone(), |head| format!("{head}{watched}"))
+    }
+
+    fn text(
         &self,
         now_ms: i64,
         config: &MeterOfflineConfig,
@@ -291,6 +333,15 @@ mod tests {
         );
         let back = state.summary(now, &config, Verdict::Clear, offset, text::Language::ZhCn);
         assert!(back.starts_with("水表已恢复上报"), "{back}");
+        // A meter beside others in its household.
+        let (lang_en, lang_zh) = (text::Language::En, text::Language::ZhCn);
+        let en = state.summary_for(now, &config, Verdict::Firing, offset, lang_en, true);
+        assert!(
+            en.ends_with("beyond that. The household's other meters are still watched."),
+            "{en}"
+        );
+        let zh = state.summary_for(now, &config, Verdict::Firing, offset, lang_zh, true);
+        assert!(zh.ends_with("即报警。该户其他水表仍在监测。"), "{zh}");
     }
 
     #[test]
