@@ -256,6 +256,24 @@ async fn twelve_quiet_hours(store: &Store) -> (Processor, Arc<ManualClock>) {
     (p, clock)
 }
 
+/// The id of the one open case.
+async fn open_case(store: &Store) -> i64 {
+    sqlx::query("SELECT id FROM cases WHERE resolution IS NULL")
+        .fetch_one(store.pool())
+        .await
+        .expect("an open case")
+        .get("id")
+}
+
+/// Meter h1's stored engine state (JSON).
+async fn engine_state(store: &Store) -> String {
+    sqlx::query("SELECT engine_state FROM meters WHERE id = 'h1'")
+        .fetch_one(store.pool())
+        .await
+        .expect("a meter")
+        .get("engine_state")
+}
+
 #[tokio::test]
 async fn a_case_closed_as_fine_while_the_quiet_goes_on_opens_again_if_it_goes_on_too_long() {
     for (backend, store, _dir) in common::stores().await {
@@ -327,11 +345,7 @@ async fn a_case_closed_as_an_emergency_keeps_its_quiet_from_being_learned_as_usu
     for reason in [Reason::Emergency, Reason::Other] {
         for (backend, store, _dir) in common::stores().await {
             let (mut p, clock) = twelve_quiet_hours(&store).await;
-            let case: i64 = sqlx::query("SELECT id FROM cases WHERE resolution IS NULL")
-                .fetch_one(store.pool())
-                .await
-                .expect("an open case")
-                .get("id");
+            let case = open_case(&store).await;
             // Li Wei finds Zhang Mei on the floor and calls an ambulance.
             clock.set(at(19, 40));
             let by = "Li Wei".to_owned();
@@ -352,11 +366,7 @@ async fn a_case_closed_as_an_emergency_keeps_its_quiet_from_being_learned_as_usu
             p.handle(&[quiet_from_seven_until(at(20, 15), at(20, 0))])
                 .await
                 .expect("stored");
-            let state: String = sqlx::query("SELECT engine_state FROM meters WHERE id = 'h1'")
-                .fetch_one(store.pool())
-                .await
-                .expect("a meter")
-                .get("engine_state");
+            let state = engine_state(&store).await;
             // A stretch learned while its alert fired is kept aside.
             learned.push((reason.as_str(), backend, state.contains("\"alerted\"")));
         }
@@ -370,24 +380,14 @@ async fn a_case_closed_as_an_emergency_keeps_its_quiet_from_being_learned_as_usu
 async fn an_emergency_recorded_after_water_closed_the_case_takes_the_quiet_back() {
     for (backend, store, _dir) in common::stores().await {
         let (mut p, clock) = twelve_quiet_hours(&store).await;
-        let case: i64 = sqlx::query("SELECT id FROM cases WHERE resolution IS NULL")
-            .fetch_one(store.pool())
-            .await
-            .expect("an open case")
-            .get("id");
+        let case = open_case(&store).await;
         // Li Wei helps Zhang Mei up and runs the tap at 20:00: water use
         // closes the case with an all-clear before Li Wei can.
         clock.set(at(20, 15));
         p.handle(&[quiet_from_seven_until(at(20, 15), at(20, 0))])
             .await
             .expect("stored");
-        let state = || async {
-            sqlx::query("SELECT engine_state FROM meters WHERE id = 'h1'")
-                .fetch_one(store.pool())
-                .await
-                .expect("a meter")
-                .get::<String, _>("engine_state")
-        };
+        let state = || engine_state(&store);
         assert!(state().await.contains("\"alerted\""), "{backend}");
         // Half an hour later she records what she found.
         clock.set(at(20, 45));

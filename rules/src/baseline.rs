@@ -139,6 +139,12 @@ impl Default for Baseline {
     }
 }
 
+/// A count after one day's decay by `keep`, rounded to the nearest unit
+/// (the same rounding for every count, so a part never exceeds its whole).
+pub(crate) fn decayed(count: u32, keep: f64) -> u32 {
+    (f64::from(count) * keep + 0.5) as u32
+}
+
 /// Local milliseconds.
 fn local(ms: i64, offset_s: i32) -> i64 {
     ms + i64::from(offset_s) * 1000
@@ -301,7 +307,7 @@ impl Baseline {
         // `keep` is: skipping them makes closing a day several times cheaper.
         let decay = |c: &mut u32| {
             if *c != 0 {
-                *c = (f64::from(*c) * keep + 0.5) as u32;
+                *c = decayed(*c, keep);
             }
         };
         self.gaps.iter_mut().for_each(decay);

@@ -269,7 +269,7 @@ impl Engine {
             // A stretch an inactivity alert fired on is kept aside, in case
             // someone reports the resident was in need (`confirm_incident`).
             if let Some(learned) = learned
-                && state.alerts.iter().any(|a| a.kind == Kind::Inactivity)
+                && state.inactivity_firing()
             {
                 state.baseline.remember_alerted(learned, &rules.baseline);
             }
@@ -360,7 +360,7 @@ impl Engine {
             return false;
         };
         let state = &mut self.states[i];
-        let changed = if state.alerts.iter().any(|a| a.kind == Kind::Inactivity) {
+        let changed = if state.inactivity_firing() {
             state.baseline.unknown();
             true
         } else {

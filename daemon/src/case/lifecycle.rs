@@ -357,18 +357,7 @@ fn record_outcome(
         closed.by = Some(by.to_owned());
         closed.note = note.map(str::to_owned);
     }
-    let note = note.map(|n| format!(": {n}")).unwrap_or_default();
-    effects.push(Effect::Audit(
-        "outcome",
-        format!("{} by {by}{note}", reason.as_str()),
-    ));
-    let told = case.told_people();
-    if !told.is_empty() {
-        effects.push(Effect::Notify {
-            reason: NotifyReason::Closed,
-            roles: told,
-        });
-    }
+    announce(&next, "outcome", NotifyReason::Closed, effects);
     next
 }
 
@@ -387,12 +376,28 @@ fn close(
         by: by.map(str::to_owned),
         note: note.map(str::to_owned),
     });
-    let who = by.map(|b| format!(" by {b}")).unwrap_or_default();
-    let note = note.map(|n| format!(": {n}")).unwrap_or_default();
-    effects.push(Effect::Audit(
-        "closed",
-        format!("{}{who}{note}", reason.as_str()),
-    ));
+    announce(case, "closed", notice, effects);
+}
+
+/// The audit line (`kind`) of a case's closure, and `notice` to everyone
+/// told so far.
+fn announce(case: &Case, kind: &'static str, notice: NotifyReason, effects: &mut Vec<Effect>) {
+    if let Some(closed) = &case.closed {
+        let who = closed
+            .by
+            .as_ref()
+            .map(|b| format!(" by {b}"))
+            .unwrap_or_default();
+        let note = closed
+            .note
+            .as_ref()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default();
+        effects.push(Effect::Audit(
+            kind,
+            format!("{}{who}{note}", closed.reason.as_str()),
+        ));
+    }
     let told = case.told_people();
     if !told.is_empty() {
         effects.push(Effect::Notify {

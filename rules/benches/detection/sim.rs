@@ -29,16 +29,17 @@ const AFTER_LEARNING_MS: i64 = 15 * DAY_MS;
 
 /// `WW_BENCH_PULSE_L` (default 1): the register's step in litres; 10 scores
 /// meters counting 10-litre pulses (the register rounded down to tens).
-fn pulse_l() -> f64 {
+/// Read once: every simulated reading asks.
+static PULSE_L: std::sync::LazyLock<f64> = std::sync::LazyLock::new(|| {
     std::env::var("WW_BENCH_PULSE_L")
         .ok()
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|&step| step > 0.0)
         .unwrap_or(1.0)
-}
+});
 
 fn to_reading(r: SimReading) -> Reading {
-    let step = pulse_l();
+    let step = *PULSE_L;
     Reading {
         meter_id: r.meter_id,
         ts: r.ts,

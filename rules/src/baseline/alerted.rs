@@ -80,7 +80,7 @@ impl Baseline {
         };
         let keep = learning.keep_per_day;
         // What one stretch (`UNIT`) is worth after `days` closed days.
-        let decayed = |days: u32| (0..days).fold(UNIT, |c, _| (f64::from(c) * keep + 0.5) as u32);
+        let decayed = |days: u32| (0..days).fold(UNIT, |c, _| super::decayed(c, keep));
         let closed = self.days.saturating_sub(alerted.days);
         let learned = alerted.learned;
         if let Some(i) = learned.gap {

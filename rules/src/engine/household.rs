@@ -2,7 +2,7 @@
 //! one): water used on any of them counts for all.
 
 use super::{Engine, Scope};
-use crate::event::{AlertEvent, Kind};
+use crate::event::AlertEvent;
 use crate::reading::Timestamp;
 
 impl Engine {
@@ -78,9 +78,7 @@ impl Engine {
         let mut events = Vec::new();
         for j in others {
             let state = &mut self.states[j];
-            if state.inactivity.used_elsewhere(at_ms)
-                && state.alerts.iter().any(|a| a.kind == Kind::Inactivity)
-            {
+            if state.inactivity.used_elsewhere(at_ms) && state.inactivity_firing() {
                 events.extend(self.evaluate_meter(
                     j,
                     (now, now_ms),

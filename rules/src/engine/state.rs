@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::ActiveAlert;
 use crate::baseline::Baseline;
 use crate::config::{Detector, RuleSet};
+use crate::event::Kind;
 use crate::normalise::MeterTrack;
 use crate::rule::Verdict;
 use crate::rule::continuous_flow::ContinuousFlow;
@@ -89,6 +90,11 @@ impl MeterState {
     /// The alerts firing on this meter.
     pub fn active_alerts(&self) -> &[ActiveAlert] {
         &self.alerts
+    }
+
+    /// Whether an inactivity alert is firing on this meter.
+    pub fn inactivity_firing(&self) -> bool {
+        self.alerts.iter().any(|a| a.kind == Kind::Inactivity)
     }
 
     /// The quiet stretch the readings prove so far, in milliseconds.

@@ -80,7 +80,7 @@ impl Histogram {
 
     /// Closes a day with use: everything learned fades by `keep`.
     pub fn close_day(&mut self, keep: f64) {
-        let decay = |c: &mut u32| *c = (f64::from(*c) * keep + 0.5) as u32;
+        let decay = |c: &mut u32| *c = crate::baseline::decayed(*c, keep);
         self.counts.iter_mut().for_each(decay);
         decay(&mut self.days);
         self.days = self.days.saturating_add(UNIT);

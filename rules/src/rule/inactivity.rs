@@ -151,11 +151,6 @@ impl Inactivity {
         newer
     }
 
-    /// When the resident was last confirmed fine within this stretch.
-    pub fn fine_ms(&self) -> Option<i64> {
-        self.fine
-    }
-
     /// Water was used on another meter of the household, up to `at_ms`:
     /// like [`Inactivity::confirm_fine`], a stretch alert fires only when
     /// the quiet since then is too long as well. Returns whether anything

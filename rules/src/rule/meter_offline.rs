@@ -18,13 +18,6 @@ pub struct MeterOfflineConfig {
     pub after: Duration,
 }
 
-/// How the alert ends for a meter alone in its household, and for one whose
-/// household has other meters.
-const UNMONITORED_EN: &str = " The resident is unmonitored.";
-const OTHERS_EN: &str = " The household's other meters are still watched.";
-const UNMONITORED_ZH: &str = "目前无法监测老人用水。";
-const OTHERS_ZH: &str = "该户其他水表仍在监测。";
-
 /// How many recent gaps the expected reporting interval is the median of.
 const GAPS_KEPT: usize = 8;
 
@@ -137,97 +130,54 @@ impl MeterOffline {
         lang: text::Language,
         others: bool,
     ) -> String {
-        let text = self.text(now_ms, config, verdict, offset, lang);
-        if verdict != Verdict::Firing || !others {
-            return text;
-        }
-        let (alone, watched) = match lang {
-            text::Language::En => (UNMONITORED_EN, OTHERS_EN),
-            text::Language::ZhCn => (UNMONITORED_ZH, OTHERS_ZH),
-        };
-        text.strip_suffix(alone)
-            .map_or(text.clone(), |head| format!("{head}{watched}"))
-    }
-
-    fn text(
-        &self,
-        now_ms: i64,
-        config: &MeterOfflineConfig,
-        verdict: Verdict,
-        offset: FixedOffset,
-        lang: text::Language,
-    ) -> String {
-        if lang == text::Language::ZhCn {
-            return self.summary_zh(now_ms, config, verdict, offset);
-        }
+        let zh = lang == text::Language::ZhCn;
+        let duration = |ms| text::duration_ms_in(lang, ms);
         let Some(last) = self.last else {
-            return "Never heard from this meter.".to_owned();
+            return if zh {
+                "从未收到该水表的数据。"
+            } else {
+                "Never heard from this meter."
+            }
+            .to_owned();
         };
-        match verdict {
-            // Heard only once (one upload) so far: no usual interval yet.
-            Verdict::Firing if self.gaps.is_empty() && self.expected_gap_ms() > 0 => format!(
-                "No data from the meter since {} ({}); its first upload carried {} of readings, and the limit is {} beyond that. The resident is unmonitored.",
-                text::clock(last, now_ms, offset),
-                text::duration_ms(now_ms - last),
-                text::duration_ms(self.usual_every_ms()),
-                text::duration(config.after)
-            ),
-            Verdict::Firing if self.gaps.is_empty() => format!(
-                "No data from the meter since {} ({}); the limit is {}. The resident is unmonitored.",
-                text::clock(last, now_ms, offset),
-                text::duration_ms(now_ms - last),
-                text::duration(config.after)
-            ),
-            Verdict::Firing => format!(
-                "No data from the meter since {} ({}); it usually reports every {}, and the limit is {} beyond that. The resident is unmonitored.",
-                text::clock(last, now_ms, offset),
-                text::duration_ms(now_ms - last),
-                text::duration_ms(self.usual_every_ms()),
-                text::duration(config.after)
-            ),
-            _ => format!(
-                "The meter is reporting again (silent for {}).",
-                text::duration_ms(self.gaps.back().copied().unwrap_or(0))
-            ),
+        if verdict != Verdict::Firing {
+            let silent = duration(self.gaps.back().copied().unwrap_or(0));
+            return if zh {
+                format!("水表已恢复上报（中断{silent}）。")
+            } else {
+                format!("The meter is reporting again (silent for {silent}).")
+            };
         }
-    }
-
-    fn summary_zh(
-        &self,
-        now_ms: i64,
-        config: &MeterOfflineConfig,
-        verdict: Verdict,
-        offset: FixedOffset,
-    ) -> String {
-        let zh = |ms| text::duration_ms_in(text::Language::ZhCn, ms);
-        let Some(last) = self.last else {
-            return "从未收到该水表的数据。".to_owned();
+        let (since, quiet, every, after) = (
+            text::clock_in(lang, last, now_ms, offset),
+            duration(now_ms - last),
+            duration(self.usual_every_ms()),
+            duration(super::duration_ms(config.after)),
+        );
+        // What the limit went by: the meter's usual interval, its first
+        // upload (before any gap is known), or `after` alone.
+        let limit = match (self.gaps.is_empty(), self.expected_gap_ms() > 0, zh) {
+            (false, _, false) => {
+                format!("it usually reports every {every}, and the limit is {after} beyond that")
+            }
+            (false, _, true) => format!("平时每{every}上报一次，超出{after}即报警"),
+            (true, true, false) => format!(
+                "its first upload carried {every} of readings, and the limit is {after} beyond that"
+            ),
+            (true, true, true) => format!("首次上报包含{every}的读数，超出{after}即报警"),
+            (true, false, false) => format!("the limit is {after}"),
+            (true, false, true) => format!("超过{after}即报警"),
         };
-        match verdict {
-            Verdict::Firing if self.gaps.is_empty() && self.expected_gap_ms() > 0 => format!(
-                "水表自{}起无数据（{}）；首次上报包含{}的读数，超出{}即报警。目前无法监测老人用水。",
-                text::clock_in(text::Language::ZhCn, last, now_ms, offset),
-                zh(now_ms - last),
-                zh(self.usual_every_ms()),
-                zh(super::duration_ms(config.after))
-            ),
-            Verdict::Firing if self.gaps.is_empty() => format!(
-                "水表自{}起无数据（{}）；超过{}即报警。目前无法监测老人用水。",
-                text::clock_in(text::Language::ZhCn, last, now_ms, offset),
-                zh(now_ms - last),
-                zh(super::duration_ms(config.after))
-            ),
-            Verdict::Firing => format!(
-                "水表自{}起无数据（{}）；平时每{}上报一次，超出{}即报警。目前无法监测老人用水。",
-                text::clock_in(text::Language::ZhCn, last, now_ms, offset),
-                zh(now_ms - last),
-                zh(self.usual_every_ms()),
-                zh(super::duration_ms(config.after))
-            ),
-            _ => format!(
-                "水表已恢复上报（中断{}）。",
-                zh(self.gaps.back().copied().unwrap_or(0))
-            ),
+        let ending = match (others, zh) {
+            (false, false) => "The resident is unmonitored.",
+            (false, true) => "目前无法监测老人用水。",
+            (true, false) => "The household's other meters are still watched.",
+            (true, true) => "该户其他水表仍在监测。",
+        };
+        if zh {
+            format!("水表自{since}起无数据（{quiet}）；{limit}。{ending}")
+        } else {
+            format!("No data from the meter since {since} ({quiet}); {limit}. {ending}")
         }
     }
 }
