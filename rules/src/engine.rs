@@ -287,11 +287,19 @@ impl Engine {
                 }
             }
             // The slots are lined up with the enabled rules (`align`).
-            for (&position, (_, flow)) in self.flow_rules.iter().zip(&mut state.flows) {
+            // A run an alert fires on is learned only up to the limit it
+            // broke (a running toilet must not make the next one usual).
+            let learning =
+                (!state.alerts.is_empty()).then(|| state.baseline.learning(&rules.baseline));
+            let alerts = &state.alerts;
+            for (&position, (name, flow)) in self.flow_rules.iter().zip(&mut state.flows) {
                 if let Some(Detector::ContinuousFlow(config)) =
                     rules.rules.get(position).map(|r| &r.detector)
                 {
-                    flow.usage(start, end, litres, config);
+                    let alerted = learning
+                        .filter(|_| alerts.iter().any(|a| a.rule == *name))
+                        .map(|learning| flow.limit(config, learning).ms);
+                    flow.usage(start, end, litres, config, alerted);
                     flow.reported_flow(start, end, litres, reading.flow_lpm, config);
                 }
             }

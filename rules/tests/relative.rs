@@ -346,3 +346,55 @@ fn an_hourly_household_whose_evenings_are_long_runs_is_held_to_its_own_up_to_rou
         run.story()
     );
 }
+
+/// Six weeks of usual days; a running toilet (0.5 L/min) from 13:10 on
+/// `first` until noon the next day, and another from 13:10 on `second`.
+fn two_running_toilets(first: &str, second: &str) -> Household {
+    let next = |d: &str| {
+        (at(&format!("{d} 12:00")) + chrono::Duration::days(1))
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    usual(42)
+        .flow(&format!("{first} 13:10"), &next(first), 0.5)
+        .flow(&format!("{second} 13:10"), &next(second), 0.5)
+}
+
+#[test]
+fn a_running_toilet_repaired_after_a_day_does_not_make_the_next_one_wait_a_day() {
+    let home = two_running_toilets("2026-11-22", "2026-12-05");
+    let mut run = Run::new();
+    run.live(&home.readings("2026-11-01 00:00", "2026-12-06 23:45", minutes(15)));
+    let fired = run.fired("running_toilet");
+    assert_eq!(fired.len(), 2, "{:?}", run.story());
+    assert_between(fired[0], "2026-11-22 14:00", "2026-11-22 14:15");
+    // The first run is learned only as long as the hour it was allowed:
+    // the next limit is that hour times the margin, not the 24 h cap it
+    // was while the whole 23-hour run counted as usual.
+    assert_between(fired[1], "2026-12-05 15:00", "2026-12-05 15:45");
+    assert!(
+        run.story().iter().any(|s| s.starts_with("running_toilet fired 12-05")
+            && s.ends_with("this household's runs usually last at most 1 h 11 min, so the limit is 2 h 22 min.")),
+        "{:?}",
+        run.story()
+    );
+}
+
+#[test]
+fn a_new_habit_of_long_runs_fires_once_or_twice_and_is_then_learned() {
+    // From day 22 the resident waters the garden, 1 L/min from 15:00 to
+    // 17:30, every day: each alert lets the limit grow by its margin.
+    let all = dates(36);
+    let home = all[21..].iter().fold(usual(36), |h, d| {
+        h.flow(&format!("{d} 15:00"), &format!("{d} 17:30"), 1.0)
+    });
+    let mut run = Run::new();
+    run.live(&home.readings("2026-11-01 00:00", "2026-12-06 23:45", minutes(15)));
+    let fired = run.fired("running_toilet");
+    assert!(!fired.is_empty() && fired.len() <= 2, "{:?}", run.story());
+    assert!(
+        fired.iter().all(|t| *t < at("2026-11-24 00:00")),
+        "{:?}",
+        run.story()
+    );
+}

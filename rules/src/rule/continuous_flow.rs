@@ -16,6 +16,10 @@
 //! rare long run such as a tap left open once does not move it, times
 //! `margin`, within `[min, max]`); until then `after` applies. A household
 //! whose runs are often longer than `max` is held to `max`: the fixed rule.
+//! A run the rule's alert fired on is learned only as long as the limit it
+//! broke: a running toilet repaired after a day must not make the next one
+//! wait a day, while a new habit of longer runs still raises the limit
+//! (by `margin` each time it fires).
 //!
 //! A rule with `flow_running` also fires when the meter's *reported* flow
 //! has been above zero at every reading for that long (see `flowing.rs`):
@@ -137,6 +141,10 @@ pub struct ContinuousFlow {
     register_step_l: Option<f64>,
 }
 
+/// A run ended on its own: the rule's config, and the limit its firing
+/// alert broke, if any.
+type Ended<'a> = (&'a ContinuousFlowConfig, Option<i64>);
+
 fn is_steady_empty(s: &Steady) -> bool {
     *s == Steady::default()
 }
@@ -150,17 +158,26 @@ fn is_empty(h: &Histogram) -> bool {
 }
 
 impl ContinuousFlow {
-    /// A usage interval from the normaliser.
+    /// A usage interval from the normaliser. `alerted`: the limit (ms) the
+    /// run broke, while this rule's alert fires on it.
     #[inline]
-    pub fn usage(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
-        self.follow(start, end, litres, config);
+    pub fn usage(
+        &mut self,
+        start: i64,
+        end: i64,
+        litres: f64,
+        config: &ContinuousFlowConfig,
+        alerted: Option<i64>,
+    ) {
+        self.follow(start, end, litres, (config, alerted));
         if let Some(l) = &config.learned {
             self.runs.refresh(&RUNS, l.quantile);
         }
     }
 
     #[inline]
-    fn follow(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
+    fn follow(&mut self, start: i64, end: i64, litres: f64, ended: Ended) {
+        let config = ended.0;
         // Worked out only where asked: most quiet readings have no run to end.
         let window = || duration_ms(config.window);
         self.latest = Some(self.latest.map_or(end, |l| l.max(end)));
@@ -180,7 +197,7 @@ impl ContinuousFlow {
         }
         if litres > EPSILON_L {
             if self.run_from.is_none() || start - quiet_from >= window() {
-                self.break_run(Some(config));
+                self.break_run(Some(ended));
                 self.run_from = Some(start);
             }
             // Design: with no minimum rate, the rate is never asked for, so
@@ -190,7 +207,7 @@ impl ContinuousFlow {
             }
             self.quiet_from = Some(end);
         } else if self.in_run() && end - quiet_from >= window() {
-            self.break_run(Some(config));
+            self.break_run(Some(ended));
         }
     }
 
@@ -327,15 +344,15 @@ impl ContinuousFlow {
         Some(self.litres_between(from, until) / ((until - from) as f64 / MINUTE_MS))
     }
 
-    /// Ends the current run; with the rule's `config`, a run that ended on
-    /// its own is learned (a learned rule's).
     /// Whether there is a run (or rate buckets) to break.
     fn in_run(&self) -> bool {
         self.run_from.is_some() || !self.buckets.is_empty()
     }
 
+    /// Ends the current run; with the rule's `config`, a run that ended on
+    /// its own is learned (a learned rule's), up to the limit its alert broke.
     #[inline]
-    fn break_run(&mut self, ended: Option<&ContinuousFlowConfig>) {
+    fn break_run(&mut self, ended: Option<Ended>) {
         // Most quiet readings find no run to break.
         if self.in_run() {
             self.end_run(ended);
@@ -343,11 +360,16 @@ impl ContinuousFlow {
     }
 
     #[inline(never)]
-    fn end_run(&mut self, ended: Option<&ContinuousFlowConfig>) {
-        if let (Some(config), Some(from), Some(until)) = (ended, self.run_from, self.quiet_from)
+    fn end_run(&mut self, ended: Option<Ended>) {
+        if let (Some((config, alerted)), Some(from), Some(until)) =
+            (ended, self.run_from, self.quiet_from)
             && config.learned.is_some()
         {
-            self.runs.add(&RUNS, (until - from) as f64);
+            let length = until - from;
+            self.runs.add(
+                &RUNS,
+                alerted.map_or(length, |limit| length.min(limit)) as f64,
+            );
         }
         self.run_from = None;
         self.buckets.clear();
