@@ -49,3 +49,4 @@ pub mod store;
 pub mod suppress;
 pub mod users;
 pub mod web;
+pub mod zone;

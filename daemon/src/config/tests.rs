@@ -229,3 +229,22 @@ fn broker_urls_parse_into_host_and_port() {
     assert!(parse_mqtt_url("mqtts://broker:8883").is_err());
     assert!(parse_mqtt_url("mqtt://:1883").is_err());
 }
+
+#[test]
+fn an_unknown_time_zone_is_refused_with_its_line() {
+    let problems = check(
+        "[[adapter]]\nformat = \"wmbusmeters\"\ntopic = \"wmbusmeters/+\"\ntimezone = \"Europe/Atlantis\"\n",
+    )
+    .unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with(
+            "ww.toml:4: adapter[0].timezone: `Europe/Atlantis` is not a time zone name"
+        ),
+        "{problems:#?}"
+    );
+    let config = check(
+        "[[adapter]]\nformat = \"bare\"\ntopic = \"ha/+/total\"\nunit = \"L\"\ntimezone = \"Europe/Madrid\"\n",
+    );
+    assert!(config.is_ok(), "{config:?}");
+}

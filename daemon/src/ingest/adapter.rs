@@ -4,13 +4,14 @@
 //! `[[adapter]]` in the config adds a topic filter with its format. The `+`
 //! level of a filter names the meter; a filter without one needs `meter_id`.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::native::{self, Parsed, TimeWindow};
 use super::reject::Reject;
 use super::units::Unit;
 use super::{ai_on_the_edge, bare, topic, wmbusmeters};
+use crate::zone::Zone;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,10 +42,14 @@ pub struct AdapterConfig {
     /// `gal`, `ft3` or `CCF` (default `m3`).
     #[serde(default)]
     pub unit: Unit,
-    /// Offset to show times in for formats stamped in UTC or on arrival
-    /// (`wmbusmeters`, `bare`), e.g. `+08:00`. Default `+00:00`.
+    /// Local time for formats stamped in UTC or on arrival (`wmbusmeters`,
+    /// `bare`): a fixed offset, e.g. `+08:00` ...
     #[serde(default)]
     pub utc_offset: Option<String>,
+    /// ... or a time zone that follows daylight saving, e.g.
+    /// `Europe/Berlin`. Neither: UTC.
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 impl AdapterConfig {
@@ -62,28 +67,23 @@ impl AdapterConfig {
                 "the topic has no `+` level naming the meter, so set meter_id".into(),
             ));
         }
-        if let Some(offset) = &self.utc_offset
-            && parse_offset(offset).is_none()
-        {
-            out.push((
-                "utc_offset",
-                format!("`{offset}` is not an offset like +08:00"),
-            ));
+        if let Err(problem) = self.zone() {
+            out.push(problem);
         }
         out
     }
-}
 
-fn parse_offset(text: &str) -> Option<FixedOffset> {
-    DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{text}"))
-        .ok()
-        .map(|t| *t.offset())
+    /// The local time this adapter stamps readings in (UTC unless set).
+    fn zone(&self) -> Result<Zone, (&'static str, String)> {
+        Zone::from_fields(self.utc_offset.as_deref(), self.timezone.as_deref())
+            .map(Option::unwrap_or_default)
+    }
 }
 
 #[derive(Debug, Clone)]
 struct Route {
     config: AdapterConfig,
-    offset: FixedOffset,
+    zone: Zone,
 }
 
 /// Routes a topic to its adapter and parses the payload.
@@ -94,19 +94,14 @@ pub struct Router {
 }
 
 impl Router {
-    /// Build from validated adapter configs (invalid offsets fall back to UTC).
+    /// Build from validated adapter configs (an invalid zone falls back to UTC).
     pub fn new(topic_prefix: &str, adapters: &[AdapterConfig]) -> Self {
-        let utc = FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!("0 is a valid offset"));
         Self {
             native_filter: format!("{topic_prefix}/meters/+/reading"),
             routes: adapters
                 .iter()
                 .map(|config| Route {
-                    offset: config
-                        .utc_offset
-                        .as_deref()
-                        .and_then(parse_offset)
-                        .unwrap_or(utc),
+                    zone: config.zone().unwrap_or_default(),
                     config: config.clone(),
                 })
                 .collect(),
@@ -137,16 +132,14 @@ impl Router {
             let meter = route.config.meter_id.as_deref().or(captured);
             return match route.config.format {
                 Format::Native => native::parse(meter, payload, now, window),
-                Format::Wmbusmeters => {
-                    wmbusmeters::parse(meter, payload, now, window, route.offset)
-                }
+                Format::Wmbusmeters => wmbusmeters::parse(meter, payload, now, window, route.zone),
                 Format::AiOnTheEdge => {
                     let meter = meter.ok_or(Reject::MissingField("meter_id"))?;
                     ai_on_the_edge::parse(meter, payload, now, window, route.config.unit)
                 }
                 Format::Bare => {
                     let meter = meter.ok_or(Reject::MissingField("meter_id"))?;
-                    bare::parse(meter, payload, now, route.config.unit, route.offset)
+                    bare::parse(meter, payload, now, route.config.unit, route.zone)
                 }
             };
         }
@@ -165,6 +158,7 @@ mod tests {
             meter_id: None,
             unit: Unit::CubicMetre,
             utc_offset: Some("+08:00".into()),
+            timezone: None,
         }
     }
 

@@ -1,19 +1,20 @@
 //! A bare number as the payload (Home Assistant style: the register, with the
 //! unit set in config). It carries no time: the reading is stamped on arrival.
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use waterwatch_rules::Reading;
 
 use super::native::{Parsed, check_total};
 use super::reject::Reject;
 use super::units::Unit;
+use crate::zone::Zone;
 
 pub fn parse(
     meter_id: &str,
     payload: &[u8],
     now: DateTime<Utc>,
     unit: Unit,
-    offset: FixedOffset,
+    zone: Zone,
 ) -> Result<Parsed, Reject> {
     let text = std::str::from_utf8(payload)
         .map_err(|_| Reject::Malformed("the payload is not text".into()))?
@@ -27,9 +28,7 @@ pub fn parse(
     let total_l = unit.litres(value);
     check_total(total_l)?;
     // Whole seconds, like every other format.
-    let ts = DateTime::from_timestamp(now.timestamp(), 0)
-        .unwrap_or(now)
-        .with_timezone(&offset);
+    let ts = zone.local(DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now));
     Ok(Parsed {
         readings: vec![Reading {
             meter_id: meter_id.to_owned(),
@@ -53,8 +52,7 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-11-24T12:00:00.250Z")
             .unwrap()
             .to_utc();
-        let offset = FixedOffset::east_opt(0).unwrap();
-        let parsed = parse("m1", b" 123.456\n", now, Unit::CubicMetre, offset).unwrap();
+        let parsed = parse("m1", b" 123.456\n", now, Unit::CubicMetre, Zone::default()).unwrap();
         assert!((parsed.readings[0].total_l - 123_456.0).abs() < 1e-6);
         assert_eq!(
             parsed.readings[0].ts.to_rfc3339(),
@@ -65,10 +63,9 @@ mod tests {
     #[test]
     fn anything_else_is_refused() {
         let now = Utc::now();
-        let offset = FixedOffset::east_opt(0).unwrap();
         for payload in [&b"unavailable"[..], b"", b"-5", b"\xff\xfe"] {
             assert!(
-                parse("m1", payload, now, Unit::Litre, offset).is_err(),
+                parse("m1", payload, now, Unit::Litre, Zone::default()).is_err(),
                 "{payload:?}"
             );
         }

@@ -9,19 +9,20 @@
 //! (`OK`, `LEAK`, `BURST`, `TAMPER`, `LOW_BATTERY`, …); the deprecated
 //! `current_status` is read when `status` is absent.
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 use waterwatch_rules::Reading;
 
 use super::native::{Parsed, TimeWindow, check_total, json_object, number, type_name};
 use super::reject::Reject;
+use crate::zone::Zone;
 
 pub fn parse(
     topic_meter: Option<&str>,
     payload: &[u8],
     now: DateTime<Utc>,
     window: TimeWindow,
-    offset: FixedOffset,
+    zone: Zone,
 ) -> Result<Parsed, Reject> {
     let fields = json_object(payload)?;
     let id = match fields.get("id") {
@@ -61,7 +62,7 @@ pub fn parse(
             field: "timestamp",
             detail: format!("`{stamp}` is not an ISO-8601 UTC time ({e})"),
         })?;
-    let ts = utc.with_timezone(&offset);
+    let ts = zone.local(utc);
     window.check(&ts, now)?;
     let total_l = match number(&fields, "total_m3")? {
         Some(m3) => m3 * 1000.0,
@@ -105,15 +106,40 @@ mod tests {
             .to_utc()
     }
 
+    fn parse_in(text: &str, zone: Zone) -> Result<Parsed, Reject> {
+        let window = TimeWindow {
+            max_age: chrono::Duration::days(400),
+            ..TimeWindow::default()
+        };
+        parse(Some("12345678"), text.as_bytes(), now(), window, zone)
+    }
+
     fn parse_str(text: &str) -> Result<Parsed, Reject> {
-        let offset = FixedOffset::east_opt(8 * 3600).unwrap();
-        parse(
-            Some("12345678"),
-            text.as_bytes(),
-            now(),
-            TimeWindow::default(),
-            offset,
+        parse_in(
+            text,
+            Zone::from_fields(Some("+08:00"), None).unwrap().unwrap(),
         )
+    }
+
+    #[test]
+    fn a_named_zone_stamps_summer_and_winter_telegrams_with_their_own_offsets() {
+        let berlin = Zone::from_fields(None, Some("Europe/Berlin"))
+            .unwrap()
+            .unwrap();
+        let telegram = |ts: &str| {
+            let text = format!(
+                r#"{{"_":"telegram","media":"water","meter":"iperl","name":"k","id":"12345678","total_m3":1.5,"timestamp":"{ts}"}}"#
+            );
+            parse_in(&text, berlin).unwrap().readings[0].ts.to_rfc3339()
+        };
+        assert_eq!(
+            telegram("2026-07-01T05:00:00Z"),
+            "2026-07-01T07:00:00+02:00"
+        );
+        assert_eq!(
+            telegram("2026-11-24T06:00:00Z"),
+            "2026-11-24T07:00:00+01:00"
+        );
     }
 
     #[test]

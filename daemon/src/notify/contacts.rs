@@ -9,16 +9,17 @@
 //! grids = ["grid-7"]
 //! language = "zh-CN"
 //! quiet_hours = "22:00-07:00"
-//! utc_offset = "+08:00"
+//! utc_offset = "+08:00"             # or timezone = "Asia/Shanghai"
 //! reach = [{ channel = "sms", to = "+8613800001234" }, { channel = "email", to = "li.wei@example.org" }]
 //! ```
 
-use chrono::{DateTime, FixedOffset, NaiveTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use serde::Deserialize;
 use waterwatch_rules::Severity;
 use waterwatch_rules::text::Language;
 
 use crate::case::Role;
+use crate::zone::Zone;
 
 /// One way to reach a contact.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -53,9 +54,14 @@ pub struct ContactConfig {
     /// others wait until the end of the quiet hours.
     #[serde(default)]
     pub quiet_hours: Option<String>,
-    /// The contact's UTC offset for quiet hours (default `+00:00`).
+    /// The contact's local time, for quiet hours, reassurance and times in
+    /// messages: a fixed UTC offset (`+08:00`) ...
     #[serde(default)]
     pub utc_offset: Option<String>,
+    /// ... or a time zone that follows daylight saving (`Europe/Berlin`).
+    /// Neither: UTC.
+    #[serde(default)]
+    pub timezone: Option<String>,
     /// How to reach the person, each tried independently.
     pub reach: Vec<Reach>,
     /// A daily "day has started: first water at 07:12" message for each of
@@ -123,23 +129,21 @@ impl ContactConfig {
                 format!("`{text}` is not true, false or a local time like \"06:30\""),
             ));
         }
-        if let Some(offset) = &self.utc_offset
-            && parse_offset(offset).is_none()
+        if let Err(problem) =
+            Zone::from_fields(self.utc_offset.as_deref(), self.timezone.as_deref())
         {
-            out.push((
-                "utc_offset",
-                format!("`{offset}` is not an offset like +08:00"),
-            ));
+            out.push(problem);
         }
         out
     }
 
-    /// The contact's UTC offset (for quiet hours and local times in texts).
-    pub fn offset(&self) -> FixedOffset {
-        self.utc_offset
-            .as_deref()
-            .and_then(parse_offset)
-            .unwrap_or(FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()))
+    /// The contact's local time (for quiet hours and times in texts; UTC
+    /// unless set, or when set wrongly: the config check refuses that).
+    pub fn zone(&self) -> Zone {
+        Zone::from_fields(self.utc_offset.as_deref(), self.timezone.as_deref())
+            .ok()
+            .flatten()
+            .unwrap_or_default()
     }
 
     /// From what local time the first water use of a day earns this contact
@@ -170,8 +174,8 @@ impl ContactConfig {
         let Some((from, until)) = self.quiet_hours.as_deref().and_then(parse_quiet_hours) else {
             return now;
         };
-        let offset = self.offset();
-        let local = now.with_timezone(&offset);
+        let zone = self.zone();
+        let local = zone.local(now);
         let time = local.time();
         let quiet = if from <= until {
             time >= from && time < until
@@ -185,10 +189,7 @@ impl ContactConfig {
         if end <= local.naive_local() {
             end += chrono::Duration::days(1);
         }
-        end.and_local_timezone(offset)
-            .single()
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or(now)
+        zone.instant(end)
     }
 }
 
@@ -197,12 +198,6 @@ fn parse_quiet_hours(text: &str) -> Option<(NaiveTime, NaiveTime)> {
     let from = NaiveTime::parse_from_str(from.trim(), "%H:%M").ok()?;
     let until = NaiveTime::parse_from_str(until.trim(), "%H:%M").ok()?;
     (from != until).then_some((from, until))
-}
-
-fn parse_offset(text: &str) -> Option<FixedOffset> {
-    DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{text}"))
-        .ok()
-        .map(|t| *t.offset())
 }
 
 /// The contacts of a household with one of `roles`.
@@ -232,6 +227,7 @@ mod tests {
             language: Language::ZhCn,
             quiet_hours: Some("22:00-07:00".into()),
             utc_offset: Some("+08:00".into()),
+            timezone: None,
             reach: vec![Reach {
                 channel: "sms".into(),
                 to: Some("+8613800001234".into()),
@@ -277,6 +273,28 @@ mod tests {
         // Midday: at once.
         let noon = Utc.with_ymd_and_hms(2026, 11, 24, 4, 0, 0).unwrap();
         assert_eq!(c.not_before(Severity::Warning, noon), noon);
+    }
+
+    #[test]
+    fn quiet_hours_in_a_named_zone_end_at_seven_local_in_summer_winter_and_on_the_night_clocks_go_back()
+     {
+        let mut c = contact(Role::GridWorker);
+        c.utc_offset = None;
+        c.timezone = Some("Europe/Berlin".into());
+        assert!(c.problems().is_empty(), "{:?}", c.problems());
+        let held = |y, mo, d, h, mi| {
+            let night = Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap();
+            c.not_before(Severity::Warning, night).to_rfc3339()
+        };
+        // 23:30 CEST -> 07:00 CEST; 23:30 CET -> 07:00 CET.
+        assert_eq!(held(2026, 7, 1, 21, 30), "2026-07-02T05:00:00+00:00");
+        assert_eq!(held(2026, 12, 1, 22, 30), "2026-12-02T06:00:00+00:00");
+        // 23:30 CEST on 24 October; the clocks go back at 03:00, so the
+        // morning's 07:00 is CET.
+        assert_eq!(held(2026, 10, 24, 21, 30), "2026-10-25T06:00:00+00:00");
+        c.utc_offset = Some("+01:00".into());
+        let fields: Vec<_> = c.problems().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, vec!["timezone"]);
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub fn due<'c>(
         .into_iter()
         .filter_map(|contact| {
             let from = contact.reassurance_from()?;
-            let local = used.with_timezone(&contact.offset());
+            let local = contact.zone().local(used);
             (local.time() >= from).then(|| Due {
                 contact,
                 day: local.date_naive(),

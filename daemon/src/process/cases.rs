@@ -246,9 +246,9 @@ impl Processor {
         {
             let not_before = contact.not_before(case.severity(), now).timestamp_millis();
             let mut values = values.clone();
-            values.since = case
-                .opened
-                .with_timezone(&contact.offset())
+            values.since = contact
+                .zone()
+                .local(case.opened)
                 .format("%H:%M")
                 .to_string();
             if let Some((signer, valid_for)) = &self.settings.links {
