@@ -128,6 +128,51 @@ fn a_meter_silent_for_two_days_is_offline_and_never_inactive() {
 }
 
 #[test]
+fn a_source_that_publishes_only_changes_is_told_apart_from_a_silent_meter_only_in_words() {
+    // Home Assistant's statestream publishes a sensor when its value
+    // changes: readings (every 5 minutes) only when the register moved.
+    let five = [DAY1, DAY2, DAY3, "2026-11-27", "2026-11-28"];
+    let home = days(Household::new(5000.0), &five);
+    let mut last = None;
+    let changes: Vec<_> = home
+        .readings("2026-11-24 00:00", "2026-11-28 23:55", minutes(5))
+        .into_iter()
+        .filter(|r| last.replace(r.total_l) != Some(r.total_l))
+        .collect();
+    let mut run = Run::new();
+    run.live(&changes);
+    run.tick_until(at("2026-11-28 23:55"));
+    // Silence is never no use: no inactivity, but the silence of every
+    // night is meter_offline, with a word on why.
+    assert!(run.fired("inactivity").is_empty(), "{:?}", run.story());
+    let nights = run.fired("meter_offline");
+    assert!(nights.len() >= 4, "{:?}", run.story());
+    let texts: Vec<_> = run
+        .story()
+        .into_iter()
+        .filter(|s| s.starts_with("meter_offline fired"))
+        .collect();
+    assert!(
+        texts.last().is_some_and(|s| s.contains(
+            "Every reading it sent moved the register: it may publish only when the value changes"
+        )),
+        "{texts:?}"
+    );
+
+    // A meter on a clock says nothing of the kind when it stops.
+    let mut clocked = Run::new();
+    clocked.live(&home.readings("2026-11-24 00:00", "2026-11-25 12:00", minutes(5)));
+    clocked.tick_until(at("2026-11-25 20:00"));
+    let story = clocked.story();
+    assert!(
+        story
+            .iter()
+            .any(|s| s.starts_with("meter_offline fired") && !s.contains("moved the register")),
+        "{story:?}"
+    );
+}
+
+#[test]
 fn a_meter_back_after_two_days_with_the_same_register_proves_the_quiet() {
     let home = Household::new(5000.0).day_until(DAY1, "09:50");
     let mut run = Run::new();

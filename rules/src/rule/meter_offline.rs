@@ -45,7 +45,26 @@ pub struct MeterOffline {
     /// "offline" three hours after it was installed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     first_upload_ms: Option<i64>,
+    /// Whether a reading that did not move the register was ever seen: a
+    /// meter that reports on a clock sends them whenever no water runs.
+    #[serde(default, skip_serializing_if = "is_false")]
+    still_seen: bool,
+    /// Until then, how many readings moved it (at most [`ON_CHANGE_READINGS`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    moved: u32,
 }
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Readings in a row, every one moving the register, after which a meter
+/// that falls silent is said to report perhaps only on change.
+pub const ON_CHANGE_READINGS: u32 = 24;
 
 /// The most a first upload's readings say about the next upload: a day
 /// (meters that store readings upload every 6-24 h).
@@ -68,6 +87,32 @@ impl MeterOffline {
         if self.gaps.is_empty() {
             self.first_upload(now_ms - reading_ms);
         }
+    }
+
+    /// A reading after the first: whether it moved the register. A source
+    /// that publishes only when the value changes (Home Assistant's
+    /// statestream) never sends one that does not, and its silence is
+    /// then no use as often as no data: the alert says so.
+    #[inline]
+    pub fn register(&mut self, moved: bool) {
+        if !self.still_seen {
+            self.note_register(moved);
+        }
+    }
+
+    #[cold]
+    fn note_register(&mut self, moved: bool) {
+        if moved {
+            self.moved = (self.moved + 1).min(ON_CHANGE_READINGS);
+        } else {
+            self.still_seen = true;
+            self.moved = 0;
+        }
+    }
+
+    /// Whether every reading so far (and enough of them) moved the register.
+    fn reports_on_change(&self) -> bool {
+        !self.still_seen && self.moved >= ON_CHANGE_READINGS
     }
 
     /// Before any gap: the first upload reaches `reach_ms` back.
@@ -168,6 +213,17 @@ impl MeterOffline {
             (true, false, false) => format!("the limit is {after}"),
             (true, false, true) => format!("超过{after}即报警"),
         };
+        // A source that sends only changes is silent whenever no water
+        // runs: ops must make it publish on a clock (README).
+        let on_change = match (self.reports_on_change(), zh) {
+            (false, _) => "",
+            (true, false) => {
+                " Every reading it sent moved the register: it may publish only when the value changes, so its silence cannot tell no use from no data; make it publish on a clock."
+            }
+            (true, true) => {
+                "其上报的每个读数都有变化：它可能只在读数变化时上报，静默时无法区分未用水与无数据，请改为定时上报。"
+            }
+        };
         let ending = match (others, zh) {
             (false, false) => "The resident is unmonitored.",
             (false, true) => "目前无法监测老人用水。",
@@ -175,9 +231,9 @@ impl MeterOffline {
             (true, true) => "该户其他水表仍在监测。",
         };
         if zh {
-            format!("水表自{since}起无数据（{quiet}）；{limit}。{ending}")
+            format!("水表自{since}起无数据（{quiet}）；{limit}。{on_change}{ending}")
         } else {
-            format!("No data from the meter since {since} ({quiet}); {limit}. {ending}")
+            format!("No data from the meter since {since} ({quiet}); {limit}.{on_change} {ending}")
         }
     }
 }
@@ -292,6 +348,38 @@ mod tests {
         );
         let zh = state.summary_for(now, &config, Verdict::Firing, offset, lang_zh, true);
         assert!(zh.ends_with("即报警。该户其他水表仍在监测。"), "{zh}");
+    }
+
+    #[test]
+    fn a_meter_whose_every_reading_moved_the_register_may_publish_only_changes() {
+        let config = MeterOfflineConfig {
+            after: Duration::from_secs(3 * 3600),
+        };
+        let offset = FixedOffset::east_opt(0).expect("UTC");
+        let text = |state: &MeterOffline, lang| {
+            state.summary(30 * H, &config, Verdict::Firing, offset, lang)
+        };
+        let mut state = MeterOffline::default();
+        for i in 0..i64::from(ON_CHANGE_READINGS) {
+            state.arrival(i * H / 2, i * H / 2);
+            state.register(true);
+        }
+        let en = text(&state, text::Language::En);
+        assert!(
+            en.contains("beyond that. Every reading it sent moved the register: it may publish only when the value changes, so its silence cannot tell no use from no data; make it publish on a clock. The resident is unmonitored."),
+            "{en}"
+        );
+        let zh = text(&state, text::Language::ZhCn);
+        assert!(zh.contains("即报警。其上报的每个读数都有变化"), "{zh}");
+        // One reading that did not move it, ever: a meter on a clock.
+        state.register(false);
+        state.register(true);
+        assert!(!text(&state, text::Language::En).contains("register"));
+        let stored = serde_json::to_string(&state).unwrap();
+        assert!(
+            stored.contains("\"still_seen\":true") && !stored.contains("moved"),
+            "{stored}"
+        );
     }
 
     #[test]
