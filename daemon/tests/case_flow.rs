@@ -7,7 +7,8 @@
 //! - a case closed as fine while the quiet goes on: the quiet is measured
 //!   again from then, and a new case opens if it goes on too long.
 //! - a case closed as an emergency while the quiet goes on: the stretch is
-//!   not learned as the household's usual when water runs again.
+//!   not learned as the household's usual when water runs again; one
+//!   closed as a leak while the tap runs: the run is not learned either.
 
 mod common;
 
@@ -61,6 +62,24 @@ fn quiet_from_seven_until(to: DateTime<Utc>, water: DateTime<Utc>) -> Delivery {
     while t <= to {
         if t <= at(7, 0) || t >= water {
             total += 6;
+        }
+        readings.push(json!({"ts": t.with_timezone(&offset()).to_rfc3339(), "total_l": total}));
+        t += Duration::minutes(15);
+    }
+    Delivery::unacked(
+        "waterwatch/meters/h1/reading",
+        json!({"meter_id": "h1", "readings": readings}).to_string(),
+    )
+}
+
+/// 15-minute readings of a household whose tap ran (6 L/min) from 07:00
+/// until `off`, up to `to`.
+fn tap_from_seven_until(to: DateTime<Utc>, off: DateTime<Utc>) -> Delivery {
+    let mut readings = Vec::new();
+    let (mut t, mut total) = (at(6, 0), 1_000);
+    while t <= to {
+        if t > at(7, 0) && t <= off {
+            total += 90;
         }
         readings.push(json!({"ts": t.with_timezone(&offset()).to_rfc3339(), "total_l": total}));
         t += Duration::minutes(15);
@@ -416,5 +435,52 @@ async fn an_emergency_recorded_after_water_closed_the_case_takes_the_quiet_back(
             matches!(again, ActionOutcome::AlreadyClosed(_)),
             "{backend}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_case_closed_as_a_leak_keeps_the_run_from_being_learned() {
+    // (reason, backend) -> whether the run was learned (kept aside).
+    let mut learned = Vec::new();
+    for reason in [Reason::Leak, Reason::Other] {
+        for (backend, store, _dir) in common::stores().await {
+            let clock = Arc::new(ManualClock::new(at(9, 30)));
+            let mut p = Processor::load(
+                store.clone(),
+                RuleSet::default_rules(),
+                Arc::new(Metrics::new()),
+                clock.clone(),
+                settings(Vec::new()),
+                Arc::new(Notify::new()),
+            )
+            .await
+            .expect("processor loads");
+            // The tap has run since 07:00: tap_running fired at 09:00.
+            p.handle(&[tap_from_seven_until(at(9, 30), at(10, 0))])
+                .await
+                .expect("stored");
+            let case = open_case(&store).await;
+            clock.set(at(9, 40));
+            let close = Action::Close {
+                by: "Li Wei".into(),
+                reason,
+                note: None,
+            };
+            let done = p.act(case, &close).await.expect("closed");
+            assert!(matches!(done, ActionOutcome::Done(_)), "{backend}");
+            // Turned off at 10:00; the run ends with the next quiet quarter.
+            clock.set(at(10, 30));
+            p.handle(&[tap_from_seven_until(at(10, 30), at(10, 0))])
+                .await
+                .expect("stored");
+            let state: serde_json::Value =
+                serde_json::from_str(&engine_state(&store).await).expect("json");
+            let flows = state["flows"].to_string();
+            assert!(!flows.contains("\"leak\""), "{backend}: {flows}");
+            learned.push((reason.as_str(), backend, flows.contains("\"alerted\"")));
+        }
+    }
+    for (reason, backend, learned) in learned {
+        assert_eq!(learned, reason == "other", "{reason} on {backend}");
     }
 }

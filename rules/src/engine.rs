@@ -382,6 +382,27 @@ impl Engine {
         changed
     }
 
+    /// A person found that what a continuous_flow alert fired on was a leak
+    /// (a case closed as `leak`): a running toilet or a tap left open is
+    /// not the household's use, so the run must not lengthen its limit.
+    /// For each continuous_flow rule: while its alert fires, the run will
+    /// not be learned when it ends; a run learned while it fired (up to
+    /// three days with use ago) is taken back. Returns whether anything
+    /// changed (nothing for an unknown meter or one no flow alert fired on).
+    pub fn confirm_leak(&mut self, meter_id: &str) -> bool {
+        let Some(&i) = self.index.get(meter_id) else {
+            return false;
+        };
+        let state = &mut self.states[i];
+        let alerts = &state.alerts;
+        let mut changed = false;
+        for (name, flow) in &mut state.flows {
+            let firing = alerts.iter().any(|a| a.rule == *name);
+            changed |= flow.confirm_leak(firing);
+        }
+        changed
+    }
+
     /// Evaluates the rules time alone can change (meter_offline) for every
     /// meter, plus the withdrawal of alerts whose rule is gone.
     pub fn tick(&mut self, now: Timestamp) -> Vec<AlertEvent> {

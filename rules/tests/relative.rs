@@ -380,6 +380,41 @@ fn a_running_toilet_repaired_after_a_day_does_not_make_the_next_one_wait_a_day()
     );
 }
 
+/// [`two_running_toilets`] fed live, a person reporting a leak at `leak`.
+fn toilets_with_a_leak_reported(leak: &str) -> Run {
+    let home = two_running_toilets("2026-11-22", "2026-12-05");
+    let mut run = Run::new();
+    for r in &home.readings("2026-11-01 00:00", "2026-12-06 23:45", minutes(15)) {
+        if r.ts == at(leak) {
+            assert!(run.engine.confirm_leak(METER), "{leak}");
+        }
+        run.tick_until(r.ts);
+        run.observe(r, r.ts);
+    }
+    run
+}
+
+#[test]
+fn a_running_toilet_reported_as_a_leak_is_not_learned_at_all() {
+    // Reported while it still ran, or the afternoon after it was repaired:
+    // the next toilet is found at the household's own hour again.
+    for leak in ["2026-11-22 18:00", "2026-11-23 15:00", "2026-11-25 09:00"] {
+        let run = toilets_with_a_leak_reported(leak);
+        let fired = run.fired("running_toilet");
+        assert_eq!(fired.len(), 2, "{leak}: {:?}", run.story());
+        assert_between(fired[1], "2026-12-05 14:00", "2026-12-05 14:15");
+    }
+    // Three days with use later it stays learned (as the hour it broke).
+    let mut late = Run::new();
+    let home = two_running_toilets("2026-11-22", "2026-12-05");
+    late.live(&home.readings("2026-11-01 00:00", "2026-11-27 00:15", minutes(15)));
+    assert!(!late.engine.confirm_leak(METER), "{:?}", late.story());
+    // And a meter no flow alert fired on has nothing to take back.
+    let mut quiet = Run::new();
+    quiet.live(&usual(5).readings("2026-11-01 00:00", "2026-11-05 12:00", minutes(15)));
+    assert!(!quiet.engine.confirm_leak(METER));
+}
+
 #[test]
 fn a_new_habit_of_long_runs_fires_once_or_twice_and_is_then_learned() {
     // From day 22 the resident waters the garden, 1 L/min from 15:00 to

@@ -161,6 +161,14 @@ impl Processor {
                 }
                 Vec::new()
             }
+            // Water was running unattended: the run must not make the next
+            // leak look usual.
+            Some(Finding::Leak) => {
+                for meter in &meters {
+                    self.engine.confirm_leak(meter);
+                }
+                Vec::new()
+            }
         };
         let result = async {
             for meter in &meters {
@@ -203,6 +211,8 @@ enum Finding {
     Fine,
     /// Found in need: an emergency or a hospital stay.
     Incident,
+    /// Water found running: a leak, a running toilet, a tap left open.
+    Leak,
 }
 
 impl Finding {
@@ -217,6 +227,10 @@ impl Finding {
                 reason: Reason::Emergency | Reason::Hospital,
                 ..
             } => Some(Finding::Incident),
+            Action::Close {
+                reason: Reason::Leak,
+                ..
+            } => Some(Finding::Leak),
             _ => None,
         }
     }

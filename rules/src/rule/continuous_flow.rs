@@ -19,7 +19,10 @@
 //! A run the rule's alert fired on is learned only as long as the limit it
 //! broke: a running toilet repaired after a day must not make the next one
 //! wait a day, while a new habit of longer runs still raises the limit
-//! (by `margin` each time it fires).
+//! (by `margin` each time it fires). A person who reports it was a leak
+//! (`Engine::confirm_leak`, a case closed as `leak`) takes even that back:
+//! the run is not learned if it still flows, or is subtracted again if it
+//! ended less than three days with use ago.
 //!
 //! A rule with `flow_running` also fires when the meter's *reported* flow
 //! has been above zero at every reading for that long (see `flowing.rs`):
@@ -31,7 +34,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::histogram::{Histogram, Scale};
+use super::histogram::{Histogram, Kept, Scale};
 use super::{EPSILON_L, MINUTE_MS, Verdict, duration_ms};
 use crate::normalise::DATA_GAP_MS;
 
@@ -139,6 +142,13 @@ pub struct ContinuousFlow {
     /// only): the fewest litres an interval with use showed, 1-10 L.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     register_step_l: Option<f64>,
+    /// The last run learned while this rule's alert fired on it, kept
+    /// aside in case a person reports a leak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alerted: Option<Kept>,
+    /// A person reported a leak while the run went on: it is not learned.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    leak: bool,
 }
 
 /// A run ended on its own: the rule's config, and the limit its firing
@@ -247,6 +257,23 @@ impl ContinuousFlow {
         if !is_empty(&self.runs) {
             self.runs.close_day(keep);
         }
+        self.alerted = self.alerted.and_then(|k| k.close_day(keep));
+    }
+
+    /// A person reported that the run this rule's alert fired on was a
+    /// leak, not the household's use: while it flows (`firing`) it will not
+    /// be learned; once ended, what it taught is taken back. Returns
+    /// whether anything changed.
+    pub fn confirm_leak(&mut self, firing: bool) -> bool {
+        if firing {
+            self.leak = true;
+            return true;
+        }
+        let Some(kept) = self.alerted.take() else {
+            return false;
+        };
+        self.runs.take_back(kept);
+        true
     }
 
     /// The limit for this household: `after` while `learning` or for a
@@ -364,13 +391,15 @@ impl ContinuousFlow {
         if let (Some((config, alerted)), Some(from), Some(until)) =
             (ended, self.run_from, self.quiet_from)
             && config.learned.is_some()
+            && !self.leak
         {
             let length = until - from;
-            self.runs.add(
-                &RUNS,
-                alerted.map_or(length, |limit| length.min(limit)) as f64,
-            );
+            match alerted {
+                None => self.runs.add(&RUNS, length as f64),
+                Some(limit) => self.alerted = self.runs.add_kept(&RUNS, length.min(limit) as f64),
+            }
         }
+        self.leak = false;
         self.run_from = None;
         self.buckets.clear();
     }

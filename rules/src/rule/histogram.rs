@@ -48,6 +48,31 @@ pub struct Histogram {
     usual: Option<(f64, Option<f64>)>,
 }
 
+/// One learned observation kept aside, so it can be taken back (a run a
+/// person reported was a leak): its bucket and what it weighs now.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Kept {
+    bucket: u16,
+    weight: u32,
+    /// Days closed since it was learned.
+    days: u8,
+}
+
+/// How many days with use a kept observation can still be taken back.
+const KEEP_DAYS: u8 = 3;
+
+impl Kept {
+    /// Fades with a closed day as the counts do; `None` once too old.
+    pub fn close_day(self, keep: f64) -> Option<Kept> {
+        let days = self.days + 1;
+        (days < KEEP_DAYS).then(|| Kept {
+            weight: crate::baseline::decayed(self.weight, keep),
+            days,
+            ..self
+        })
+    }
+}
+
 /// Trailing empty buckets are not stored, so they do not count as a difference.
 impl PartialEq for Histogram {
     fn eq(&self, other: &Self) -> bool {
@@ -74,6 +99,28 @@ impl Histogram {
         let k = scale.bucket_of(value);
         if let Some(c) = self.counts.get_mut(k) {
             *c = c.saturating_add(UNIT);
+        }
+        self.usual = None;
+    }
+
+    /// Learns one observation as [`Histogram::add`] does, and returns
+    /// what [`Histogram::take_back`] needs to undo it.
+    pub fn add_kept(&mut self, scale: &Scale, value: f64) -> Option<Kept> {
+        if value.is_nan() || value < scale.lowest {
+            return None;
+        }
+        self.add(scale, value);
+        Some(Kept {
+            bucket: scale.bucket_of(value) as u16,
+            weight: UNIT,
+            days: 0,
+        })
+    }
+
+    /// Takes a kept observation back out of the counts, as faded since.
+    pub fn take_back(&mut self, kept: Kept) {
+        if let Some(c) = self.counts.get_mut(usize::from(kept.bucket)) {
+            *c = c.saturating_sub(kept.weight);
         }
         self.usual = None;
     }
@@ -147,6 +194,34 @@ mod tests {
         // Asked for almost every day, the one outlier counts.
         let strict = h.usual_max(&SCALE, 0.99).unwrap_or(0.0);
         assert!(strict > 45.0, "{strict}");
+    }
+
+    #[test]
+    fn a_kept_observation_is_taken_back_as_faded_and_only_for_three_days() {
+        let keep = 0.5_f64.powf(1.0 / 28.0);
+        let mut h = Histogram::default();
+        for _ in 0..20 {
+            h.add(&SCALE, 3.0);
+            h.close_day(keep);
+        }
+        let before = h.clone();
+        let kept = h.add_kept(&SCALE, 50.0).unwrap();
+        assert!(h.usual_max(&SCALE, 0.98).unwrap() > 45.0);
+        let (mut h2, mut kept2) = (h.clone(), kept);
+        for _ in 0..2 {
+            h2.close_day(keep);
+            kept2 = kept2.close_day(keep).unwrap();
+        }
+        let mut expected = before.clone();
+        expected.close_day(keep);
+        expected.close_day(keep);
+        h2.take_back(kept2);
+        assert_eq!(h2, expected);
+        assert!(h2.usual_max(&SCALE, 0.98).unwrap() < 4.0);
+        // A third day with use: too late.
+        assert_eq!(kept2.close_day(keep), None);
+        // Below the scale nothing is learned, so nothing is kept.
+        assert_eq!(h.add_kept(&SCALE, 0.5), None);
     }
 
     #[test]
