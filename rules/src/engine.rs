@@ -288,19 +288,11 @@ impl Engine {
                 }
             }
             // The slots are lined up with the enabled rules (`align`).
-            // A run an alert fires on is learned only up to the limit it
-            // broke (a running toilet must not make the next one usual).
-            let learning =
-                (!state.alerts.is_empty()).then(|| state.baseline.learning(&rules.baseline));
-            let alerts = &state.alerts;
-            for (&position, (name, flow)) in self.flow_rules.iter().zip(&mut state.flows) {
+            for (&position, (_, flow)) in self.flow_rules.iter().zip(&mut state.flows) {
                 if let Some(Detector::ContinuousFlow(config)) =
                     rules.rules.get(position).map(|r| &r.detector)
                 {
-                    let alerted = learning
-                        .filter(|_| alerts.iter().any(|a| a.rule == *name))
-                        .map(|learning| flow.limit(config, learning).ms);
-                    flow.usage(start, end, litres, config, alerted);
+                    flow.usage(start, end, litres, config);
                     flow.reported_flow(start, end, litres, reading.flow_lpm, config);
                 }
             }
@@ -393,12 +385,9 @@ impl Engine {
         let Some(&i) = self.index.get(meter_id) else {
             return false;
         };
-        let state = &mut self.states[i];
-        let alerts = &state.alerts;
         let mut changed = false;
-        for (name, flow) in &mut state.flows {
-            let firing = alerts.iter().any(|a| a.rule == *name);
-            changed |= flow.confirm_leak(firing);
+        for (_, flow) in &mut self.states[i].flows {
+            changed |= flow.confirm_leak();
         }
         changed
     }

@@ -90,12 +90,23 @@ pub(super) fn evaluate(
                 };
                 let text = summary(rules, who, &at, state, now, verdict);
                 events.push(event(&alert, Transition::Fired, text));
+                // The run it fired on is learned only up to this limit.
+                if let Detector::ContinuousFlow(config) = &rule.detector
+                    && let Some((_, flow)) = state.flows.get_mut(at.slot)
+                {
+                    flow.fired(config, state.baseline.learning(&rules.baseline));
+                }
                 state.alerts.push(alert);
                 state.memo.alert_rules.push(position);
             }
             (Verdict::Clear, Some(i)) => {
                 let alert = state.alerts.remove(i);
                 state.memo.alert_rules.remove(i);
+                if let (Detector::ContinuousFlow(_), Some((_, flow))) =
+                    (&rule.detector, state.flows.get_mut(at.slot))
+                {
+                    flow.resolved();
+                }
                 events.push(event(
                     &alert,
                     Transition::Resolved,

@@ -142,18 +142,19 @@ pub struct ContinuousFlow {
     /// only): the fewest litres an interval with use showed, 1-10 L.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     register_step_l: Option<f64>,
+    /// While this rule's alert fires: the limit (ms) the run broke when
+    /// it fired. A run ending meanwhile is learned only as long as that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    broke: Option<i64>,
     /// The last run learned while this rule's alert fired on it, kept
     /// aside in case a person reports a leak.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     alerted: Option<Kept>,
-    /// A person reported a leak while the run went on: it is not learned.
+    /// A person reported a leak while the alert fired: runs ending before
+    /// it resolves are not learned.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     leak: bool,
 }
-
-/// A run ended on its own: the rule's config, and the limit its firing
-/// alert broke, if any.
-type Ended<'a> = (&'a ContinuousFlowConfig, Option<i64>);
 
 fn is_steady_empty(s: &Steady) -> bool {
     *s == Steady::default()
@@ -168,26 +169,17 @@ fn is_empty(h: &Histogram) -> bool {
 }
 
 impl ContinuousFlow {
-    /// A usage interval from the normaliser. `alerted`: the limit (ms) the
-    /// run broke, while this rule's alert fires on it.
+    /// A usage interval from the normaliser.
     #[inline]
-    pub fn usage(
-        &mut self,
-        start: i64,
-        end: i64,
-        litres: f64,
-        config: &ContinuousFlowConfig,
-        alerted: Option<i64>,
-    ) {
-        self.follow(start, end, litres, (config, alerted));
+    pub fn usage(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
+        self.follow(start, end, litres, config);
         if let Some(l) = &config.learned {
             self.runs.refresh(&RUNS, l.quantile);
         }
     }
 
     #[inline]
-    fn follow(&mut self, start: i64, end: i64, litres: f64, ended: Ended) {
-        let config = ended.0;
+    fn follow(&mut self, start: i64, end: i64, litres: f64, config: &ContinuousFlowConfig) {
         // Worked out only where asked: most quiet readings have no run to end.
         let window = || duration_ms(config.window);
         self.latest = Some(self.latest.map_or(end, |l| l.max(end)));
@@ -207,7 +199,7 @@ impl ContinuousFlow {
         }
         if litres > EPSILON_L {
             if self.run_from.is_none() || start - quiet_from >= window() {
-                self.break_run(Some(ended));
+                self.break_run(Some(config));
                 self.run_from = Some(start);
             }
             // Design: with no minimum rate, the rate is never asked for, so
@@ -217,7 +209,7 @@ impl ContinuousFlow {
             }
             self.quiet_from = Some(end);
         } else if self.in_run() && end - quiet_from >= window() {
-            self.break_run(Some(ended));
+            self.break_run(Some(config));
         }
     }
 
@@ -260,12 +252,23 @@ impl ContinuousFlow {
         self.alerted = self.alerted.and_then(|k| k.close_day(keep));
     }
 
+    /// This rule's alert fired now: the run broke the limit it has now.
+    pub fn fired(&mut self, config: &ContinuousFlowConfig, learning: bool) {
+        self.broke = Some(self.limit(config, learning).ms);
+    }
+
+    /// This rule's alert resolved.
+    pub fn resolved(&mut self) {
+        self.broke = None;
+        self.leak = false;
+    }
+
     /// A person reported that the run this rule's alert fired on was a
-    /// leak, not the household's use: while it flows (`firing`) it will not
-    /// be learned; once ended, what it taught is taken back. Returns
-    /// whether anything changed.
-    pub fn confirm_leak(&mut self, firing: bool) -> bool {
-        if firing {
+    /// leak, not the household's use: while the alert fires it will not be
+    /// learned; once ended, what it taught is taken back. Returns whether
+    /// anything changed.
+    pub fn confirm_leak(&mut self) -> bool {
+        if self.broke.is_some() {
             self.leak = true;
             return true;
         }
@@ -379,7 +382,7 @@ impl ContinuousFlow {
     /// Ends the current run; with the rule's `config`, a run that ended on
     /// its own is learned (a learned rule's), up to the limit its alert broke.
     #[inline]
-    fn break_run(&mut self, ended: Option<Ended>) {
+    fn break_run(&mut self, ended: Option<&ContinuousFlowConfig>) {
         // Most quiet readings find no run to break.
         if self.in_run() {
             self.end_run(ended);
@@ -387,19 +390,17 @@ impl ContinuousFlow {
     }
 
     #[inline(never)]
-    fn end_run(&mut self, ended: Option<Ended>) {
-        if let (Some((config, alerted)), Some(from), Some(until)) =
-            (ended, self.run_from, self.quiet_from)
+    fn end_run(&mut self, ended: Option<&ContinuousFlowConfig>) {
+        if let (Some(config), Some(from), Some(until)) = (ended, self.run_from, self.quiet_from)
             && config.learned.is_some()
             && !self.leak
         {
             let length = until - from;
-            match alerted {
+            match self.broke {
                 None => self.runs.add(&RUNS, length as f64),
                 Some(limit) => self.alerted = self.runs.add_kept(&RUNS, length.min(limit) as f64),
             }
         }
-        self.leak = false;
         self.run_from = None;
         self.buckets.clear();
     }

@@ -44,7 +44,7 @@ fn feed(
     let mut verdicts = Vec::new();
     let mut t = 0;
     while t + step <= until {
-        state.usage(t, t + step, register(t + step) - register(t), config, None);
+        state.usage(t, t + step, register(t + step) - register(t), config);
         verdicts.push(state.verdict(config, false));
         t += step;
     }
@@ -142,7 +142,7 @@ fn a_data_gap_breaks_the_run_and_a_quiet_window_clears() {
     let mut state = ContinuousFlow::default();
     let mut t = 0;
     for _ in 0..7 {
-        state.usage(t, t + 15 * MIN, 90.0, &config, None);
+        state.usage(t, t + 15 * MIN, 90.0, &config);
         t += 15 * MIN;
     }
     assert_eq!(
@@ -150,10 +150,10 @@ fn a_data_gap_breaks_the_run_and_a_quiet_window_clears() {
         Verdict::Unchanged,
         "1 h 45 min of use"
     );
-    state.usage(t, t + 3 * H, 500.0, &config, None);
+    state.usage(t, t + 3 * H, 500.0, &config);
     t += 3 * H;
     for _ in 0..8 {
-        state.usage(t, t + 15 * MIN, 90.0, &config, None);
+        state.usage(t, t + 15 * MIN, 90.0, &config);
         t += 15 * MIN;
     }
     assert_eq!(
@@ -161,13 +161,13 @@ fn a_data_gap_breaks_the_run_and_a_quiet_window_clears() {
         Verdict::Firing,
         "2 h of use after the gap"
     );
-    state.usage(t, t + 10 * MIN, 0.0, &config, None);
+    state.usage(t, t + 10 * MIN, 0.0, &config);
     assert_eq!(
         state.verdict(&config, false),
         Verdict::Firing,
         "10 min without use"
     );
-    state.usage(t + 10 * MIN, t + 15 * MIN, 0.0, &config, None);
+    state.usage(t + 10 * MIN, t + 15 * MIN, 0.0, &config);
     assert_eq!(
         state.verdict(&config, false),
         Verdict::Clear,
@@ -187,7 +187,7 @@ fn state_stays_small_for_any_configuration() {
     };
     let mut state = ContinuousFlow::default();
     for i in 0..5_000 {
-        state.usage(i * 30 * S, (i + 1) * 30 * S, 1.0, &config, None);
+        state.usage(i * 30 * S, (i + 1) * 30 * S, 1.0, &config);
     }
     assert!(state.buckets.len() <= 10, "{}", state.buckets.len());
 }
@@ -198,7 +198,7 @@ fn text_after(step: i64, until: i64, lang: Language) -> String {
     let mut state = ContinuousFlow::default();
     let mut t = 0;
     while t + step <= until {
-        state.usage(t, t + step, 6.0 * step as f64 / MINUTE_MS, &config, None);
+        state.usage(t, t + step, 6.0 * step as f64 / MINUTE_MS, &config);
         t += step;
     }
     assert_eq!(state.verdict(&config, false), Verdict::Firing);
