@@ -99,7 +99,7 @@ impl Metrics {
         );
         registry.register(
             "alerts_suppressed",
-            "Alerts held back by away mode or a silence",
+            "Alerts held back by away mode or a silence, or over before their readings arrived (seen_late)",
             alerts_suppressed.clone(),
         );
         registry.register(

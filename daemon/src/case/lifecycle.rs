@@ -210,6 +210,15 @@ pub enum Input<'a> {
         event: &'a AlertEvent,
         route: Option<&'a str>,
     },
+    /// An inactivity alert that fired and resolved within one batch of
+    /// readings (a daily upload, a backlog): over before it could be told.
+    /// With no case open, it is kept as a case closed on arrival and
+    /// nobody is paged; the daemon sends the two events as `Alert`s when
+    /// a case is open.
+    SeenLate {
+        event: &'a AlertEvent,
+        ended: &'a AlertEvent,
+    },
     /// Time passes: escalation steps, reminders, visit deadlines.
     Tick,
     Acknowledge {
@@ -264,6 +273,10 @@ pub fn step(
             let route = super::route::choose(routes, route, event.kind, event.severity);
             Some(open_case(event, &route, now, &mut effects))
         }
+        (None, Input::SeenLate { event, ended }) => {
+            let route = super::route::choose(routes, None, event.kind, event.severity);
+            Some(seen_late(event, ended, &route, now, &mut effects))
+        }
         (None, _) => None,
         (Some(case), Input::Alert { event, route }) => match event.event {
             Transition::Fired => {
@@ -272,6 +285,7 @@ pub fn step(
             }
             Transition::Resolved => resolve_alert(case, event, now, &mut effects),
         },
+        (Some(_), Input::SeenLate { .. }) => None,
         (Some(case), Input::Tick) => {
             let mut next = case.clone();
             advance(&mut next, &route_of(case, routes), now, &mut effects);
@@ -413,5 +427,5 @@ mod escalation;
 #[path = "lifecycle_tests.rs"]
 mod tests;
 
-use alerts::{join, open_case, resolve_alert};
+use alerts::{join, open_case, resolve_alert, seen_late};
 use escalation::{advance, send_step};

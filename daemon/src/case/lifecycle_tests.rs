@@ -245,6 +245,38 @@ fn a_case_water_use_closed_takes_what_the_grid_worker_found_for_a_day() {
 }
 
 #[test]
+fn a_quiet_stretch_seen_only_once_over_is_kept_closed_and_tells_nobody() {
+    let routes = urgent();
+    let (fired, resolved) = (
+        inactivity(Transition::Fired),
+        inactivity(Transition::Resolved),
+    );
+    let late = Input::SeenLate {
+        event: &fired,
+        ended: &resolved,
+    };
+    let (case, effects) = step(None, late.clone(), &routes, at(0));
+    let case = case.unwrap();
+    assert!(notices(&effects).is_empty(), "{effects:?}");
+    assert_eq!(case.route, "urgent");
+    assert_eq!(case.alerts[0].resolved, Some(at(0)));
+    let closed = case.closed.as_ref().unwrap();
+    assert_eq!(closed.reason, Reason::AllClear);
+    assert!(
+        closed
+            .note
+            .as_deref()
+            .is_some_and(|n| n.contains("nobody was paged"))
+    );
+    // What a person found there can still be recorded for a day.
+    assert!(case.takes_outcome(at(60)));
+    // With a case open, the daemon sends the two alerts as they are.
+    let (open, _) = step(None, Input::alert(&fired), &routes, at(0));
+    let (none, _) = step(open.as_ref(), late, &routes, at(5));
+    assert!(none.is_none());
+}
+
+#[test]
 fn the_resident_answering_stands_the_case_down_before_anyone_else_is_told() {
     let mut routes = urgent();
     routes[0].ask_resident = Some(Duration::from_secs(10 * 60));

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
-use waterwatch_rules::{AlertEvent, Transition};
+use waterwatch_rules::{AlertEvent, Kind, Transition};
 
 use super::Processor;
 use crate::case::{self, Case, Effect, Input, NotifyReason, Role};
@@ -71,7 +71,12 @@ impl Processor {
     ) -> Result<usize, StoreError> {
         let mut queued = 0;
         let mut suppressions = None;
-        for event in events {
+        let late = seen_late(events);
+        let mut ended_late = Vec::new();
+        for (i, event) in events.iter().enumerate() {
+            if ended_late.contains(&i) {
+                continue;
+            }
             if event.event == Transition::Fired {
                 // Read only when something fires: firing is rare.
                 if suppressions.is_none() {
@@ -104,6 +109,22 @@ impl Processor {
                 continue;
             }
             let open = store::cases::open_case(conn, &event.household).await?;
+            if let (None, Some(&(_, j))) = (&open, late.iter().find(|(f, _)| *f == i)) {
+                // Over before it arrived: kept, nobody paged.
+                let input = Input::SeenLate {
+                    event,
+                    ended: &events[j],
+                };
+                self.apply(conn, None, input, Some(event), now).await?;
+                ended_late.push(j);
+                self.metrics.suppressed("seen_late");
+                tracing::info!(
+                    household = %event.household,
+                    rule = %event.rule,
+                    "seen late: fired and resolved within one batch of readings; nobody paged"
+                );
+                continue;
+            }
             queued += self
                 .apply(conn, open, self.alert_input(event), Some(event), now)
                 .await?
@@ -322,4 +343,24 @@ impl Processor {
         }
         Ok(queued)
     }
+}
+
+/// The inactivity alerts that fired and resolved within `events` (one
+/// batch of readings: a daily upload, a backlog): `(fired, resolved)`
+/// positions.
+fn seen_late(events: &[AlertEvent]) -> Vec<(usize, usize)> {
+    events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.event == Transition::Fired && e.kind == Kind::Inactivity)
+        .filter_map(|(i, fired)| {
+            let later = events.get(i + 1..)?;
+            let j = later.iter().position(|e| {
+                e.event == Transition::Resolved
+                    && e.meter_id == fired.meter_id
+                    && e.rule == fired.rule
+            })?;
+            Some((i, i + 1 + j))
+        })
+        .collect()
 }

@@ -37,6 +37,56 @@ pub(super) fn open_case(
     case
 }
 
+/// An inactivity alert seen only once it was over: it fired and resolved
+/// within one batch of readings, so water has run since. Paging anyone
+/// about a quiet stretch that ended hours ago (a daily upload at 02:00
+/// reporting yesterday's outing) would wake the grid worker for nothing;
+/// the case is kept, closed as all clear, and a person can still give it
+/// a reason for a day.
+pub(super) fn seen_late(
+    event: &AlertEvent,
+    ended: &AlertEvent,
+    route: &Route,
+    now: DateTime<Utc>,
+    effects: &mut Vec<Effect>,
+) -> Case {
+    let mut alert = alert_of(event, now);
+    alert.resolved = Some(now);
+    let mut case = Case {
+        id: None,
+        household: event.household.clone(),
+        opened: now,
+        route: route.name.clone(),
+        alerts: vec![alert],
+        progress: Progress::default(),
+        acknowledged: None,
+        closed: None,
+    };
+    effects.push(Effect::Audit(
+        "opened",
+        format!(
+            "{}; seen late: it ended before its readings arrived",
+            fired_text(event)
+        ),
+    ));
+    effects.push(Effect::Audit(
+        "alert_resolved",
+        format!("{}: {}", ended.rule, ended.summary),
+    ));
+    let note = "seen late: over before its readings arrived; nobody was paged";
+    // Nobody was told, so the closure tells nobody either.
+    close(
+        &mut case,
+        Reason::AllClear,
+        None,
+        Some(note),
+        now,
+        NotifyReason::AllClear,
+        effects,
+    );
+    case
+}
+
 /// "Are you OK?" to the resident, before anyone else is told.
 fn ask_resident(case: &mut Case, now: DateTime<Utc>, effects: &mut Vec<Effect>) {
     case.progress.resident_asked = Some(now);
