@@ -253,19 +253,23 @@ impl Engine {
         if let Some(span) = &step.unknown {
             let (start, end) = (ms(&span.start), ms(&span.end));
             state.inactivity.unknown(start, end);
+            state.background.unknown();
             state.baseline.unknown();
             state.daily.usage(start, end, 0.0, state.offset_s, false);
             for (_, flow) in &mut state.flows {
                 flow.unknown(start, end);
             }
         }
+        // A person's use, less a steady drip's (all of it in most homes).
+        let mut person = 0.0;
         if let Some(usage) = &step.usage {
             let (start, end, litres) = (usage.start_ms, usage.end_ms, usage.litres);
-            state.inactivity.usage(start, end, litres);
+            person = state.background.person_litres(start, end, litres);
+            state.inactivity.usage(start, end, person);
             let days = state.baseline.days();
             let learned = state
                 .baseline
-                .usage(start, end, litres, state.offset_s, &rules.baseline);
+                .usage(start, end, person, state.offset_s, &rules.baseline);
             // A stretch an inactivity alert fired on is kept aside, in case
             // someone reports the resident was in need (`confirm_incident`).
             if let Some(learned) = learned
@@ -320,7 +324,7 @@ impl Engine {
             Scope::Reading { used },
         );
         if state.memo.shares_household
-            && let Some(usage) = step.usage.as_ref().filter(|u| u.litres > EPSILON_L)
+            && let Some(usage) = step.usage.as_ref().filter(|_| person > EPSILON_L)
         {
             events.extend(self.used_elsewhere(&reading.meter_id, usage.end_ms, now, now_ms));
         }

@@ -386,3 +386,43 @@ fn restoring_meter_state_mid_stream_changes_no_decision() {
         straight.engine.meter_state(METER)
     );
 }
+
+#[test]
+fn a_dripping_tap_does_not_hide_a_collapse() {
+    // From day 20 a tap drips 1.2 L an hour (a litre on the register every
+    // 50 minutes), which no flow rule reports before a day; on day 30 the
+    // resident collapses after the 09:50 use.
+    let dates = support::dates(30);
+    let collapse = |drip_lpm: f64| {
+        let home = support::usual(29).day_until(&dates[29], "10:00").flow(
+            "2026-11-20 00:00",
+            "2026-12-05 00:00",
+            drip_lpm,
+        );
+        let mut run = Run::new();
+        run.live(&home.readings("2026-11-01 00:00", "2026-12-01 08:00", minutes(15)));
+        run
+    };
+    let dry = collapse(0.0);
+    let dripping = collapse(0.02);
+    assert_eq!(
+        dry.fired("inactivity"),
+        [at("2026-11-30 21:00")],
+        "{:?}",
+        dry.story()
+    );
+    // Every litre of the drip used to end the quiet: no alert at all.
+    assert_eq!(
+        dripping.fired("inactivity"),
+        [at("2026-11-30 21:00")],
+        "{:?}",
+        dripping.story()
+    );
+    // The drip's own alert comes a day after it began, as before.
+    assert_eq!(
+        dripping.fired("leak_trickle").len(),
+        1,
+        "{:?}",
+        dripping.story()
+    );
+}

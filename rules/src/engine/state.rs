@@ -12,6 +12,7 @@ use crate::normalise::MeterTrack;
 use crate::rule::Verdict;
 use crate::rule::continuous_flow::ContinuousFlow;
 use crate::rule::inactivity::Inactivity;
+use crate::rule::inactivity::background::Background;
 use crate::rule::meter_fault::MeterFault;
 use crate::rule::meter_offline::MeterOffline;
 use crate::rule::spike::Spike;
@@ -29,6 +30,10 @@ pub struct MeterState {
     pub(super) offset_s: i32,
     #[serde(default)]
     pub(super) inactivity: Inactivity,
+    /// A steady drip's share of the use, kept from inactivity and the
+    /// baseline (`background.rs`).
+    #[serde(default, skip_serializing_if = "is_quiet")]
+    pub(super) background: Background,
     /// The household's learned rhythm.
     #[serde(default)]
     pub(super) baseline: Baseline,
@@ -148,4 +153,8 @@ fn take<T: Default>(slots: &mut Vec<(String, T)>, name: &str) -> (String, T) {
         Some(i) => slots.swap_remove(i),
         None => (name.to_owned(), T::default()),
     }
+}
+
+fn is_quiet(b: &Background) -> bool {
+    *b == Background::default()
 }

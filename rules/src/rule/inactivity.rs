@@ -18,6 +18,8 @@ use std::time::Duration;
 use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 
+pub mod background;
+
 use super::{EPSILON_L, Verdict};
 use crate::text::{self, Language};
 
