@@ -26,6 +26,8 @@ const STEP_HOURS: usize = 6;
 const KEPT: usize = HOURS + STEP_HOURS;
 /// The quiet a person's day always holds: this many hours in a row.
 const QUIET_HOURS: usize = 3;
+/// The fastest flow taken for a drip, litres an hour.
+const DRIP_MAX_LPH: f64 = 3.0;
 /// The most background flow credited ahead of the register.
 pub const CREDIT_MAX_L: f64 = 2.0;
 /// The background is credited this much faster than measured: a drip
@@ -179,25 +181,32 @@ impl Background {
     }
 
     /// The background of the kept day, litres an hour: none if any
-    /// [`QUIET_HOURS`] in a row were dry (a person sleeps), else the least
-    /// any twice as long held, per hour (longer, so a drip's whole-litre
-    /// steps average out); 0 unless the whole day is known.
+    /// [`QUIET_HOURS`] in a row were dry (a person sleeps); else the six
+    /// hours that held least are its measure (long enough for a drip's
+    /// whole-litre steps to average out) — if water showed in at least
+    /// half of them, as a drip's does and a person's night visits to the
+    /// bathroom do not. 0 unless the whole day is known.
     fn rate_from_day(&self) -> f64 {
         // The day before the hours about to be dropped: all of it known.
         let Some(day) = self.dl.get(KEPT - HOURS..) else {
             return 0.0;
         };
-        let least = |hours: usize| {
-            day.windows(hours)
-                .map(|w| w.iter().map(|&d| u32::from(d)).sum::<u32>())
-                .min()
-                .unwrap_or(0)
-        };
-        if least(QUIET_HOURS) == 0 {
+        let sum = |w: &[u16]| w.iter().map(|&d| u32::from(d)).sum::<u32>();
+        if day.windows(QUIET_HOURS).any(|w| sum(w) == 0) {
             return 0.0;
         }
-        let hours = 2 * QUIET_HOURS;
-        f64::from(least(hours)) / 10.0 / hours as f64
+        let Some(quietest) = day.windows(2 * QUIET_HOURS).min_by_key(|w| sum(w)) else {
+            return 0.0;
+        };
+        let wet = quietest.iter().filter(|&&d| d > 0).count();
+        let rate = f64::from(sum(quietest)) / 10.0 / quietest.len() as f64;
+        // A bigger flow is no drip: the flow rules report it, and crediting
+        // it would hide a person's small uses as well.
+        if 2 * wet < quietest.len() || rate > DRIP_MAX_LPH {
+            0.0
+        } else {
+            rate
+        }
     }
 }
 
