@@ -267,6 +267,19 @@ mod tests {
     }
 
     #[test]
+    fn night_visits_to_the_bathroom_are_no_drip() {
+        // Water every two and a half hours, day and night (no three dry
+        // hours in a row): a flush each time, nothing between.
+        let uses: Vec<(i64, f64)> = (0..4 * 1440 / 150).map(|k| (k * 150, 6.0)).collect();
+        let (b, seen) = feed(0.0, 4, &uses);
+        assert_eq!(b.rate_lph(), 0.0);
+        assert_eq!(seen.iter().sum::<f64>(), 6.0 * uses.len() as f64);
+        // And a running toilet (30 L an hour) is not taken for one either.
+        let (b, _) = feed(30.0, 3, &[]);
+        assert_eq!(b.rate_lph(), 0.0);
+    }
+
+    #[test]
     fn a_gap_forgets_the_day() {
         let (mut b, _) = feed(0.6, 2, &[]);
         assert!(b.rate_lph() > 0.0);
