@@ -255,11 +255,10 @@ async fn a_check_in_asks_the_resident_first_and_the_urgent_rule_sends_the_grid_w
     }
 }
 
-/// A processor with the shipped rules at 19:15, after a new household's
-/// 12 h without water (the fixed fallback) opened a case; and its clock.
-async fn twelve_quiet_hours(store: &Store) -> (Processor, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(at(19, 15)));
-    let mut p = Processor::load(
+/// A processor with the shipped rules and no routes, its clock at `now`.
+async fn shipped(store: &Store, now: DateTime<Utc>) -> (Processor, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(now));
+    let p = Processor::load(
         store.clone(),
         RuleSet::default_rules(),
         Arc::new(Metrics::new()),
@@ -269,6 +268,13 @@ async fn twelve_quiet_hours(store: &Store) -> (Processor, Arc<ManualClock>) {
     )
     .await
     .expect("processor loads");
+    (p, clock)
+}
+
+/// A processor with the shipped rules at 19:15, after a new household's
+/// 12 h without water (the fixed fallback) opened a case; and its clock.
+async fn twelve_quiet_hours(store: &Store) -> (Processor, Arc<ManualClock>) {
+    let (mut p, clock) = shipped(store, at(19, 15)).await;
     p.handle(&[quiet_since_seven(at(19, 15))])
         .await
         .expect("stored");
@@ -444,17 +450,7 @@ async fn a_case_closed_as_a_leak_keeps_the_run_from_being_learned() {
     let mut learned = Vec::new();
     for reason in [Reason::Leak, Reason::Other] {
         for (backend, store, _dir) in common::stores().await {
-            let clock = Arc::new(ManualClock::new(at(9, 30)));
-            let mut p = Processor::load(
-                store.clone(),
-                RuleSet::default_rules(),
-                Arc::new(Metrics::new()),
-                clock.clone(),
-                settings(Vec::new()),
-                Arc::new(Notify::new()),
-            )
-            .await
-            .expect("processor loads");
+            let (mut p, clock) = shipped(&store, at(9, 30)).await;
             // The tap has run since 07:00: tap_running fired at 09:00.
             p.handle(&[tap_from_seven_until(at(9, 30), at(10, 0))])
                 .await

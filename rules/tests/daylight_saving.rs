@@ -8,19 +8,8 @@ mod support;
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
-use support::{Run, reading};
+use support::{NORMAL_DAY, Run, reading};
 use waterwatch_rules::Reading;
-
-/// A usual day at these local times (as `Household::normal_day`).
-const DAY: [(&str, f64); 7] = [
-    ("07:00", 20.0),
-    ("07:30", 5.0),
-    ("09:50", 3.0),
-    ("12:00", 10.0),
-    ("15:00", 4.0),
-    ("18:30", 30.0),
-    ("21:00", 15.0),
-];
 
 /// The instant Berlin's clocks show `local` (`"2026-04-05 07:00"`).
 fn berlin(local: &str) -> DateTime<Utc> {
@@ -42,7 +31,8 @@ fn readings(first: &str, days: i64, last_use: Option<&str>, fixed: Option<i32>) 
     let uses: Vec<(DateTime<Utc>, f64)> = (0..days)
         .flat_map(|d| {
             let date = start + Duration::days(d);
-            DAY.iter()
+            NORMAL_DAY
+                .iter()
                 .map(move |(t, l)| (berlin(&format!("{date} {t}")), *l))
         })
         .filter(|(t, _)| stop.is_none_or(|s| *t < s))

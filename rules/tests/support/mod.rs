@@ -71,6 +71,17 @@ pub fn shipped_flow_with(change: impl Fn(&mut LearnedRun)) -> RuleSet {
     rules
 }
 
+/// A usual day's uses: (local time, litres), 87 L.
+pub const NORMAL_DAY: [(&str, f64); 7] = [
+    ("07:00", 20.0),
+    ("07:30", 5.0),
+    ("09:50", 3.0),
+    ("12:00", 10.0),
+    ("15:00", 4.0),
+    ("18:30", 30.0),
+    ("21:00", 15.0),
+];
+
 /// What a household draws from its meter: single uses and steady flows.
 #[derive(Clone, Default)]
 pub struct Household {
@@ -103,17 +114,7 @@ impl Household {
     /// A usual day: water at 07:00, 07:30, 09:50, 12:00, 15:00, 18:30, 21:00
     /// (so the night gap is 10 h, under the 12 h limit).
     pub fn normal_day(self, date: &str) -> Household {
-        [
-            ("07:00", 20.0),
-            ("07:30", 5.0),
-            ("09:50", 3.0),
-            ("12:00", 10.0),
-            ("15:00", 4.0),
-            ("18:30", 30.0),
-            ("21:00", 15.0),
-        ]
-        .into_iter()
-        .fold(self, |h, (time, litres)| {
+        NORMAL_DAY.into_iter().fold(self, |h, (time, litres)| {
             h.uses(&format!("{date} {time}"), litres)
         })
     }
