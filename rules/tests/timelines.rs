@@ -418,6 +418,12 @@ fn a_dripping_tap_does_not_hide_a_collapse() {
         "{:?}",
         dripping.story()
     );
+    assert!(
+        dripping.story().iter().any(|s| s.starts_with("inactivity fired")
+            && s.ends_with("A steady drip of about 1.2 L an hour is not counted as use (the meter moves with it).")),
+        "{:?}",
+        dripping.story()
+    );
     // The drip's own alert comes a day after it began, as before.
     assert_eq!(
         dripping.fired("leak_trickle").len(),

@@ -284,12 +284,19 @@ fn summary(
     let learning = state.baseline.learning(&rules.baseline);
     let none = || "No data yet.".to_owned();
     match &at.rule.detector {
-        Detector::Inactivity(config) => state.inactivity.summary_in(
-            who.language(),
-            &inactivity_limit(rules, &inactivity_config(rules, who, config), state),
-            verdict,
-            offset,
-        ),
+        Detector::Inactivity(config) => {
+            let mut text = state.inactivity.summary_in(
+                who.language(),
+                &inactivity_limit(rules, &inactivity_config(rules, who, config), state),
+                verdict,
+                offset,
+            );
+            if verdict == Verdict::Firing {
+                // Whoever reads the meter will see it move: say why.
+                text.push_str(&state.background.note(who.language()));
+            }
+            text
+        }
         Detector::ContinuousFlow(config) => state.flows.get(at.slot).map_or_else(none, |(_, s)| {
             let step_ms = state.baseline.step_ms();
             s.summary(config, learning, verdict, step_ms, offset, who.language())

@@ -17,6 +17,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::Language;
+
 const HOUR_MS: i64 = 3_600_000;
 /// Hours of use kept: a day.
 const HOURS: usize = 24;
@@ -91,6 +93,21 @@ impl Background {
     /// starts again.
     pub fn unknown(&mut self) {
         *self = Background::default();
+    }
+
+    /// What an inactivity alert adds when a drip is set aside: the
+    /// register moved though nobody used water (empty without a drip).
+    pub fn note(&self, lang: Language) -> String {
+        if self.rate_lph == 0.0 {
+            return String::new();
+        }
+        let rate = format!("{:.1}", self.rate_lph);
+        match lang {
+            Language::En => format!(
+                " A steady drip of about {rate} L an hour is not counted as use (the meter moves with it)."
+            ),
+            Language::ZhCn => format!("约每小时{rate}升的持续滴漏不计为用水（水表会随之走字）。"),
+        }
     }
 
     /// The background flow now, litres an hour (0: none).
@@ -256,6 +273,8 @@ mod tests {
         // 0.6 L an hour, and a flush at 07:00 on the third day.
         let (b, seen) = feed(0.6, 3, &[(2 * 1440 + 420, 6.0)]);
         assert!((0.3..=0.7).contains(&b.rate_lph()), "{}", b.rate_lph());
+        assert!(b.note(Language::ZhCn).contains("升的持续滴漏不计为用水"));
+        assert_eq!(Background::default().note(Language::En), "");
         // Once a day and a step are known (30 h), the drip's litres are
         // the background's.
         let day = 96;
