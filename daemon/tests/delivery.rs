@@ -432,3 +432,68 @@ async fn the_family_hears_once_a_day_when_the_mornings_first_water_runs_and_not_
         assert_eq!(reassurances().await.len(), 2, "{backend}: a case is open");
     }
 }
+
+#[tokio::test]
+async fn a_dripping_tap_is_not_taken_for_mum_up_in_the_morning() {
+    let people = contacts(
+        r#"
+        [[contact]]
+        name = "Zhang Jun"
+        role = "family"
+        households = ["h1"]
+        utc_offset = "+08:00"
+        reassurance = true
+        calls_resident = "Mum"
+        reach = [{ channel = "mail", to = "jun@example.org" }]
+        "#,
+    );
+    for (backend, store, _dir) in common::stores().await {
+        let clock = Arc::new(ManualClock::new(at(26, 5, 0)));
+        let mut settings = common::settings();
+        settings.contacts = people.clone();
+        let mut p = processor(&store, clock.clone(), settings, Arc::new(Metrics::new())).await;
+        // Two days of a tap dripping 0.6 L an hour (a litre every 100
+        // minutes: too slow for leak_trickle, whose case would hold the
+        // reassurance anyway) and Mum's water at 07:00 and 19:00, as one
+        // late batch.
+        let uses = [
+            at(24, 7, 0),
+            at(24, 19, 0),
+            at(25, 7, 0),
+            at(25, 19, 0),
+            at(26, 7, 0),
+        ];
+        let register = |t: DateTime<Utc>| {
+            let hours = (t - at(24, 0, 0)).num_minutes() as f64 / 60.0;
+            let used = uses.iter().filter(|u| **u <= t).count() as i64;
+            1_000 + (0.6 * hours) as i64 + 20 * used
+        };
+        let mut readings = Vec::new();
+        let mut t = at(24, 0, 0);
+        while t <= at(26, 5, 0) {
+            readings.push(
+                json!({"ts": t.with_timezone(&offset()).to_rfc3339(), "total_l": register(t)}),
+            );
+            t += Duration::minutes(15);
+        }
+        let batch = json!({"meter_id": "h1", "readings": readings}).to_string();
+        p.handle(&[Delivery::unacked("waterwatch/meters/h1/reading", batch)])
+            .await
+            .expect("stored");
+        // Then live: the drip moves the register by 05:30, before Mum is up.
+        while t <= at(26, 7, 15) {
+            clock.set(t + Duration::minutes(1));
+            p.handle(&[reading("h1", t, register(t), &[])])
+                .await
+                .expect("stored");
+            let sent = outbox(&store).await;
+            let reassured = sent.iter().filter(|e| e.2 == "reassurance").count();
+            assert_eq!(
+                reassured,
+                usize::from(t >= at(26, 7, 0)),
+                "{backend} at {t}"
+            );
+            t += Duration::minutes(15);
+        }
+    }
+}

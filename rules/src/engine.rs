@@ -45,6 +45,9 @@ pub struct Outcome {
     pub events: Vec<AlertEvent>,
     /// What the normaliser noticed, for metrics.
     pub notes: Vec<Note>,
+    /// The reading showed a person's use: more water than a steady drip
+    /// (the daily reassurance must not take a drip for someone up).
+    pub person_used: bool,
 }
 
 /// A firing alert of one rule on one meter.
@@ -231,6 +234,7 @@ impl Engine {
             return Outcome {
                 events: Vec::new(),
                 notes: vec![Note::Future],
+                person_used: false,
             };
         }
         let i = self.position(&reading.meter_id);
@@ -241,6 +245,7 @@ impl Engine {
             return Outcome {
                 events: Vec::new(),
                 notes: step.notes,
+                person_used: false,
             };
         }
         state.offline.arrival(now_ms, ts_ms);
@@ -331,6 +336,7 @@ impl Engine {
         Outcome {
             events,
             notes: step.notes,
+            person_used: person > EPSILON_L,
         }
     }
 

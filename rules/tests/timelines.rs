@@ -432,3 +432,33 @@ fn a_dripping_tap_does_not_hide_a_collapse() {
         dripping.story()
     );
 }
+
+#[test]
+fn a_drip_is_not_someone_up_in_the_morning() {
+    // The daemon's daily reassurance ("Mum's day has started") waits for a
+    // person's first water, not the drip's first litre after 05:00.
+    let home = support::usual(29).flow("2026-11-20 00:00", "2026-12-05 00:00", 0.02);
+    let mut engine = waterwatch_rules::Engine::new(waterwatch_rules::RuleSet::default_rules());
+    let mut used = Vec::new();
+    for r in home.readings("2026-11-01 00:00", "2026-11-29 08:00", minutes(15)) {
+        let outcome = engine.observe(&r, r.ts);
+        let moved = used.last().is_some_and(|(_, total, _)| r.total_l > *total);
+        used.push((r.ts, r.total_l, (moved, outcome.person_used)));
+    }
+    let morning: Vec<_> = used
+        .iter()
+        .filter(|(t, _, _)| *t > at("2026-11-29 05:00") && *t <= at("2026-11-29 08:00"))
+        .collect();
+    // The register moved before 07:00 (the drip), but the first person's
+    // use is the 07:00 one.
+    assert!(
+        morning
+            .iter()
+            .any(|(t, _, (moved, _))| *moved && *t < at("2026-11-29 07:00"))
+    );
+    let first = morning
+        .iter()
+        .find(|(_, _, (_, person))| *person)
+        .map(|(t, _, _)| *t);
+    assert_eq!(first, Some(at("2026-11-29 07:00")), "{morning:?}");
+}

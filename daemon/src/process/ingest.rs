@@ -63,6 +63,7 @@ impl Processor {
             }
             events.extend(outcome.events);
             if wants_reassurance
+                && outcome.person_used
                 && now - reading.ts.with_timezone(&Utc) <= REASSURANCE_FRESH
                 && let Some(household) = self.households.get(&reading.meter_id)
             {
