@@ -107,6 +107,12 @@ impl MeterState {
         self.inactivity.quiet_ms()
     }
 
+    /// A steady drip set aside from the meter's use, litres an hour (0:
+    /// none): a register moving by no more than this is nobody's water.
+    pub fn drip_lph(&self) -> f64 {
+        self.background.rate_lph()
+    }
+
     /// What has been learned about this meter's household.
     pub fn baseline(&self) -> &Baseline {
         &self.baseline

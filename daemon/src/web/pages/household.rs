@@ -135,7 +135,11 @@ pub(super) async fn household_view(
     })
     .collect();
     let away = (status.state == HState::Away).then(|| status.detail.clone());
-    let first_water = first_water_today(&samples, now, offset, lang);
+    let drips: Vec<f64> = meters
+        .iter()
+        .map(|m| view::meter_state(m).map_or(0.0, |s| s.drip_lph()))
+        .collect();
+    let first_water = first_water_today(&samples, &drips, now, offset, lang);
     Ok(HouseholdPage {
         chrome: Chrome::new(who, display_name(household), "overview"),
         first_water,
@@ -160,9 +164,13 @@ pub(super) async fn household_view(
     })
 }
 
-/// When water was first used today (local time), if it has been.
+/// When water was first used today (local time), if it has been. A meter
+/// with a steady drip (`drips`, litres an hour, one per meter) counts only
+/// a step beyond the drip: the drip moves the register whether anyone is
+/// up or not.
 pub(super) fn first_water_today(
     meters: &[Vec<dashboard::Sample>],
+    drips: &[f64],
     now_ms: i64,
     offset_s: i64,
     lang: Language,
@@ -171,11 +179,20 @@ pub(super) fn first_water_today(
     let midnight = local - local.rem_euclid(86_400_000) - offset_s * 1000;
     let first = meters
         .iter()
-        .filter_map(|samples| {
-            samples
-                .windows(2)
-                .find(|w| w[1].ts_ms >= midnight && w[1].total_l > w[0].total_l)
-                .map(|w| w[1].ts_ms)
+        .zip(drips.iter().chain(std::iter::repeat(&0.0)))
+        .filter_map(|(samples, &drip_lph)| {
+            // As the engine sets a drip aside: credited at half as much
+            // again as it flows, up to 2 L, and a step within the credit
+            // is the drip's.
+            let mut credit = 0.0_f64;
+            samples.windows(2).find_map(|w| {
+                let hours = (w[1].ts_ms - w[0].ts_ms) as f64 / 3_600_000.0;
+                credit = (credit + drip_lph * 1.5 * hours).min(2.0);
+                let step = (w[1].total_l - w[0].total_l).max(0.0);
+                let drip = step.min(credit);
+                credit -= drip;
+                (w[1].ts_ms >= midnight && step > drip).then_some(w[1].ts_ms)
+            })
         })
         .min()?;
     let _ = lang;
@@ -315,4 +332,35 @@ pub(super) async fn household_consent(
     )
     .await;
     Redirect::to(&format!("/households/{id}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_water_of_the_day_is_a_persons_not_a_drips() {
+        const H: i64 = 3_600_000;
+        // A day in UTC (offset 0): a drip's litre at 05:30, Mum's 20 L at 07:00.
+        let day = 1_795_000_000_000 - 1_795_000_000_000 % (24 * H);
+        let at = |h: f64| day + (h * H as f64) as i64;
+        let samples: Vec<dashboard::Sample> = [
+            (0.0, 100.0),
+            (5.25, 100.0),
+            (5.5, 101.0),
+            (6.75, 101.0),
+            (7.0, 121.0),
+        ]
+        .iter()
+        .map(|&(h, total_l)| dashboard::Sample {
+            ts_ms: at(h),
+            total_l,
+            utc_offset_s: 0,
+        })
+        .collect();
+        let first =
+            |drip: f64| first_water_today(&[samples.clone()], &[drip], at(8.0), 0, Language::En);
+        assert_eq!(first(0.0).as_deref(), Some("05:30"));
+        assert_eq!(first(0.6).as_deref(), Some("07:00"));
+    }
 }
