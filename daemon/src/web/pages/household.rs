@@ -358,8 +358,15 @@ mod tests {
             utc_offset_s: 0,
         })
         .collect();
-        let first =
-            |drip: f64| first_water_today(&[samples.clone()], &[drip], at(8.0), 0, Language::En);
+        let first = |drip: f64| {
+            first_water_today(
+                std::slice::from_ref(&samples),
+                &[drip],
+                at(8.0),
+                0,
+                Language::En,
+            )
+        };
         assert_eq!(first(0.0).as_deref(), Some("05:30"));
         assert_eq!(first(0.6).as_deref(), Some("07:00"));
     }
