@@ -282,7 +282,7 @@ impl Engine {
             {
                 state.baseline.remember_alerted(learned, &rules.baseline);
             }
-            state.daily.usage(start, end, litres, state.offset_s, true);
+            state.daily.usage(start, end, person, state.offset_s, true);
             state.offline.register(litres > EPSILON_L);
             used |= litres > EPSILON_L || state.baseline.days() != days;
             if state.baseline.days() != days {

@@ -107,6 +107,20 @@ fn a_week_away_is_an_absence_not_a_usage_drop() {
 }
 
 #[test]
+fn a_week_away_from_a_dripping_tap_is_still_an_absence() {
+    // The same week away, with a tap dripping 1.2 L an hour all along: the
+    // drip's 29 L a day are nobody's use.
+    let all = dates(40);
+    let mut home = usual(24).flow("2026-11-01 00:00", "2026-12-10 00:00", 0.02);
+    for d in &all[31..40] {
+        home = home.normal_day(d);
+    }
+    let mut run = Run::new();
+    run.live(&home.readings("2026-11-01 00:00", "2026-12-09 23:45", minutes(15)));
+    assert!(run.fired("usage_drop").is_empty(), "{:?}", run.story());
+}
+
+#[test]
 fn a_counter_reset_and_jitter_on_low_days_still_count_the_days_right() {
     let all = dates(30);
     let mut home = usual(24);
