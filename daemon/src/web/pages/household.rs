@@ -13,7 +13,8 @@ pub(super) struct HouseholdPage {
     chart_note: String,
     thresholds: Vec<String>,
     cases: Vec<CaseLine>,
-    meters: Vec<(String, String, String, String)>,
+    /// id, last seen, battery, days learned, steady drip.
+    meters: Vec<(String, String, String, String, String)>,
     contacts: Vec<String>,
     away: Option<String>,
     can_act: bool,
@@ -89,9 +90,12 @@ pub(super) async fn household_view(
     let meter_lines = meters
         .iter()
         .map(|m| {
-            let days = view::meter_state(m)
+            let state = view::meter_state(m);
+            let days = state
+                .as_ref()
                 .map(|s| s.baseline().days().to_string())
                 .unwrap_or_else(|| "0".into());
+            let drip = drip_cell(state.as_ref());
             (
                 m.id.clone(),
                 m.last_seen_ms
@@ -101,6 +105,7 @@ pub(super) async fn household_view(
                     .map(|b| format!("{b:.0} %"))
                     .unwrap_or_else(|| "–".into()),
                 days,
+                drip,
             )
         })
         .collect();
@@ -162,6 +167,15 @@ pub(super) async fn household_view(
         can_record_consent: who.role != Role::Family,
         status,
     })
+}
+
+/// A meter's steady drip as the meters table shows it: a leak too small
+/// for any alert, worth a plumber's visit.
+fn drip_cell(state: Option<&waterwatch_rules::MeterState>) -> String {
+    state
+        .map(|s| s.drip_lph())
+        .filter(|&d| d > 0.0)
+        .map_or_else(|| "–".into(), |d| format!("{d:.1} L/h"))
 }
 
 /// When water was first used today (local time), if it has been. A meter
@@ -337,6 +351,33 @@ pub(super) async fn household_consent(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_meter_with_a_drip_shows_it_in_the_meters_table() {
+        use chrono::{Duration, TimeZone, Utc};
+        let mut engine = waterwatch_rules::Engine::new(waterwatch_rules::RuleSet::default_rules());
+        let start = Utc
+            .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+            .unwrap()
+            .fixed_offset();
+        // Two days of a 1.2 L/h drip on a 1-litre register, nothing else.
+        for k in 0..2 * 96 {
+            let ts = start + Duration::minutes(15 * k);
+            let reading = waterwatch_rules::Reading {
+                meter_id: "m1".into(),
+                ts,
+                total_l: (1000.0 + 0.3 * k as f64).floor(),
+                flow_lpm: None,
+                battery_pct: None,
+                rssi_dbm: None,
+                status: vec![],
+            };
+            engine.observe(&reading, ts);
+        }
+        let state = engine.meter_state("m1");
+        assert_eq!(drip_cell(state.as_ref()), "1.2 L/h");
+        assert_eq!(drip_cell(None), "–");
+    }
 
     #[test]
     fn the_first_water_of_the_day_is_a_persons_not_a_drips() {
