@@ -33,6 +33,16 @@ fn inactivity(transition: Transition) -> AlertEvent {
     )
 }
 
+/// The inactivity alert firing at minute 0 with no case open: the new case.
+fn open_at_zero(routes: &[Route]) -> (Option<Case>, Vec<Effect>) {
+    step(
+        None,
+        Input::alert(&inactivity(Transition::Fired)),
+        routes,
+        at(0),
+    )
+}
+
 /// The grid worker answers "I'm going".
 const LI_WEI_ACKNOWLEDGES: Input<'static> = Input::Acknowledge {
     by: "Li Wei",
@@ -95,12 +105,7 @@ fn run(
 #[test]
 fn escalation_goes_step_by_step_then_reminds_until_acknowledged() {
     let routes = urgent();
-    let (case, effects) = step(
-        None,
-        Input::alert(&inactivity(Transition::Fired)),
-        &routes,
-        at(0),
-    );
+    let (case, effects) = open_at_zero(&routes);
     let mut case = case.unwrap();
     assert_eq!(
         notices(&effects),
@@ -138,12 +143,7 @@ fn escalation_goes_step_by_step_then_reminds_until_acknowledged() {
 #[test]
 fn a_second_acknowledgement_changes_nothing() {
     let routes = urgent();
-    let (case, _) = step(
-        None,
-        Input::alert(&inactivity(Transition::Fired)),
-        &routes,
-        at(0),
-    );
+    let (case, _) = open_at_zero(&routes);
     let (case, _) = step(case.as_ref(), LI_WEI_ACKNOWLEDGES, &routes, at(5));
     let case = case.unwrap();
     let (again, effects) = step(
@@ -163,12 +163,7 @@ fn a_second_acknowledgement_changes_nothing() {
 #[test]
 fn water_resuming_closes_the_case_with_an_all_clear_to_everyone_told() {
     let routes = urgent();
-    let (case, _) = step(
-        None,
-        Input::alert(&inactivity(Transition::Fired)),
-        &routes,
-        at(0),
-    );
+    let (case, _) = open_at_zero(&routes);
     let mut case = case.unwrap();
     run(&mut case, &routes, 1, 20);
     let (closed, effects) = step(
@@ -196,12 +191,7 @@ fn a_case_water_use_closed_takes_what_the_grid_worker_found_for_a_day() {
     // Li Wei is on her way; she helps the resident up and runs the tap
     // before she closes the case, so water use closes it first.
     let routes = urgent();
-    let (case, _) = step(
-        None,
-        Input::alert(&inactivity(Transition::Fired)),
-        &routes,
-        at(0),
-    );
+    let (case, _) = open_at_zero(&routes);
     let (case, _) = step(case.as_ref(), LI_WEI_ACKNOWLEDGES, &routes, at(5));
     let (closed, _) = step(
         case.as_ref(),
@@ -280,12 +270,7 @@ fn a_quiet_stretch_seen_only_once_over_is_kept_closed_and_tells_nobody() {
 fn the_resident_answering_stands_the_case_down_before_anyone_else_is_told() {
     let mut routes = urgent();
     routes[0].ask_resident = Some(Duration::from_secs(10 * 60));
-    let (case, effects) = step(
-        None,
-        Input::alert(&inactivity(Transition::Fired)),
-        &routes,
-        at(0),
-    );
+    let (case, effects) = open_at_zero(&routes);
     let mut case = case.unwrap();
     assert_eq!(
         notices(&effects),
@@ -304,12 +289,7 @@ fn the_resident_answering_stands_the_case_down_before_anyone_else_is_told() {
 fn a_resident_who_does_not_answer_delays_the_first_step_by_the_wait_only() {
     let mut routes = urgent();
     routes[0].ask_resident = Some(Duration::from_secs(10 * 60));
-    let (case, _) = step(
-        None,
-        Input::alert(&inactivity(Transition::Fired)),
-        &routes,
-        at(0),
-    );
+    let (case, _) = open_at_zero(&routes);
     let mut case = case.unwrap();
     let sent = run(&mut case, &routes, 1, 26);
     assert_eq!(
@@ -322,12 +302,7 @@ fn a_resident_who_does_not_answer_delays_the_first_step_by_the_wait_only() {
 #[test]
 fn a_person_closing_the_case_records_the_reason_and_tells_everyone() {
     let routes = urgent();
-    let (case, _) = step(
-        None,
-        Input::alert(&inactivity(Transition::Fired)),
-        &routes,
-        at(0),
-    );
+    let (case, _) = open_at_zero(&routes);
     let close = Input::Close {
         by: "Li Wei",
         reason: Reason::LateRiser,
@@ -374,12 +349,7 @@ fn a_more_severe_alert_joins_the_case_and_says_so_once() {
 #[test]
 fn an_alert_after_the_case_closed_opens_a_new_one() {
     let routes = urgent();
-    let (case, _) = step(
-        None,
-        Input::alert(&inactivity(Transition::Fired)),
-        &routes,
-        at(0),
-    );
+    let (case, _) = open_at_zero(&routes);
     let (closed, _) = step(
         case.as_ref(),
         Input::alert(&inactivity(Transition::Resolved)),
@@ -418,12 +388,7 @@ fn inputs_without_an_open_case_do_nothing() {
 #[test]
 fn a_failed_delivery_sends_the_next_step_at_once_and_the_timeline_goes_on_from_there() {
     let routes = urgent();
-    let (case, _) = step(
-        None,
-        Input::alert(&inactivity(Transition::Fired)),
-        &routes,
-        at(0),
-    );
+    let (case, _) = open_at_zero(&routes);
     let mut case = case.unwrap();
     // The grid worker's SMS bounced at minute 3: family and supervisor now,
     // not at minute 15.
@@ -457,12 +422,7 @@ fn a_failed_delivery_sends_the_next_step_at_once_and_the_timeline_goes_on_from_t
 #[test]
 fn a_failed_delivery_after_an_acknowledgement_escalates_nothing() {
     let routes = urgent();
-    let (case, _) = step(
-        None,
-        Input::alert(&inactivity(Transition::Fired)),
-        &routes,
-        at(0),
-    );
+    let (case, _) = open_at_zero(&routes);
     let (acked, _) = step(case.as_ref(), LI_WEI_ACKNOWLEDGES, &routes, at(1));
     let (next, effects) = step(acked.as_ref(), Input::DeliveryFailed, &routes, at(2));
     assert!(next.is_none() && effects.is_empty(), "{effects:?}");

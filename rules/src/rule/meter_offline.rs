@@ -356,7 +356,7 @@ mod tests {
             after: Duration::from_secs(3 * 3600),
         };
         let offset = FixedOffset::east_opt(0).expect("UTC");
-        let text = |state: &MeterOffline, lang| {
+        let say = |state: &MeterOffline, lang| {
             state.summary(30 * H, &config, Verdict::Firing, offset, lang)
         };
         let mut state = MeterOffline::default();
@@ -364,17 +364,17 @@ mod tests {
             state.arrival(i * H / 2, i * H / 2);
             state.register(true);
         }
-        let en = text(&state, text::Language::En);
+        let en = say(&state, text::Language::En);
         assert!(
             en.contains("beyond that. Every reading it sent moved the register: it may publish only when the value changes, so its silence cannot tell no use from no data; make it publish on a clock. The resident is unmonitored."),
             "{en}"
         );
-        let zh = text(&state, text::Language::ZhCn);
+        let zh = say(&state, text::Language::ZhCn);
         assert!(zh.contains("即报警。其上报的每个读数都有变化"), "{zh}");
         // One reading that did not move it, ever: a meter on a clock.
         state.register(false);
         state.register(true);
-        assert!(!text(&state, text::Language::En).contains("register"));
+        assert!(!say(&state, text::Language::En).contains("register"));
         let stored = serde_json::to_string(&state).unwrap();
         assert!(
             stored.contains("\"still_seen\":true") && !stored.contains("moved"),
@@ -395,24 +395,13 @@ mod tests {
             state.arrival(upload + 3 * i, upload - (23 - i) * H);
         }
         assert_eq!(state.expected_gap_ms(), 23 * H);
-        let en = state.summary(
-            upload + 27 * H,
-            &config,
-            Verdict::Firing,
-            offset,
-            text::Language::En,
-        );
+        let say = |lang| state.summary(upload + 27 * H, &config, Verdict::Firing, offset, lang);
+        let en = say(text::Language::En);
         assert!(
             en.contains("its first upload carried 23 h of readings"),
             "{en}"
         );
-        let zh = state.summary(
-            upload + 27 * H,
-            &config,
-            Verdict::Firing,
-            offset,
-            text::Language::ZhCn,
-        );
+        let zh = say(text::Language::ZhCn);
         assert!(zh.contains("首次上报包含23小时的读数"), "{zh}");
         // A week of backlog says no more than a day.
         let mut backlog = MeterOffline::default();

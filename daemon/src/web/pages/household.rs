@@ -2,6 +2,7 @@
 //! meters, contacts, away mode, consent) and the forms that change it.
 
 use super::*;
+use waterwatch_rules::rule::inactivity::background::person_share;
 
 #[derive(Template)]
 #[template(path = "household.html")]
@@ -72,11 +73,12 @@ pub(super) async fn household_view(
         ),
     };
     let rules = state.web.rules.borrow().clone();
-    let first_state = meters.iter().find_map(view::meter_state);
+    // Each meter's stored engine state, read once.
+    let states: Vec<_> = meters.iter().map(view::meter_state).collect();
     let thresholds = view::thresholds(
         &rules,
         &household.id,
-        first_state.as_ref(),
+        states.iter().flatten().next(),
         offset,
         now,
         lang,
@@ -89,8 +91,8 @@ pub(super) async fn household_view(
         .collect();
     let meter_lines = meters
         .iter()
-        .map(|m| {
-            let state = view::meter_state(m);
+        .zip(&states)
+        .map(|(m, state)| {
             let days = state
                 .as_ref()
                 .map(|s| s.baseline().days().to_string())
@@ -140,9 +142,9 @@ pub(super) async fn household_view(
     })
     .collect();
     let away = (status.state == HState::Away).then(|| status.detail.clone());
-    let drips: Vec<f64> = meters
+    let drips: Vec<f64> = states
         .iter()
-        .map(|m| view::meter_state(m).map_or(0.0, |s| s.drip_lph()))
+        .map(|s| s.as_ref().map_or(0.0, |s| s.drip_lph()))
         .collect();
     let first_water = first_water_today(&samples, &drips, now, offset, lang);
     Ok(HouseholdPage {
@@ -195,17 +197,13 @@ pub(super) fn first_water_today(
         .iter()
         .zip(drips.iter().chain(std::iter::repeat(&0.0)))
         .filter_map(|(samples, &drip_lph)| {
-            // As the engine sets a drip aside: credited at half as much
-            // again as it flows, up to 2 L, and a step within the credit
-            // is the drip's.
+            // The drip set aside as the engine does.
             let mut credit = 0.0_f64;
             samples.windows(2).find_map(|w| {
                 let hours = (w[1].ts_ms - w[0].ts_ms) as f64 / 3_600_000.0;
-                credit = (credit + drip_lph * 1.5 * hours).min(2.0);
                 let step = (w[1].total_l - w[0].total_l).max(0.0);
-                let drip = step.min(credit);
-                credit -= drip;
-                (w[1].ts_ms >= midnight && step > drip).then_some(w[1].ts_ms)
+                let person = person_share(&mut credit, drip_lph, hours, step);
+                (w[1].ts_ms >= midnight && person > 0.0).then_some(w[1].ts_ms)
             })
         })
         .min()?;

@@ -56,6 +56,18 @@ pub struct Background {
     credit_l: f64,
 }
 
+/// Of `litres` used over `hours`, what a person used, with a drip of
+/// `drip_lph` set aside: the drip is credited (half as much again, up to
+/// [`CREDIT_MAX_L`]) as time passes, and use within `credit_l` is the
+/// drip's. The engine's rule, for anyone who reads a meter's raw register
+/// (the dashboard's first water of the day).
+pub fn person_share(credit_l: &mut f64, drip_lph: f64, hours: f64, litres: f64) -> f64 {
+    *credit_l = (*credit_l + drip_lph * CREDIT_FACTOR * hours).min(CREDIT_MAX_L);
+    let drip = litres.max(0.0).min(*credit_l);
+    *credit_l -= drip;
+    litres - drip
+}
+
 /// Litres (never negative here) in whole decilitres, rounded.
 fn decilitres(litres: f64) -> u16 {
     (litres * 10.0 + 0.5) as u16
@@ -83,10 +95,7 @@ impl Background {
     #[cold]
     fn absorb(&mut self, start: i64, end: i64, litres: f64) -> f64 {
         let hours = (end - start).max(0) as f64 / HOUR_MS as f64;
-        self.credit_l = (self.credit_l + self.rate_lph * CREDIT_FACTOR * hours).min(CREDIT_MAX_L);
-        let background = litres.min(self.credit_l);
-        self.credit_l -= background;
-        litres - background
+        person_share(&mut self.credit_l, self.rate_lph, hours, litres)
     }
 
     /// A span whose use is unknown (a data gap, a reset): what is known
