@@ -65,16 +65,17 @@ pub async fn run(
 ) -> Result<Report, StoreError> {
     let mut old = EventTime::new(Engine::new(running));
     let mut new = EventTime::new(Engine::new(candidate));
-    let households: HashMap<String, String> = store::ingest::meters(store.pool())
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m.household_id))
-        .collect();
-    for (meter, household) in &households {
-        old.engine_mut()
-            .set_household(meter.clone(), household.clone());
-        new.engine_mut()
-            .set_household(meter.clone(), household.clone());
+    let meters = store::ingest::meters(store.pool()).await?;
+    // A replaced meter hands over to its successor at the successor's
+    // first reading, as the daemon did when it retired it.
+    let mut predecessors: HashMap<String, String> = HashMap::new();
+    for m in &meters {
+        for engine in [old.engine_mut(), new.engine_mut()] {
+            engine.set_household(m.id.clone(), m.household_id.clone());
+        }
+        if let Some(by) = &m.replaced_by {
+            predecessors.insert(by.clone(), m.id.clone());
+        }
     }
     let mut report = Report::default();
     let (mut old_fired, mut new_fired) = (Vec::new(), Vec::new());
@@ -91,6 +92,11 @@ pub async fn run(
         after = Some((last.ts.timestamp_millis(), last.meter_id.clone()));
         for reading in &page {
             report.readings += 1;
+            if let Some(predecessor) = predecessors.remove(&reading.meter_id) {
+                for engine in [old.engine_mut(), new.engine_mut()] {
+                    engine.replace_meter(&predecessor, &reading.meter_id, reading.ts);
+                }
+            }
             old_fired.extend(
                 old.feed(reading)
                     .into_iter()

@@ -124,6 +124,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
                 name: h.name.clone(),
                 grid: h.grid.clone(),
                 meters: h.meters.clone(),
+                replaced: h.replaced.clone().into_iter().collect(),
             })
             .collect();
         let mut tx = store.pool().begin().await.map_err(StoreError::from)?;

@@ -11,7 +11,8 @@
 //! events into cases and queued notifications), `process/commands.rs`
 //! (people's actions, consent, due escalation), `process/reassure.rs` (the
 //! daily reassurance), `process/failures.rs` (notifications that failed for
-//! good: audit, escalation, ops alert), all inside the same transactions;
+//! good: audit, escalation, ops alert), `process/replaced.rs` (meters
+//! replaced by others, retired at start), all inside the same transactions;
 //! and `process/task.rs`, the loop that feeds it.
 
 use std::collections::{HashMap, HashSet};
@@ -40,6 +41,7 @@ mod commands;
 mod failures;
 mod ingest;
 mod reassure;
+mod replaced;
 mod task;
 
 pub use commands::{Action, ActionOutcome, Command, ConsentCommand};
@@ -90,6 +92,9 @@ pub struct Processor {
     reassured: HashSet<(String, String, NaiveDate)>,
     /// Households whose consent is withdrawn: their readings are refused.
     withdrawn: HashSet<String>,
+    /// Replaced meters (old → the meter that took its place): their
+    /// readings are refused.
+    replaced: HashMap<String, String>,
 }
 
 impl Processor {
@@ -114,8 +119,10 @@ impl Processor {
             events,
             reassured: HashSet::new(),
             withdrawn: HashSet::new(),
+            replaced: HashMap::new(),
         };
         processor.reload().await?;
+        processor.retire_replaced().await?;
         Ok(processor)
     }
 
@@ -134,7 +141,14 @@ impl Processor {
         let rules = self.engine.rules().clone();
         let mut engine = Engine::new(rules);
         let mut households = HashMap::new();
+        let mut replaced = HashMap::new();
         for row in store::ingest::meters(self.store.pool()).await? {
+            if let Some(by) = row.replaced_by {
+                replaced.insert(row.id.clone(), by);
+                if row.retired {
+                    continue;
+                }
+            }
             engine.set_household(&row.id, &row.household_id);
             if let Some(json) = &row.engine_state {
                 let state: MeterState =
@@ -148,6 +162,7 @@ impl Processor {
         }
         self.engine = engine;
         self.households = households;
+        self.replaced = replaced;
         self.reassured.clear();
         let mut conn = self.store.pool().acquire().await?;
         self.withdrawn = store::purge::withdrawn(&mut conn)

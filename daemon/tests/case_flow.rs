@@ -12,10 +12,12 @@
 
 mod common;
 
+use common::{offset, on};
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sqlx::Row;
 use tokio::sync::Notify;
@@ -30,22 +32,9 @@ use waterwatch::store::Store;
 use waterwatch_rules::RuleSet;
 use waterwatch_rules::config::DEFAULT_RULES_TOML;
 
-fn offset() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("+08:00")
-}
-
 /// `hh:mm` local (+08:00) on 2026-11-24.
 fn at(hh: u32, mm: u32) -> DateTime<Utc> {
     on(24, hh, mm)
-}
-
-/// `hh:mm` local (+08:00) on 2026-11-`day`.
-fn on(day: u32, hh: u32, mm: u32) -> DateTime<Utc> {
-    offset()
-        .with_ymd_and_hms(2026, 11, day, hh, mm, 0)
-        .single()
-        .expect("a time")
-        .to_utc()
 }
 
 /// 15-minute readings of a household that used water from 06:00 to 07:00

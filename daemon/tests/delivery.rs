@@ -5,10 +5,12 @@
 
 mod common;
 
+use common::{offset, on as at};
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sqlx::Row;
 use tokio::sync::Notify;
@@ -20,19 +22,6 @@ use waterwatch::notify::contacts::ContactConfig;
 use waterwatch::process::{Processor, Settings};
 use waterwatch::store::{self, Store};
 use waterwatch_rules::RuleSet;
-
-fn offset() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("+08:00")
-}
-
-/// `hh:mm` local (+08:00) on 2026-11-`day`.
-fn at(day: u32, hh: u32, mm: u32) -> DateTime<Utc> {
-    offset()
-        .with_ymd_and_hms(2026, 11, day, hh, mm, 0)
-        .single()
-        .expect("a time")
-        .to_utc()
-}
 
 fn reading(meter: &str, t: DateTime<Utc>, total: i64, status: &[&str]) -> Delivery {
     Delivery::unacked(

@@ -448,6 +448,21 @@ impl Baseline {
 }
 
 impl Baseline {
+    /// What a replacement meter in the same home takes over from `from`,
+    /// the meter it replaces: the household's learned rhythm (quiet
+    /// stretches, rising times, days with use, weekends). The stretch and
+    /// day in progress and the reading interval stay this meter's own, and
+    /// a stretch kept aside for `confirm_incident` stays with the old one.
+    pub(crate) fn inherit(&mut self, from: &Baseline) {
+        self.days = from.days;
+        self.day_weight = from.day_weight;
+        self.gaps.clone_from(&from.gaps);
+        self.rise_weight = from.rise_weight;
+        self.rises.clone_from(&from.rises);
+        self.weekend = from.weekend.clone();
+        self.alerted = None;
+    }
+
     /// Pads vectors restored from an older or hand-written state to size, so
     /// indexing never fails on outside input.
     pub(crate) fn normalise_shape(&mut self) {

@@ -31,6 +31,7 @@ mod evaluate;
 mod household;
 mod id_hash;
 mod plan;
+mod replace;
 mod state;
 
 pub use state::MeterState;

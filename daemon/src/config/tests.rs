@@ -155,6 +155,50 @@ fn a_meter_in_two_households_is_refused() {
 }
 
 #[test]
+fn a_replaced_meter_names_a_successor_of_the_household_and_is_listed_no_more() {
+    let good = "[[household]]\nid = \"h1\"\nmeters = [\"m2\"]\nreplaced = { m1 = \"m2\" }\n";
+    let config = check(good).expect("valid");
+    assert_eq!(
+        config.households[0].replaced.get("m1").map(String::as_str),
+        Some("m2")
+    );
+
+    let problems = check(
+        "[[household]]\nid = \"h1\"\nmeters = [\"m1\", \"m2\"]\nreplaced = { m1 = \"m3\" }\n\n\
+         [[household]]\nid = \"h2\"\nmeters = [\"m4\"]\nreplaced = { m1 = \"m4\" }\n",
+    )
+    .unwrap_err();
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(
+        problems[0].starts_with(
+            "ww.toml:4: household[0].replaced: meter `m1` is still listed in the meters of household `h1`"
+        ),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[1].starts_with(
+            "ww.toml:4: household[0].replaced: `m1` was replaced by `m3`, which is not one of this household's meters"
+        ),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[2].starts_with("ww.toml:9: household[1].replaced: meter `m1` is still listed"),
+        "{problems:#?}"
+    );
+
+    let twice = "[[household]]\nid = \"h1\"\nmeters = [\"m2\"]\nreplaced = { m1 = \"m2\" }\n\n\
+                 [[household]]\nid = \"h2\"\nmeters = [\"m3\"]\nreplaced = { m1 = \"m3\" }\n";
+    let problems = check(twice).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with(
+            "ww.toml:9: household[1].replaced: meter `m1` is listed as replaced in household `h1` too"
+        ),
+        "{problems:#?}"
+    );
+}
+
+#[test]
 fn a_bad_duration_names_the_key() {
     let problems = check("[ingest]\nmax_age = \"a fortnight\"\n").unwrap_err();
     assert_eq!(problems.len(), 1);

@@ -89,6 +89,7 @@ impl Config {
                 }
             }
         }
+        out.extend(replaced_meter_errors(&self.households, &meters));
         let mut channel_names = std::collections::BTreeSet::new();
         let mut index: std::collections::BTreeMap<&str, usize> = Default::default();
         for (section, name, max_per_minute) in self.channel_limits() {
@@ -226,4 +227,44 @@ impl Config {
             )
             .collect()
     }
+}
+
+/// `household[i].replaced`: each old meter is in no household's `meters`
+/// and replaced only once, and the meter that took its place is one of this
+/// household's. `meters`: each listed meter's household.
+fn replaced_meter_errors(
+    households: &[HouseholdConfig],
+    meters: &std::collections::BTreeMap<&str, &str>,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut retired = std::collections::BTreeMap::new();
+    for (i, household) in households.iter().enumerate() {
+        let key = format!("household[{i}].replaced");
+        for (old, new) in &household.replaced {
+            if let Some(owner) = meters.get(old.as_str()) {
+                out.push((
+                    key.clone(),
+                    format!(
+                        "meter `{old}` is still listed in the meters of household `{owner}`; \
+                         a replaced meter is watched no more"
+                    ),
+                ));
+            } else if let Some(other) = retired.insert(old.as_str(), household.id.as_str()) {
+                out.push((
+                    key.clone(),
+                    format!("meter `{old}` is listed as replaced in household `{other}` too"),
+                ));
+            }
+            if !household.meters.contains(new) {
+                out.push((
+                    key.clone(),
+                    format!(
+                        "`{old}` was replaced by `{new}`, which is not one of this \
+                         household's meters; list it in `meters`"
+                    ),
+                ));
+            }
+        }
+    }
+    out
 }

@@ -29,6 +29,9 @@ pub enum Reject {
     UnknownTopic(String),
     /// The meter's household withdrew consent: nothing of it is kept.
     ConsentWithdrawn(String),
+    /// The meter was replaced (`replaced` in its household's config) and
+    /// is watched no more: `by` took its place.
+    ReplacedMeter { meter: String, by: String },
 }
 
 impl Reject {
@@ -47,6 +50,7 @@ impl Reject {
             Reject::DeviceError(_) => "device_error",
             Reject::UnknownTopic(_) => "unknown_topic",
             Reject::ConsentWithdrawn(_) => "consent_withdrawn",
+            Reject::ReplacedMeter { .. } => "replaced_meter",
         }
     }
 }
@@ -79,6 +83,11 @@ impl fmt::Display for Reject {
             Reject::ConsentWithdrawn(id) => write!(
                 f,
                 "meter `{id}` belongs to a household that withdrew consent; its readings are not kept"
+            ),
+            Reject::ReplacedMeter { meter, by } => write!(
+                f,
+                "meter `{meter}` was replaced by `{by}` and is watched no more; \
+                 if it is still in use, the household's `replaced` list is wrong"
             ),
             Reject::UnknownMeter(id) => write!(
                 f,

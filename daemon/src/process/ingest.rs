@@ -113,6 +113,14 @@ impl Processor {
                 }
             };
             for reading in readings {
+                if let Some(by) = self.replaced.get(&reading.meter_id) {
+                    let why = Reject::ReplacedMeter {
+                        meter: reading.meter_id.clone(),
+                        by: by.clone(),
+                    };
+                    self.dead_letter(conn, delivery, &why, now_ms).await?;
+                    continue;
+                }
                 if !self.households.contains_key(&reading.meter_id) {
                     if self.settings.unknown_meters == UnknownMeters::Reject {
                         let why = Reject::UnknownMeter(reading.meter_id.clone());

@@ -125,7 +125,7 @@ async fn meters_where(
          THEN m.engine_state END AS engine_state, \
          r.battery_pct, r.rssi_dbm, r.utc_offset_s FROM meters m \
          LEFT JOIN readings r ON r.meter_id = m.id AND r.ts_ms = m.last_reading_ms \
-         WHERE $1 = '' OR m.household_id = $1 ORDER BY m.id",
+         WHERE m.replaced_by IS NULL AND ($1 = '' OR m.household_id = $1) ORDER BY m.id",
     )
     .bind(household.unwrap_or(""))
     .bind(i64::from(with_state))

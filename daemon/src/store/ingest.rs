@@ -57,18 +57,26 @@ pub struct MeterRow {
     pub id: String,
     pub household_id: String,
     pub engine_state: Option<String>,
+    /// The meter that took this one's place (see `store::replaced`).
+    pub replaced_by: Option<String>,
+    /// Replaced, and retired by the processor: watched no more.
+    pub retired: bool,
 }
 
 pub async fn meters(pool: &AnyPool) -> Result<Vec<MeterRow>, StoreError> {
-    let rows = sqlx::query("SELECT id, household_id, engine_state FROM meters ORDER BY id")
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT id, household_id, engine_state, replaced_by, retired_ms FROM meters ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?;
     rows.into_iter()
         .map(|row| {
             Ok(MeterRow {
                 id: row.try_get("id")?,
                 household_id: row.try_get("household_id")?,
                 engine_state: row.try_get("engine_state")?,
+                replaced_by: row.try_get("replaced_by")?,
+                retired: row.try_get::<Option<i64>, _>("retired_ms")?.is_some(),
             })
         })
         .collect()
@@ -111,10 +119,13 @@ pub struct HouseholdRow {
     pub name: Option<String>,
     pub grid: Option<String>,
     pub meters: Vec<String>,
+    /// `(old meter, the meter that took its place)`.
+    pub replaced: Vec<(String, String)>,
 }
 
 /// Make the stored registry match the configured households: create or
-/// update each household and move each listed meter to it.
+/// update each household and move each listed meter to it (a listed meter
+/// is watched, even one replaced before); record each replaced meter.
 pub async fn sync_households(
     conn: &mut AnyConnection,
     households: &[HouseholdRow],
@@ -125,6 +136,7 @@ pub async fn sync_households(
         name,
         grid,
         meters,
+        replaced,
     } in households
     {
         sqlx::query(
@@ -140,13 +152,17 @@ pub async fn sync_households(
         for meter in meters {
             sqlx::query(
                 "INSERT INTO meters (id, household_id, created_ms) VALUES ($1, $2, $3) \
-                 ON CONFLICT (id) DO UPDATE SET household_id = excluded.household_id",
+                 ON CONFLICT (id) DO UPDATE SET household_id = excluded.household_id, \
+                 replaced_by = NULL, retired_ms = NULL",
             )
             .bind(meter)
             .bind(id)
             .bind(now_ms)
             .execute(&mut *conn)
             .await?;
+        }
+        for (old, new) in replaced {
+            super::replaced::record(conn, id, old, new, now_ms).await?;
         }
     }
     Ok(())

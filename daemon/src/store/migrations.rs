@@ -37,6 +37,7 @@ embedded!(
     "0006_withdrawal.sql",
     "0007_signal.sql",
     "0008_state_summary.sql",
+    "0009_replaced_meters.sql",
 );
 
 fn files(backend: Backend) -> &'static [(&'static str, &'static str)] {

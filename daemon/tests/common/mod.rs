@@ -100,6 +100,21 @@ async fn drop_left_behind(conn: &mut sqlx::AnyConnection) {
     }
 }
 
+/// The households' time zone in these tests, +08:00.
+pub fn offset() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00")
+}
+
+/// `hh:mm` local (+08:00) on 2026-11-`day`.
+pub fn on(day: u32, hh: u32, mm: u32) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    offset()
+        .with_ymd_and_hms(2026, 11, day, hh, mm, 0)
+        .single()
+        .expect("a time")
+        .to_utc()
+}
+
 /// The processor's settings for household `h1` in `grid-7` (resident Zhang
 /// Mei), displayed at +08:00, new meters registered; no channels, contacts
 /// or routes: each test adds its own.

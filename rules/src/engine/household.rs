@@ -43,7 +43,7 @@ impl Engine {
     }
 
     /// Tells each known meter of `household` whether it shares it.
-    fn mark_sharing(&mut self, household: &str) {
+    pub(super) fn mark_sharing(&mut self, household: &str) {
         let Some(meters) = self.household_meters.get(household) else {
             return;
         };

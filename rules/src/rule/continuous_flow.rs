@@ -252,6 +252,14 @@ impl ContinuousFlow {
         self.alerted = self.alerted.and_then(|k| k.close_day(keep));
     }
 
+    /// What a replacement meter in the same home takes over from `from`:
+    /// the household's past runs (learned rules). A run kept aside for
+    /// `confirm_leak` stays with the old meter.
+    pub fn inherit(&mut self, from: &ContinuousFlow) {
+        self.runs = from.runs.clone();
+        self.alerted = None;
+    }
+
     /// This rule's alert fired now: the run broke the limit it has now.
     pub fn fired(&mut self, config: &ContinuousFlowConfig, learning: bool) {
         self.broke = Some(self.limit(config, learning).ms);

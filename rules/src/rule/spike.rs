@@ -192,6 +192,12 @@ impl Spike {
             .map(|flow| (flow, behind, from));
     }
 
+    /// What a replacement meter in the same home takes over from `from`:
+    /// the household's busiest rates per day (learned rules).
+    pub fn inherit(&mut self, from: &Spike) {
+        self.rates = from.rates.clone();
+    }
+
     /// Closes a day with use: the learned rates fade by `keep` and the
     /// day's busiest window is learned, unless the rule is still `firing`
     /// (a tap left open over midnight is not the household's busiest hour).

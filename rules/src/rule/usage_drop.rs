@@ -146,6 +146,21 @@ impl DailyUse {
         }
     }
 
+    /// What a replacement meter in the same home takes over from `from`:
+    /// the household's closed days, and the day in progress with this
+    /// meter's share of it added (the day of the swap is one day of the
+    /// household's use, half on each meter).
+    pub fn inherit(&mut self, from: &DailyUse) {
+        let mine = std::mem::replace(self, from.clone());
+        if let Some(day) = mine.day {
+            self.roll(day);
+            if self.day == Some(day) {
+                self.litres += mine.litres;
+                self.covered_ms += mine.covered_ms;
+            }
+        }
+    }
+
     fn add(&mut self, litres: f64, covered_ms: i64) {
         if litres > EPSILON_L {
             self.litres += litres;

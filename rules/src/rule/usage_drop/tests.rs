@@ -131,3 +131,27 @@ fn an_interval_across_midnight_is_split_between_the_days() {
     let days: Vec<Option<u32>> = d.days().collect();
     assert_eq!(days, [None, Some(5)]);
 }
+
+#[test]
+fn a_replacement_meter_takes_over_the_days_and_the_day_of_the_swap_is_one_day() {
+    let mut old = DailyUse::default();
+    feed(&mut old, 0, &[100.0; 20]);
+    // Day 20: the old meter until 12:00 (50 L), the new one after (50 L).
+    let swap = MONDAY + 20 * 24 * H;
+    for h in 0..12 {
+        let l = if h >= 7 { 10.0 } else { 0.0 };
+        old.usage(swap + h * H, swap + (h + 1) * H, l, CST, true);
+    }
+    let mut new = DailyUse::default();
+    for h in 12..24 {
+        let l = if h < 17 { 10.0 } else { 0.0 };
+        new.usage(swap + h * H, swap + (h + 1) * H, l, CST, true);
+    }
+    new.inherit(&old);
+    feed(&mut new, 21, &[100.0]);
+    let days: Vec<Option<u32>> = new.days().collect();
+    assert_eq!(days.len(), 21);
+    assert!(days[..20].iter().all(|&d| d == Some(100)), "{days:?}");
+    assert_eq!(days[20], Some(100), "the day of the swap, both halves");
+    assert_eq!(verdict(&new), Some(Verdict::Clear));
+}

@@ -1,0 +1,138 @@
+//! A meter replaced by another in the same home (`Engine::replace_meter`):
+//! the new meter watches with what the old one learned, the old one is
+//! watched no more.
+
+mod support;
+
+use support::{Household, METER, Run, assert_between, at, dates, minutes};
+use waterwatch_rules::{Kind, Reading, Transition};
+
+const NEW: &str = "m-0002";
+const HOURLY: &[&str] = &[
+    "07:00", "08:00", "09:00", "10:00", "11:00", "12:00", "13:00", "14:00", "15:00", "16:00",
+    "17:00", "18:00", "19:00", "20:00", "21:00", "22:00",
+];
+const MORNING: &[&str] = &["07:00", "08:00", "09:00", "10:00", "11:00", "12:00"];
+
+/// Three weeks and three days at home all day, water every hour from 07:00
+/// to 22:00; on 2026-11-25 a fall after the 12:00 use.
+fn home() -> Household {
+    let all = dates(25);
+    all.iter()
+        .enumerate()
+        .fold(Household::new(1000.0), |h, (i, d)| {
+            h.uses_at(d, if i == 24 { MORNING } else { HOURLY })
+        })
+}
+
+/// The old meter's readings up to 10:30 on the day of the swap, the new
+/// one's (its register starting at zero) from 11:00 to `until`.
+fn swapped(h: &Household, until: &str) -> (Vec<Reading>, Vec<Reading>) {
+    let old = h.readings("2026-11-01 00:00", "2026-11-25 10:30", minutes(15));
+    let fitted = h.register(at("2026-11-25 10:45"));
+    let new = h
+        .readings("2026-11-25 11:00", until, minutes(15))
+        .into_iter()
+        .map(|r| Reading {
+            meter_id: NEW.to_owned(),
+            total_l: r.total_l - fitted,
+            ..r
+        })
+        .collect();
+    (old, new)
+}
+
+/// The swap as the daemon sees it: the old meter's readings, the new one
+/// replacing it at 10:50 (when `replace` is set; otherwise the new meter
+/// is merely another meter of the home), then the new one's readings.
+fn run(replace: bool) -> Run {
+    let (old, new) = swapped(&home(), "2026-11-26 06:00");
+    let mut run = Run::new();
+    run.engine.set_household(METER, "h-1");
+    run.engine.set_household(NEW, "h-1");
+    run.live(&old);
+    run.tick_until(at("2026-11-25 10:50"));
+    if replace {
+        let events = run.engine.replace_meter(METER, NEW, at("2026-11-25 10:50"));
+        run.events.extend(events);
+    }
+    run.live(&new);
+    run
+}
+
+#[test]
+fn the_new_meter_finds_a_fall_on_its_first_day_as_the_old_one_would() {
+    let run = run(true);
+    let fired: Vec<_> = run
+        .events
+        .iter()
+        .filter(|e| e.kind == Kind::Inactivity && e.event == Transition::Fired)
+        .collect();
+    assert_eq!(fired.len(), 1, "{:?}", run.story());
+    assert_eq!(fired[0].meter_id, NEW);
+    // Water every hour for three weeks: a few hours' quiet is news.
+    assert_between(fired[0].ts, "2026-11-25 14:45", "2026-11-25 16:00");
+    assert!(
+        fired[0].summary.contains("On a usual day"),
+        "{}",
+        fired[0].summary
+    );
+    assert!(!run.engine.learning(NEW));
+}
+
+#[test]
+fn without_the_replacement_the_new_meter_learns_from_scratch_and_finds_it_at_midnight() {
+    // The old meter left silent beside it is offline, and its history says
+    // nothing to the new one: the fixed 12 h fallback, ten hours late.
+    let run = run(false);
+    let fired = run.fired("inactivity");
+    assert_eq!(fired.len(), 1, "{:?}", run.story());
+    assert_between(fired[0], "2026-11-26 00:00", "2026-11-26 00:15");
+    assert!(run.engine.learning(NEW));
+}
+
+#[test]
+fn the_old_meter_is_watched_no_more_and_its_offline_alert_resolves_saying_why() {
+    let (old, _) = swapped(&home(), "2026-11-26 06:00");
+    let mut run = Run::new();
+    run.live(&old);
+    // The plumber took an hour and a half; then the swap is recorded.
+    run.tick_until(at("2026-11-25 15:00"));
+    assert_eq!(run.fired("meter_offline").len(), 1, "{:?}", run.story());
+    let events = run.engine.replace_meter(METER, NEW, at("2026-11-25 15:05"));
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].rule, "meter_offline");
+    assert_eq!(events[0].event, Transition::Resolved);
+    assert_eq!(events[0].household, METER);
+    assert!(
+        events[0].summary.contains("replaced by m-0002"),
+        "{}",
+        events[0].summary
+    );
+    run.events.extend(events);
+    run.tick_until(at("2026-11-27 15:00"));
+    assert_eq!(run.fired("meter_offline").len(), 1, "{:?}", run.story());
+    assert!(run.engine.state(METER).is_none());
+    assert_eq!(run.engine.meters().collect::<Vec<_>>(), [NEW]);
+    // The new meter, never heard from, is in the old one's household, and
+    // neither offline nor quiet until its first reading.
+    assert!(run.engine.active_alerts(NEW).is_empty());
+    assert!(!run.engine.learning(NEW));
+}
+
+#[test]
+fn a_new_meter_that_has_learned_more_keeps_its_own_rhythm() {
+    let (old, _) = swapped(&home(), "2026-11-26 06:00");
+    let mut run = Run::new();
+    run.live(&old);
+    let mut young = Run::new();
+    young.live(&old[..4 * 24 * 2]);
+    let young = young.engine.meter_state(METER).unwrap();
+    assert!(young.baseline().days() < 24);
+    // Recorded the wrong way round: the meter with 24 days is the "new" one.
+    run.engine.restore_meter(NEW, young);
+    let own = run.engine.state(METER).unwrap().clone();
+    run.engine.replace_meter(NEW, METER, at("2026-11-25 10:50"));
+    assert_eq!(run.engine.state(METER), Some(&own));
+    assert!(run.engine.state(NEW).is_none());
+}
