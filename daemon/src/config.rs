@@ -307,11 +307,12 @@ pub struct HouseholdConfig {
     pub meters: Vec<String>,
     /// Meters of this home that were replaced, each by the meter (listed
     /// in `meters`) that took its place: `{ "m-0003" = "m-0107" }`. At the
-    /// next start the old meter is no longer watched (its alerts resolve
-    /// and its readings are refused) and the new one takes over what it
-    /// learned of the household, skipping a second learning period. A
-    /// retired meter stays retired when the line goes; listing it in a
-    /// household's `meters` again watches it again.
+    /// next start the old meter is no longer watched (its offline and
+    /// fault alerts resolve, its readings are refused; an open case about
+    /// the household waits for a person to close it) and the new one
+    /// takes over what it learned of the household, skipping a second
+    /// learning period. A retired meter stays retired when the line goes;
+    /// listing it in a household's `meters` again watches it again.
     #[serde(default)]
     pub replaced: std::collections::BTreeMap<String, String>,
 }

@@ -277,3 +277,49 @@ async fn the_backtest_hands_over_as_the_daemon_did() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_case_about_the_household_stays_open_through_a_swap() {
+    for (backend, store, _dir) in common::stores().await {
+        let clock = Arc::new(ManualClock::new(on(1, 0, 0)));
+        registry(&store, &["m-old"], &[], on(1, 0, 0)).await;
+        let mut p = load(&store, &clock).await;
+        // Sixteen usual days; on the 17th no water after 12:00: by 17:00 an
+        // inactivity case is open. Then the meter is swapped, before
+        // anyone has closed the case.
+        let mut start = 1000;
+        for day in 1..=16 {
+            let readings = series("m-old", on(day, 0, 0), on(day, 23, 45), start);
+            start += 150;
+            clock.set(on(day, 23, 50));
+            let batch: Vec<Delivery> = readings.into_iter().map(|(_, d)| d).collect();
+            p.handle(&batch).await.expect("stored");
+        }
+        let fall = series_using_until("m-old", on(17, 0, 0), on(17, 17, 0), start, on(17, 12, 0));
+        live(&mut p, &clock, fall).await;
+        let open = "SELECT COUNT(*) AS n FROM cases WHERE resolution IS NULL";
+        assert_eq!(scalar(&store, open).await, 1, "{backend}");
+        drop(p);
+
+        registry(&store, &["m-new"], &[("m-old", "m-new")], on(17, 17, 5)).await;
+        clock.set(on(17, 17, 10));
+        let _p = load(&store, &clock).await;
+        assert_eq!(scalar(&store, open).await, 1, "{backend}: still open");
+        assert_eq!(
+            alert_events(&store).await,
+            [("m-old".to_owned(), "inactivity".to_owned(), false)],
+            "{backend}"
+        );
+        let trail: Vec<(String, String)> =
+            sqlx::query("SELECT kind, detail FROM case_events ORDER BY id")
+                .fetch_all(store.pool())
+                .await
+                .expect("the trail")
+                .iter()
+                .map(|r| (r.get("kind"), r.get("detail")))
+                .collect();
+        let last = trail.last().expect("a trail");
+        assert_eq!(last.0, "meter_replaced", "{backend}: {trail:#?}");
+        assert!(last.1.contains("Close the case"), "{backend}: {}", last.1);
+    }
+}

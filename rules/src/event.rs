@@ -27,6 +27,12 @@ impl Kind {
             Kind::MeterFault => "meter_fault",
         }
     }
+
+    /// Whether the alert is about the meter itself (offline, a fault it
+    /// reports) rather than the household's water use.
+    pub fn is_about_meter(self) -> bool {
+        matches!(self, Kind::MeterOffline | Kind::MeterFault)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

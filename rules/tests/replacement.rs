@@ -136,3 +136,16 @@ fn a_new_meter_that_has_learned_more_keeps_its_own_rhythm() {
     assert_eq!(run.engine.state(METER), Some(&own));
     assert!(run.engine.state(NEW).is_none());
 }
+
+#[test]
+fn a_swap_does_not_resolve_an_alert_about_the_household() {
+    // The fall is found on the old meter; the meter is swapped before
+    // anyone has closed the case. Nothing shows the resident is fine.
+    let old = home().readings("2026-11-01 00:00", "2026-11-25 17:00", minutes(15));
+    let mut run = Run::new();
+    run.live(&old);
+    assert_eq!(run.fired("inactivity").len(), 1, "{:?}", run.story());
+    let events = run.engine.replace_meter(METER, NEW, at("2026-11-25 17:05"));
+    assert!(events.is_empty(), "{events:?}");
+    assert!(run.engine.state(METER).is_none());
+}

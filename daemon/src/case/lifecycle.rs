@@ -132,7 +132,8 @@ impl Case {
             .unwrap_or(Severity::Info)
     }
 
-    fn active(&self) -> impl Iterator<Item = &CaseAlert> {
+    /// The alerts of the case still firing.
+    pub fn active(&self) -> impl Iterator<Item = &CaseAlert> {
         self.alerts.iter().filter(|a| a.resolved.is_none())
     }
 

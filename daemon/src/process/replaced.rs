@@ -1,7 +1,12 @@
 //! Meters replaced by others in the same home (`replaced` in a household's
 //! config), retired when the processor starts: each old meter's alerts
-//! resolve, saying so, and the meter that took its place takes over what
-//! the engine learned of the household.
+//! about itself (offline, faults) resolve, saying so; its alerts about the
+//! household stay in their open case, which says they are watched no more
+//! and waits for a person to close it; and the meter that took its place
+//! takes over what the engine learned of the household.
+
+use chrono::{DateTime, Utc};
+use sqlx::AnyConnection;
 
 use super::Processor;
 use crate::store::{self, StoreError};
@@ -22,12 +27,15 @@ impl Processor {
                 &new,
                 now.with_timezone(&self.settings.display_offset),
             );
-            self.households.remove(&old);
+            let household = self.households.remove(&old);
             let result = async {
                 let mut tx = self.store.pool().begin().await?;
                 self.save_state(&mut tx, &new).await?;
                 store::replaced::retire(&mut tx, &old, now.timestamp_millis()).await?;
                 let notified = self.apply_events(&mut tx, &events, now).await?;
+                if let Some(household) = &household {
+                    note_unwatched(&mut tx, household, &old, &new, now).await?;
+                }
                 tx.commit().await?;
                 Ok::<_, StoreError>(notified)
             }
@@ -50,4 +58,31 @@ impl Processor {
         }
         Ok(())
     }
+}
+
+/// The household's open case keeps `old`'s alerts about the household's
+/// water use (a swap shows nobody is fine): its trail says that no water
+/// will resolve them now, so a person must close it.
+async fn note_unwatched(
+    conn: &mut AnyConnection,
+    household: &str,
+    old: &str,
+    new: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(case) = store::cases::open_case(conn, household).await? else {
+        return Ok(());
+    };
+    let Some(id) = case.id else {
+        return Ok(());
+    };
+    for alert in case.active().filter(|a| a.meter_id == old) {
+        let detail = format!(
+            "{}: meter {old} was replaced by {new}; water on {new} does not end this \
+             alert. Close the case once someone has checked on the household.",
+            alert.rule
+        );
+        store::cases::audit(conn, id, now, "meter_replaced", &detail).await?;
+    }
+    Ok(())
 }

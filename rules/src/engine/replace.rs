@@ -8,10 +8,13 @@ use crate::reading::Timestamp;
 use crate::text::Language;
 
 impl Engine {
-    /// `old` was replaced by `new` in the same home, at `now`. The alerts
-    /// firing on `old` resolve (the events, saying so) and `old` leaves
-    /// the engine: it is watched no more, and water on it no longer counts
-    /// for its household. Unless `new` has already seen as many days with
+    /// `old` was replaced by `new` in the same home, at `now`. `old`
+    /// leaves the engine: it is watched no more, and water on it no longer
+    /// counts for its household. Its alerts about the meter itself
+    /// (meter_offline, meter_fault) resolve: the events, saying so. Its
+    /// alerts about the household's water use (inactivity, flow, spike,
+    /// usage_drop) are not resolved: a swap shows nobody is fine, so the
+    /// caller's case keeps them until a person closes it. Unless `new` has already seen as many days with
     /// use, it takes over what `old` learned of the household (see
     /// [`MeterState::inherit`]), so its learned rules need no second
     /// learning period; what it has seen of its own register, its current
@@ -40,6 +43,7 @@ impl Engine {
         state
             .alerts
             .iter()
+            .filter(|alert| alert.kind.is_about_meter())
             .map(|alert| AlertEvent {
                 ts: now,
                 household: household.clone(),
