@@ -208,6 +208,19 @@ async fn a_replaced_meter_hands_over_its_rhythm_and_is_watched_no_more() {
             .map(|m| m.id)
             .collect();
         assert_eq!(listed, ["m-new"], "{backend}");
+        // Its readings stay the household's history (the usage chart).
+        let history = store::replaced::of_household(store.pool(), "h1")
+            .await
+            .expect("replaced meters");
+        assert_eq!(history.len(), 1, "{backend}");
+        assert_eq!(
+            (history[0].id.as_str(), history[0].by.as_str()),
+            ("m-old", "m-new")
+        );
+        assert_eq!(
+            history[0].retired_ms,
+            Some(on(5, 15, 10).timestamp_millis())
+        );
         // The old meter, silent for nine hours, draws no second offline
         // alert (the new one has been quiet for two: not offline yet).
         clock.set(on(5, 18, 0));

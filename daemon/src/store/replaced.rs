@@ -58,3 +58,36 @@ pub async fn retire(conn: &mut AnyConnection, old: &str, now_ms: i64) -> Result<
     .await?;
     Ok(())
 }
+
+/// A meter of a household that another took the place of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replaced {
+    pub id: String,
+    pub by: String,
+    /// When the processor retired it (`None` until the next start).
+    pub retired_ms: Option<i64>,
+}
+
+/// `household`'s replaced meters, in id order: their readings are part of
+/// its history (the usage chart), though they are watched no more.
+pub async fn of_household(
+    pool: &sqlx::AnyPool,
+    household: &str,
+) -> Result<Vec<Replaced>, StoreError> {
+    sqlx::query(
+        "SELECT id, replaced_by, retired_ms FROM meters \
+         WHERE household_id = $1 AND replaced_by IS NOT NULL ORDER BY id",
+    )
+    .bind(household)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Replaced {
+            id: row.try_get("id")?,
+            by: row.try_get("replaced_by")?,
+            retired_ms: row.try_get("retired_ms")?,
+        })
+    })
+    .collect()
+}

@@ -324,6 +324,27 @@ pub fn kind(lang: Language, kind: &str) -> &'static str {
     }
 }
 
+/// A replaced meter under the household's meters table: which meter took
+/// its place and when it was retired (`on`, a date; `None` until the next
+/// start retires it).
+pub fn replaced_meter(lang: Language, old: &str, new: &str, on: Option<&str>) -> String {
+    match (lang, on) {
+        (Language::En, Some(on)) => format!(
+            "Meter {old} was replaced by {new} on {on}: {new} carries on with what {old} learned; \
+             {old}'s readings stay in the chart."
+        ),
+        (Language::En, None) => {
+            format!("Meter {old} is being replaced by {new} (at the daemon's next start).")
+        }
+        (Language::ZhCn, Some(on)) => {
+            format!(
+                "水表{old}已于{on}更换为{new}：新水表沿用{old}学到的规律，{old}的读数仍在图表中。"
+            )
+        }
+        (Language::ZhCn, None) => format!("水表{old}将更换为{new}（守护进程下次启动时生效）。"),
+    }
+}
+
 /// `12 min ago` / `12分钟前`.
 pub fn ago(lang: Language, ms: i64) -> String {
     let ms = ms.max(0);

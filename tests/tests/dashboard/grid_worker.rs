@@ -30,6 +30,11 @@ pub async fn grid_worker_sees_and_acts_on_their_grid_only(walk: &Walk) -> Sessio
         page.contains("<svg") && page.contains("Alerts after"),
         "{page}"
     );
+    // The meter the household had before, retired when the daemon started.
+    assert!(
+        page.contains("Meter m-east-2019 was replaced by m-east on 20"),
+        "{page}"
+    );
     assert!(page.len() < 100 * 1024);
     assert_eq!(
         li.get(base, "/households/h-west").await.0,

@@ -46,7 +46,7 @@ async fn every_page_and_route_keeps_to_each_roles_limits() {
     let mut text = config(&broker.url(), http_port, &dir.path().join("ww.db"), None)
         .replace("[http]\n", "[http]\nlogin = \"always\"\n");
     text.push_str(
-        "\n[[household]]\nid = \"h-east\"\nname = \"Mrs Chen\"\ngrid = \"east\"\nmeters = [\"m-east\"]\n\
+        "\n[[household]]\nid = \"h-east\"\nname = \"Mrs Chen\"\ngrid = \"east\"\nmeters = [\"m-east\"]\nreplaced = { \"m-east-2019\" = \"m-east\" }\n\
          \n[[household]]\nid = \"h-west\"\nname = \"Mr Wang\"\ngrid = \"west\"\nmeters = [\"m-west\"]\n",
     );
     let config_path = dir.path().join("waterwatch.toml");

@@ -13,7 +13,7 @@ use super::{may_change_household, visible};
 use crate::http::{AppState, JsonBody, Refusal, api_error, database_unavailable, json_body};
 use crate::store::StoreError;
 use crate::store::access::{self, Consent};
-use crate::store::dashboard;
+use crate::store::{dashboard, replaced};
 use crate::web::auth::{Identity, Role};
 use crate::web::pages::{status_of, visible_statuses};
 use crate::web::{audit, view};
@@ -96,9 +96,21 @@ async fn usage(State(state): State<AppState>, who: Identity, Path(id): Path<Stri
                 return Ok(None);
             }
         }
+        // The meters it has now and those they replaced: all its history.
+        let mut ids: Vec<String> = dashboard::meters(pool, Some(&h.id))
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        ids.extend(
+            replaced::of_household(pool, &h.id)
+                .await?
+                .into_iter()
+                .map(|r| r.id),
+        );
         let mut samples = Vec::new();
-        for m in &dashboard::meters(pool, Some(&h.id)).await? {
-            samples.push(dashboard::samples(pool, &m.id, now - 35 * 86_400_000).await?);
+        for id in &ids {
+            samples.push(dashboard::samples(pool, id, now - 35 * 86_400_000).await?);
         }
         Ok::<_, StoreError>(Some(view::usage_series(&samples, now, 7, 28)))
     }

@@ -16,6 +16,8 @@ pub(super) struct HouseholdPage {
     cases: Vec<CaseLine>,
     /// id, last seen, battery, days learned, steady drip.
     meters: Vec<(String, String, String, String, String)>,
+    /// "m-0003 was replaced by m-0107 on 2026-11-25", one per replaced meter.
+    replaced: Vec<String>,
     contacts: Vec<String>,
     away: Option<String>,
     can_act: bool,
@@ -58,9 +60,15 @@ pub(super) async fn household_view(
     let consent = access::consent(pool, &household.id).await?;
     let sees_usage =
         who.role != Role::Family || consent.as_ref().is_some_and(|c| c.family_sees_usage);
+    // The meters it has now, then those they replaced (its history).
+    let replaced = crate::store::replaced::of_household(pool, &household.id).await?;
     let mut samples = Vec::new();
-    for m in &meters {
-        samples.push(dashboard::samples(pool, &m.id, now - 35 * 86_400_000).await?);
+    for id in meters
+        .iter()
+        .map(|m| &m.id)
+        .chain(replaced.iter().map(|r| &r.id))
+    {
+        samples.push(dashboard::samples(pool, id, now - 35 * 86_400_000).await?);
     }
     let series = view::usage_series(&samples, now, 7, 28);
     let has_data = series.hours.iter().any(Option::is_some);
@@ -142,10 +150,12 @@ pub(super) async fn household_view(
     })
     .collect();
     let away = (status.state == HState::Away).then(|| status.detail.clone());
-    let drips: Vec<f64> = states
+    let mut drips: Vec<f64> = states
         .iter()
         .map(|s| s.as_ref().map_or(0.0, |s| s.drip_lph()))
         .collect();
+    // A replaced meter's drip is not known any more (its state went).
+    drips.resize(samples.len(), 0.0);
     let first_water = first_water_today(&samples, &drips, now, offset, lang);
     Ok(HouseholdPage {
         chrome: Chrome::new(who, display_name(household), "overview"),
@@ -155,6 +165,13 @@ pub(super) async fn household_view(
         thresholds,
         cases,
         meters: meter_lines,
+        replaced: replaced
+            .iter()
+            .map(|r| {
+                let on = r.retired_ms.map(|at| local_time(at, offset, "%Y-%m-%d"));
+                i18n::replaced_meter(lang, &r.id, &r.by, on.as_deref())
+            })
+            .collect(),
         contacts,
         away,
         can_act: who.role != Role::Family,
