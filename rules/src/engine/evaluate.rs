@@ -9,6 +9,7 @@ use crate::reading::Timestamp;
 use crate::rule::inactivity::{InactivityConfig, Limit};
 use crate::rule::usage_drop::UsageDropConfig;
 use crate::rule::{Verdict, ms};
+use crate::text::Language;
 
 /// Asks the rules in `scope` for their verdicts and turns changes into
 /// events. `generation` is the engine's rules generation: cached rule
@@ -46,10 +47,7 @@ pub(super) fn evaluate(
         state.alerts.retain(|alert| {
             let current = position_of(alert).is_some();
             if !current {
-                let summary = format!(
-                    "Withdrawn: the rule \"{}\" was removed, disabled or changed in the rules file.",
-                    alert.rule
-                );
+                let summary = withdrawn_text(who.language(), &alert.rule);
                 events.push(event(alert, Transition::Resolved, summary));
             }
             current
@@ -282,7 +280,10 @@ fn summary(
 ) -> String {
     let offset = state.offset();
     let learning = state.baseline.learning(&rules.baseline);
-    let none = || "No data yet.".to_owned();
+    let none = || match who.language() {
+        Language::En => "No data yet.".to_owned(),
+        Language::ZhCn => "尚无数据。".to_owned(),
+    };
     match &at.rule.detector {
         Detector::Inactivity(config) => {
             let mut text = state.inactivity.summary_in(
@@ -308,7 +309,10 @@ fn summary(
             .daily
             .assess(&usage_drop_config(rules, who, config))
             .map_or_else(
-                || "Not enough days of data to compare daily use.".to_owned(),
+                || match who.language() {
+                    Language::En => "Not enough days of data to compare daily use.".to_owned(),
+                    Language::ZhCn => "数据天数不足，无法比较每日用水量。".to_owned(),
+                },
                 |a| a.summary(verdict, who.language()),
             ),
         Detector::MeterOffline(config) => state.offline.summary_for(
@@ -320,5 +324,15 @@ fn summary(
             state.memo.shares_household,
         ),
         Detector::MeterFault(config) => state.fault.summary(config, verdict, who.language()),
+    }
+}
+
+/// The summary of an alert whose rule is gone from the rules file.
+fn withdrawn_text(language: Language, rule: &str) -> String {
+    match language {
+        Language::En => format!(
+            "Withdrawn: the rule \"{rule}\" was removed, disabled or changed in the rules file."
+        ),
+        Language::ZhCn => format!("已撤销：规则文件中的规则“{rule}”已被删除、停用或修改。"),
     }
 }

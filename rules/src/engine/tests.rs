@@ -146,6 +146,17 @@ fn replacing_the_rules_keeps_what_was_learned_and_withdraws_removed_alerts() {
     );
     let events = feed(&mut engine, "m", &[(60, 1.0, &["LEAK"])]);
     assert_eq!(transitions(&events), [("quiet", Transition::Fired)]);
+
+    // In the household's language.
+    engine.set_household_language("m", Language::ZhCn);
+    engine.replace_rules(rules(FAULT));
+    let events = engine.tick(t(61));
+    assert_eq!(transitions(&events), [("quiet", Transition::Resolved)]);
+    assert!(
+        events[0]
+            .summary
+            .starts_with("已撤销：规则文件中的规则“quiet”")
+    );
 }
 
 #[test]
