@@ -3,7 +3,7 @@
 //! change would add or remove, per household and rule — so ops tune with
 //! evidence instead of hope.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
@@ -68,15 +68,19 @@ pub async fn run(
     let meters = store::ingest::meters(store.pool()).await?;
     // A replaced meter hands over to its successor at the successor's
     // first reading, as the daemon did when it retired it.
-    let mut predecessors: HashMap<String, String> = HashMap::new();
+    let mut predecessors: HashMap<String, Vec<String>> = HashMap::new();
     for m in &meters {
         for engine in [old.engine_mut(), new.engine_mut()] {
             engine.set_household(m.id.clone(), m.household_id.clone());
         }
         if let Some(by) = &m.replaced_by {
-            predecessors.insert(by.clone(), m.id.clone());
+            predecessors
+                .entry(by.clone())
+                .or_default()
+                .push(m.id.clone());
         }
     }
+    let mut retired = HashSet::new();
     let mut report = Report::default();
     let (mut old_fired, mut new_fired) = (Vec::new(), Vec::new());
     let mut after = None;
@@ -92,10 +96,16 @@ pub async fn run(
         after = Some((last.ts.timestamp_millis(), last.meter_id.clone()));
         for reading in &page {
             report.readings += 1;
-            if let Some(predecessor) = predecessors.remove(&reading.meter_id) {
+            if retired.contains(&reading.meter_id) {
+                // Stored before the swap was recorded, stamped after the
+                // new meter's first reading: the old meter is gone by then.
+                continue;
+            }
+            for predecessor in predecessors.remove(&reading.meter_id).unwrap_or_default() {
                 for engine in [old.engine_mut(), new.engine_mut()] {
                     engine.replace_meter(&predecessor, &reading.meter_id, reading.ts);
                 }
+                retired.insert(predecessor);
             }
             old_fired.extend(
                 old.feed(reading)
