@@ -110,14 +110,19 @@ fn the_old_meter_is_watched_no_more_and_its_offline_alert_resolves_saying_why() 
         events[0].summary
     );
     run.events.extend(events);
+    // The new meter, never heard from, has learned the household and is
+    // expected from now; the old one draws nothing more.
+    assert!(!run.engine.learning(NEW));
     run.tick_until(at("2026-11-27 15:00"));
-    assert_eq!(run.fired("meter_offline").len(), 1, "{:?}", run.story());
+    let offline: Vec<_> = run
+        .events
+        .iter()
+        .filter(|e| e.rule == "meter_offline" && e.event == Transition::Fired)
+        .map(|e| e.meter_id.as_str())
+        .collect();
+    assert_eq!(offline, [METER, NEW], "{:?}", run.story());
     assert!(run.engine.state(METER).is_none());
     assert_eq!(run.engine.meters().collect::<Vec<_>>(), [NEW]);
-    // The new meter, never heard from, is in the old one's household, and
-    // neither offline nor quiet until its first reading.
-    assert!(run.engine.active_alerts(NEW).is_empty());
-    assert!(!run.engine.learning(NEW));
 }
 
 #[test]
@@ -148,4 +153,41 @@ fn a_swap_does_not_resolve_an_alert_about_the_household() {
     let events = run.engine.replace_meter(METER, NEW, at("2026-11-25 17:05"));
     assert!(events.is_empty(), "{events:?}");
     assert!(run.engine.state(METER).is_none());
+}
+
+#[test]
+fn a_new_meter_that_never_comes_online_is_reported_offline() {
+    // The old meter reported every 15 minutes; the swap is recorded at
+    // 10:50 and the new meter never sends anything.
+    let (old, new) = swapped(&home(), "2026-11-26 06:00");
+    let mut run = Run::new();
+    run.live(&old);
+    run.tick_until(at("2026-11-25 10:50"));
+    run.engine.replace_meter(METER, NEW, at("2026-11-25 10:50"));
+    run.tick_until(at("2026-11-25 18:00"));
+    let offline: Vec<_> = run
+        .events
+        .iter()
+        .filter(|e| e.rule == "meter_offline")
+        .collect();
+    assert_eq!(offline.len(), 1, "{:?}", run.story());
+    assert_eq!(offline[0].meter_id, NEW);
+    // 3 h past the old meter's 15 minutes, at the next tick.
+    assert_between(offline[0].ts, "2026-11-25 14:05", "2026-11-25 14:15");
+    assert!(
+        offline[0]
+            .summary
+            .starts_with("No data from this meter since it replaced the old one at 10:50 (3 h 25 min); the old one reported every 15 min"),
+        "{}",
+        offline[0].summary
+    );
+
+    // One that comes online in time draws nothing, and is then expected
+    // at its own pace.
+    let mut run = Run::new();
+    run.live(&old);
+    run.tick_until(at("2026-11-25 10:50"));
+    run.engine.replace_meter(METER, NEW, at("2026-11-25 10:50"));
+    run.live(&new);
+    assert!(run.fired("meter_offline").is_empty(), "{:?}", run.story());
 }

@@ -5,6 +5,7 @@
 use super::{Engine, MeterState};
 use crate::event::{AlertEvent, Transition};
 use crate::reading::Timestamp;
+use crate::rule::ms;
 use crate::text::Language;
 
 impl Engine {
@@ -39,6 +40,8 @@ impl Engine {
         if successor.baseline.days() < state.baseline.days() {
             successor.inherit(&state);
         }
+        // Expected as often as the old one reported, from now.
+        successor.offline.await_first(ms(&now), &state.offline);
         let summary = replaced_text(language, old, new);
         state
             .alerts
