@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use waterwatch_rules::{AlertEvent, Engine, MeterState, RuleSet};
@@ -95,6 +95,9 @@ pub struct Processor {
     /// Replaced meters (old → the meter that took its place): their
     /// readings are refused.
     replaced: HashMap<String, String>,
+    /// Meters listed but never heard from: since when they are expected
+    /// (when this process first loaded them, or consent was given again).
+    expecting: HashMap<String, i64>,
 }
 
 impl Processor {
@@ -120,6 +123,7 @@ impl Processor {
             reassured: HashSet::new(),
             withdrawn: HashSet::new(),
             replaced: HashMap::new(),
+            expecting: HashMap::new(),
         };
         processor.reload().await?;
         processor.retire_replaced().await?;
@@ -142,6 +146,13 @@ impl Processor {
         let mut engine = Engine::new(rules);
         let mut households = HashMap::new();
         let mut replaced = HashMap::new();
+        let mut conn = self.store.pool().acquire().await?;
+        self.withdrawn = store::purge::withdrawn(&mut conn)
+            .await?
+            .into_iter()
+            .collect();
+        drop(conn);
+        let now_ms = self.clock.now().timestamp_millis();
         for row in store::ingest::meters(self.store.pool()).await? {
             if let Some(by) = row.replaced_by {
                 replaced.insert(row.id.clone(), by);
@@ -150,13 +161,28 @@ impl Processor {
                 }
             }
             engine.set_household(&row.id, &row.household_id);
-            if let Some(json) = &row.engine_state {
-                let state: MeterState =
-                    serde_json::from_str(json).map_err(|e| StoreError::BadState {
-                        meter: row.id.clone(),
-                        detail: e.to_string(),
-                    })?;
-                engine.restore_meter(&row.id, state);
+            match &row.engine_state {
+                Some(json) => {
+                    let state: MeterState =
+                        serde_json::from_str(json).map_err(|e| StoreError::BadState {
+                            meter: row.id.clone(),
+                            detail: e.to_string(),
+                        })?;
+                    engine.restore_meter(&row.id, state);
+                }
+                // Listed but never heard from (a mistyped id, a meter not
+                // connected): expected from when this daemon first loaded
+                // it, so its silence draws meter_offline.
+                None if !self.withdrawn.contains(&row.household_id) => {
+                    let since = *self.expecting.entry(row.id.clone()).or_insert(now_ms);
+                    if let Some(since) = DateTime::from_timestamp_millis(since) {
+                        engine.expect_meter(
+                            &row.id,
+                            since.with_timezone(&self.settings.display_offset),
+                        );
+                    }
+                }
+                None => {}
             }
             households.insert(row.id, row.household_id);
         }
@@ -164,11 +190,6 @@ impl Processor {
         self.households = households;
         self.replaced = replaced;
         self.reassured.clear();
-        let mut conn = self.store.pool().acquire().await?;
-        self.withdrawn = store::purge::withdrawn(&mut conn)
-            .await?
-            .into_iter()
-            .collect();
         Ok(())
     }
 

@@ -191,3 +191,38 @@ fn a_new_meter_that_never_comes_online_is_reported_offline() {
     run.live(&new);
     assert!(run.fired("meter_offline").is_empty(), "{:?}", run.story());
 }
+
+#[test]
+fn a_listed_meter_never_heard_from_is_reported_offline() {
+    let mut run = Run::new();
+    run.engine.set_household(NEW, "h-1");
+    run.tick_until(at("2026-11-25 09:00"));
+    run.engine.expect_meter(NEW, at("2026-11-25 09:00"));
+    run.tick_until(at("2026-11-25 13:00"));
+    let story = run.story();
+    assert_eq!(
+        story,
+        [
+            "meter_offline fired 11-25 12:15: Never heard from this meter, expected since 09:00 (3 h 15 min): check its id in the configuration and its connection. The resident is unmonitored."
+        ],
+    );
+    // Its first reading resolves it; a meter heard from is not reset.
+    let first = support::reading(at("2026-11-25 13:00"), 0.0);
+    run.observe(
+        &Reading {
+            meter_id: NEW.to_owned(),
+            ..first
+        },
+        at("2026-11-25 13:00"),
+    );
+    run.tick_until(at("2026-11-25 13:15"));
+    assert_eq!(run.resolved("meter_offline").len(), 1, "{:?}", run.story());
+    run.engine.expect_meter(NEW, at("2026-11-25 13:20"));
+    run.tick_until(at("2026-11-25 16:30"));
+    assert_eq!(
+        run.fired("meter_offline").len(),
+        2,
+        "silent again from 13:00"
+    );
+    assert_eq!(run.events[1].summary, "First data from this meter.");
+}

@@ -1,10 +1,13 @@
-//! A meter replaced by another in the same home (a dead battery, a swap):
-//! the old one is no longer watched, and the new one starts from what the
-//! old one learned of the household instead of from nothing.
+//! Meters coming and going. A meter replaced by another in the same home
+//! (a dead battery, a swap): the old one is no longer watched, and the new
+//! one starts from what the old one learned of the household instead of
+//! from nothing. A meter listed for a household but never heard from: it
+//! is expected all the same, so its silence is reported.
 
 use super::{Engine, MeterState};
 use crate::event::{AlertEvent, Transition};
 use crate::reading::Timestamp;
+use crate::rule::meter_offline::Awaited;
 use crate::rule::ms;
 use crate::text::Language;
 
@@ -41,7 +44,9 @@ impl Engine {
             successor.inherit(&state);
         }
         // Expected as often as the old one reported, from now.
-        successor.offline.await_first(ms(&now), &state.offline);
+        successor
+            .offline
+            .await_first(ms(&now), Awaited::Replacement, Some(&state.offline));
         let summary = replaced_text(language, old, new);
         state
             .alerts
@@ -58,6 +63,21 @@ impl Engine {
                 summary: summary.clone(),
             })
             .collect()
+    }
+
+    /// `meter_id` is listed for a household but has never been heard from:
+    /// it is expected from `since` on, and draws meter_offline when it
+    /// stays silent past the rule's `after` (a meter id mistyped in the
+    /// configuration would otherwise leave the household unwatched without
+    /// a word). Nothing changes for a meter heard from.
+    pub fn expect_meter(&mut self, meter_id: &str, since: Timestamp) {
+        let i = self.position(meter_id);
+        let state = &mut self.states[i];
+        if state.track == Default::default() {
+            // Its texts speak the time of `since` until it is heard from.
+            state.offset_s = since.offset().local_minus_utc();
+        }
+        state.offline.await_first(ms(&since), Awaited::Listed, None);
     }
 
     /// Takes the meter at position `i` out of the engine and its household.

@@ -52,9 +52,20 @@ pub struct MeterOffline {
     /// Until then, how many readings moved it (at most [`ON_CHANGE_READINGS`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     moved: u32,
-    /// The meter replaced another at `last` and has not reported since.
-    #[serde(default, skip_serializing_if = "is_false")]
-    awaited: bool,
+    /// Never heard from, but expected since `last`: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    awaited: Option<Awaited>,
+}
+
+/// Why a meter never heard from is expected all the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Awaited {
+    /// It is listed for a household (a meter id mistyped in the
+    /// configuration, or one never connected, is silent from the start).
+    Listed,
+    /// It replaced another meter.
+    Replacement,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -77,10 +88,12 @@ impl MeterOffline {
     /// A reading stamped `reading_ms` was observed at `now_ms`.
     #[inline]
     pub fn arrival(&mut self, now_ms: i64, reading_ms: i64) {
+        if self.awaited.is_some() {
+            self.heard_first();
+        }
         if let Some(last) = self.last
             && now_ms - last >= ONE_UPLOAD_MS
         {
-            self.awaited = false;
             self.gaps.push_back(now_ms - last);
             while self.gaps.len() > GAPS_KEPT {
                 self.gaps.pop_front();
@@ -93,16 +106,26 @@ impl MeterOffline {
         }
     }
 
-    /// This meter, never heard from, replaced `like` at `since_ms`: it is
-    /// expected as often as `like` reported, so a replacement that never
-    /// comes online is reported as offline like any silent meter.
-    pub fn await_first(&mut self, since_ms: i64, like: &MeterOffline) {
+    /// This meter, never heard from, is expected from `since_ms` on (as
+    /// often as `like`, the meter it replaced, reported; else within
+    /// `after`): one that never comes online is reported as offline like
+    /// any silent meter. Nothing changes for a meter heard from.
+    pub fn await_first(&mut self, since_ms: i64, why: Awaited, like: Option<&MeterOffline>) {
         if self.last.is_some() {
             return;
         }
         self.last = Some(since_ms);
-        self.first_upload_ms = Some(like.expected_gap_ms()).filter(|&ms| ms > 0);
-        self.awaited = true;
+        self.first_upload_ms = like.map(MeterOffline::expected_gap_ms).filter(|&ms| ms > 0);
+        self.awaited = Some(why);
+    }
+
+    /// The first reading of a meter that was awaited: the wait was no gap
+    /// between its readings (a replacement's expected interval, its old
+    /// meter's, stays until one is seen).
+    #[cold]
+    fn heard_first(&mut self) {
+        self.awaited = None;
+        self.last = None;
     }
 
     /// A reading after the first: whether it moved the register. A source
@@ -202,7 +225,16 @@ impl MeterOffline {
             .to_owned();
         };
         if verdict != Verdict::Firing {
-            let silent = duration(self.gaps.back().copied().unwrap_or(0));
+            let Some(&gap) = self.gaps.back() else {
+                // Silent from the start (awaited): this is its first data.
+                return if zh {
+                    "已收到该水表的首批数据。"
+                } else {
+                    "First data from this meter."
+                }
+                .to_owned();
+            };
+            let silent = duration(gap);
             return if zh {
                 format!("水表已恢复上报（中断{silent}）。")
             } else {
@@ -215,8 +247,8 @@ impl MeterOffline {
             duration(self.usual_every_ms()),
             duration(super::duration_ms(config.after)),
         );
-        if self.awaited {
-            return self.never_came_online(&since, &quiet, &every, &after, zh, others);
+        if let Some(why) = self.awaited {
+            return self.never_came_online(why, &since, &quiet, &every, &after, zh, others);
         }
         // What the limit went by: the meter's usual interval, its first
         // upload (before any gap is known), or `after` alone.
@@ -253,11 +285,12 @@ impl MeterOffline {
 }
 
 impl MeterOffline {
-    /// The alert of a meter that replaced another at `since` and has not
-    /// reported since.
+    /// The alert of a meter expected since `since` that has never reported.
     #[cold]
+    #[allow(clippy::too_many_arguments)]
     fn never_came_online(
         &self,
+        why: Awaited,
         since: &str,
         quiet: &str,
         every: &str,
@@ -266,6 +299,17 @@ impl MeterOffline {
         others: bool,
     ) -> String {
         let ending = ending(others, zh);
+        if why == Awaited::Listed {
+            return if zh {
+                format!(
+                    "自{since}起从未收到该水表的数据（{quiet}）：请检查配置中的水表编号及其连接。{ending}"
+                )
+            } else {
+                format!(
+                    "Never heard from this meter, expected since {since} ({quiet}): check its id in the configuration and its connection. {ending}"
+                )
+            };
+        }
         match (self.expected_gap_ms() > 0, zh) {
             (true, false) => format!(
                 "No data from this meter since it replaced the old one at {since} ({quiet}); the old one reported every {every}, and the limit is {after} beyond that. {ending}"

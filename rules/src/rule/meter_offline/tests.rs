@@ -214,7 +214,7 @@ fn a_replacement_is_expected_as_often_as_the_meter_it_replaced() {
         old.arrival(day * 24 * H, day * 24 * H - H);
     }
     let mut new = MeterOffline::default();
-    new.await_first(100 * H, &old);
+    new.await_first(100 * H, Awaited::Replacement, Some(&old));
     assert_eq!(new.verdict(100 * H + 26 * H, &config), Verdict::Clear);
     assert_eq!(new.verdict(100 * H + 28 * H, &config), Verdict::Firing);
     let utc = FixedOffset::east_opt(0).unwrap();
@@ -234,6 +234,6 @@ fn a_replacement_is_expected_as_often_as_the_meter_it_replaced() {
     // A meter already heard from is not reset by a late replacement record.
     let mut heard = MeterOffline::default();
     heard.arrival(5 * H, 5 * H);
-    heard.await_first(100 * H, &old);
+    heard.await_first(100 * H, Awaited::Replacement, Some(&old));
     assert_eq!(heard.verdict(5 * H + 3 * H + MIN, &config), Verdict::Firing);
 }

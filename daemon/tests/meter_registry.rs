@@ -1,8 +1,11 @@
-//! A meter replaced by another in the same home (`replaced` in the
-//! household's config), on each store backend: at the next start the old
-//! meter's alerts resolve and its case closes, the new meter carries on
-//! with what the old one learned, the old one's readings are refused, and
-//! a second start changes nothing.
+//! The meters of the household registry, on each store backend.
+//!
+//! - A meter replaced by another in the same home (`replaced` in the
+//!   household's config): at the next start the old meter's alerts about
+//!   itself resolve, the new meter carries on with what the old one
+//!   learned, the old one's readings are refused, and a second start
+//!   changes nothing.
+//! - A meter listed but never heard from: its silence draws meter_offline.
 
 mod common;
 
@@ -334,5 +337,63 @@ async fn a_case_about_the_household_stays_open_through_a_swap() {
         let last = trail.last().expect("a trail");
         assert_eq!(last.0, "meter_replaced", "{backend}: {trail:#?}");
         assert!(last.1.contains("Close the case"), "{backend}: {}", last.1);
+    }
+}
+
+#[tokio::test]
+async fn a_listed_meter_never_heard_from_draws_meter_offline() {
+    for (backend, store, _dir) in common::stores().await {
+        // The registry lists m-typo; the meter on the wall sends as m-0001.
+        let clock = Arc::new(ManualClock::new(on(1, 9, 0)));
+        registry(&store, &["m-typo"], &[], on(1, 9, 0)).await;
+        let mut p = load(&store, &clock).await;
+        clock.set(on(1, 11, 0));
+        p.tick().await.expect("tick");
+        assert!(alert_events(&store).await.is_empty(), "{backend}");
+        drop(p);
+        // A restart before the alert waits afresh (the wait is kept in
+        // memory until the alert fires and the state is stored).
+        clock.set(on(1, 12, 15));
+        let mut p = load(&store, &clock).await;
+        clock.set(on(1, 15, 20));
+        p.tick().await.expect("tick");
+        let offline = ("m-typo".to_owned(), "meter_offline".to_owned(), false);
+        assert_eq!(alert_events(&store).await, [offline], "{backend}");
+        let trail: String = sqlx::query("SELECT detail FROM case_events ORDER BY id")
+            .fetch_one(store.pool())
+            .await
+            .expect("the case's trail")
+            .get("detail");
+        assert!(
+            trail.contains("Never heard from this meter, expected since 12:15 (3 h 5 min)"),
+            "{backend}: {trail}"
+        );
+        // Once it fired, a restart raises it no second time.
+        drop(p);
+        let _p = load(&store, &clock).await;
+        assert_eq!(alert_events(&store).await.len(), 1, "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn consent_given_again_waits_afresh_for_a_meter_never_heard_from() {
+    for (backend, store, _dir) in common::stores().await {
+        let clock = Arc::new(ManualClock::new(on(1, 9, 0)));
+        registry(&store, &["m-a"], &[], on(1, 9, 0)).await;
+        let mut p = load(&store, &clock).await;
+        clock.set(on(1, 10, 0));
+        p.set_consent("h1", false).await.expect("withdrawn");
+        clock.set(on(1, 14, 0));
+        p.tick().await.expect("tick");
+        p.set_consent("h1", true).await.expect("given again");
+        clock.set(on(1, 16, 0));
+        p.tick().await.expect("tick");
+        assert!(
+            alert_events(&store).await.is_empty(),
+            "{backend}: expected from 14:00"
+        );
+        clock.set(on(1, 17, 5));
+        p.tick().await.expect("tick");
+        assert_eq!(alert_events(&store).await.len(), 1, "{backend}");
     }
 }
