@@ -88,12 +88,12 @@ impl MeterOffline {
     /// A reading stamped `reading_ms` was observed at `now_ms`.
     #[inline]
     pub fn arrival(&mut self, now_ms: i64, reading_ms: i64) {
-        if self.awaited.is_some() {
-            self.heard_first();
-        }
         if let Some(last) = self.last
             && now_ms - last >= ONE_UPLOAD_MS
         {
+            if self.awaited.is_some() {
+                return self.heard_first(now_ms, reading_ms);
+            }
             self.gaps.push_back(now_ms - last);
             while self.gaps.len() > GAPS_KEPT {
                 self.gaps.pop_front();
@@ -121,11 +121,14 @@ impl MeterOffline {
 
     /// The first reading of a meter that was awaited: the wait was no gap
     /// between its readings (a replacement's expected interval, its old
-    /// meter's, stays until one is seen).
+    /// meter's, stays until a gap is seen).
     #[cold]
-    fn heard_first(&mut self) {
+    fn heard_first(&mut self, now_ms: i64, reading_ms: i64) {
         self.awaited = None;
-        self.last = None;
+        self.last = Some(now_ms);
+        if self.gaps.is_empty() {
+            self.first_upload(now_ms - reading_ms);
+        }
     }
 
     /// A reading after the first: whether it moved the register. A source
