@@ -18,13 +18,16 @@ impl Engine {
     /// (meter_offline, meter_fault) resolve: the events, saying so. Its
     /// alerts about the household's water use (inactivity, flow, spike,
     /// usage_drop) are not resolved: a swap shows nobody is fine, so the
-    /// caller's case keeps them until a person closes it. Unless `new` has already seen as many days with
-    /// use, it takes over what `old` learned of the household (see
-    /// [`MeterState::inherit`]), so its learned rules need no second
-    /// learning period; what it has seen of its own register, its current
-    /// quiet stretch and its alerts stay its own. `new` is created if the
-    /// engine has not seen it, in `old`'s household unless it has one.
-    /// Nothing happens for an unknown `old`, or when `old` is `new`.
+    /// caller's case keeps them until a person closes it.
+    ///
+    /// Unless `new` has already seen as many days with use, it takes over
+    /// what `old` learned of the household (see [`MeterState::inherit`]),
+    /// so its learned rules need no second learning period; what it has
+    /// seen of its own register, its current quiet stretch and its alerts
+    /// stay its own. Never heard from, it is expected from `now` as often
+    /// as `old` reported. `new` is created if the engine has not seen it,
+    /// in `old`'s household unless it has one. Nothing happens for an
+    /// unknown `old`, or when `old` is `new`.
     pub fn replace_meter(&mut self, old: &str, new: &str, now: Timestamp) -> Vec<AlertEvent> {
         let Some(&i) = self.index.get(old).filter(|_| old != new) else {
             return Vec::new();
