@@ -413,3 +413,36 @@ async fn the_overview_reads_the_stored_summary_and_the_state_where_none_is_store
         );
     }
 }
+
+#[tokio::test]
+async fn a_household_left_without_meters_leaves_the_overview_unless_a_case_is_open() {
+    use waterwatch::web::view;
+    for (backend, store, _dir) in common::stores().await {
+        let pool = store.pool();
+        // m-new registered itself on its first reading (its own household),
+        // then the registry listed it for h1; m-gone's household has an
+        // open case still.
+        exec(
+            &store,
+            "INSERT INTO households (id, created_ms) VALUES ('m-new', 0), ('h1', 0), ('m-gone', 0)",
+        )
+        .await;
+        exec(&store, "INSERT INTO meters (id, household_id, created_ms) VALUES ('m-new', 'h1', 0), ('m-gone', 'h1', 0)").await;
+        exec(
+            &store,
+            "UPDATE meters SET replaced_by = 'm-new' WHERE id = 'm-gone'",
+        )
+        .await;
+        exec(&store, "INSERT INTO cases (household_id, opened_ms, severity) VALUES ('m-gone', 1000, 'critical')").await;
+        let meters = dashboard::meters(pool, None).await.unwrap();
+        let open = dashboard::cases(pool, i64::MAX, None).await.unwrap();
+        let listed: Vec<String> = dashboard::households(pool)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|h| view::on_overview(h, &meters, &open))
+            .map(|h| h.id)
+            .collect();
+        assert_eq!(listed, ["h1", "m-gone"], "{backend}");
+    }
+}

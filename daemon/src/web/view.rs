@@ -112,6 +112,16 @@ pub fn summary(meter: &Meter) -> Option<StateSummary> {
 
 /// The status of each household, in overview order: open cases (oldest
 /// first), then those being checked, silent meters, away, learning, fine.
+/// Whether the overview lists `household`: it has a meter, or an open
+/// case. A household left without meters — one that registered itself on
+/// its meter's first reading, the meter then listed for a household of the
+/// registry — is watched by nothing; listed, it would show as silent
+/// forever. (Its page and its cases stay.)
+pub fn on_overview(household: &Household, meters: &[Meter], open_cases: &[CaseRow]) -> bool {
+    meters.iter().any(|m| m.household == household.id)
+        || open_cases.iter().any(|c| c.household == household.id)
+}
+
 pub fn statuses(facts: &Facts<'_>) -> Vec<Status> {
     let t = i18n::texts(facts.lang);
     let mut by_household: HashMap<&str, Vec<&Meter>> = HashMap::new();

@@ -287,13 +287,17 @@ async fn statuses_for(
 ) -> Result<Vec<Status>, StoreError> {
     let pool = state.store.pool();
     let now = state.clock.now();
+    let meters = dashboard::meters(pool, only).await?;
+    let cases = dashboard::cases(pool, i64::MAX, only).await?;
     let households: Vec<Household> = dashboard::households(pool)
         .await?
         .into_iter()
-        .filter(|h| who.sees(h) && only.is_none_or(|id| h.id == id))
+        .filter(|h| who.sees(h))
+        .filter(|h| match only {
+            Some(id) => h.id == id,
+            None => view::on_overview(h, &meters, &cases),
+        })
         .collect();
-    let meters = dashboard::meters(pool, only).await?;
-    let cases = dashboard::cases(pool, i64::MAX, only).await?;
     let suppressions = {
         let mut conn = pool.acquire().await?;
         store::suppressions::current(&mut conn, now).await?
