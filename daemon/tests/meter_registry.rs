@@ -100,6 +100,29 @@ async fn registry(store: &Store, meters: &[&str], replaced: &[(&str, &str)], now
     tx.commit().await.expect("commit");
 }
 
+/// The registry lists `meter` for h1 at `at`; a processor starts then.
+async fn start(store: &Store, meter: &str, at: DateTime<Utc>) -> (Processor, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(at));
+    registry(store, &[meter], &[], at).await;
+    let p = load(store, &clock).await;
+    (p, clock)
+}
+
+/// m-old's sixteen usual days from 2026-11-01, a day's readings handled at
+/// a time; the processor, its clock, and m-old's register after them.
+async fn sixteen_usual_days(store: &Store) -> (Processor, Arc<ManualClock>, i64) {
+    let (mut p, clock) = start(store, "m-old", on(1, 0, 0)).await;
+    let mut register = 1000;
+    for day in 1..=16 {
+        let readings = series("m-old", on(day, 0, 0), on(day, 23, 45), register);
+        register += 150;
+        clock.set(on(day, 23, 50));
+        let batch: Vec<Delivery> = readings.into_iter().map(|(_, d)| d).collect();
+        p.handle(&batch).await.expect("stored");
+    }
+    (p, clock, register)
+}
+
 /// `(meter, rule, resolved)` of every alert recorded, oldest first.
 async fn alert_events(store: &Store) -> Vec<(String, String, bool)> {
     sqlx::query("SELECT meter_id, rule, resolved_ms FROM alerts ORDER BY id")
@@ -127,9 +150,7 @@ async fn stored_state(store: &Store, meter: &str) -> Option<MeterState> {
 #[tokio::test]
 async fn a_replaced_meter_hands_over_its_rhythm_and_is_watched_no_more() {
     for (backend, store, _dir) in common::stores().await {
-        let clock = Arc::new(ManualClock::new(on(1, 0, 0)));
-        registry(&store, &["m-old"], &[], on(1, 0, 0)).await;
-        let mut p = load(&store, &clock).await;
+        let (mut p, clock) = start(&store, "m-old", on(1, 0, 0)).await;
         // Four days of use; then the meter is taken away at 09:00 on the 5th.
         live(
             &mut p,
@@ -244,21 +265,7 @@ async fn a_replaced_meter_hands_over_its_rhythm_and_is_watched_no_more() {
 #[tokio::test]
 async fn the_backtest_hands_over_as_the_daemon_did() {
     for (backend, store, _dir) in common::stores().await {
-        let clock = Arc::new(ManualClock::new(on(1, 0, 0)));
-        registry(&store, &["m-old"], &[], on(1, 0, 0)).await;
-        let mut p = load(&store, &clock).await;
-        // Sixteen days of water every hour, a day's readings at a time.
-        for day in 1..=16 {
-            let readings = series(
-                "m-old",
-                on(day, 0, 0),
-                on(day, 23, 45),
-                150 * i64::from(day),
-            );
-            clock.set(on(day, 23, 50));
-            let batch: Vec<Delivery> = readings.into_iter().map(|(_, d)| d).collect();
-            p.handle(&batch).await.expect("stored");
-        }
+        let (p, clock, _) = sixteen_usual_days(&store).await;
         drop(p);
         registry(&store, &["m-new"], &[("m-old", "m-new")], on(17, 6, 0)).await;
         let mut p = load(&store, &clock).await;
@@ -297,21 +304,17 @@ async fn the_backtest_hands_over_as_the_daemon_did() {
 #[tokio::test]
 async fn a_case_about_the_household_stays_open_through_a_swap() {
     for (backend, store, _dir) in common::stores().await {
-        let clock = Arc::new(ManualClock::new(on(1, 0, 0)));
-        registry(&store, &["m-old"], &[], on(1, 0, 0)).await;
-        let mut p = load(&store, &clock).await;
         // Sixteen usual days; on the 17th no water after 12:00: by 17:00 an
         // inactivity case is open. Then the meter is swapped, before
         // anyone has closed the case.
-        let mut start = 1000;
-        for day in 1..=16 {
-            let readings = series("m-old", on(day, 0, 0), on(day, 23, 45), start);
-            start += 150;
-            clock.set(on(day, 23, 50));
-            let batch: Vec<Delivery> = readings.into_iter().map(|(_, d)| d).collect();
-            p.handle(&batch).await.expect("stored");
-        }
-        let fall = series_using_until("m-old", on(17, 0, 0), on(17, 17, 0), start, on(17, 12, 0));
+        let (mut p, clock, register) = sixteen_usual_days(&store).await;
+        let fall = series_using_until(
+            "m-old",
+            on(17, 0, 0),
+            on(17, 17, 0),
+            register,
+            on(17, 12, 0),
+        );
         live(&mut p, &clock, fall).await;
         let open = "SELECT COUNT(*) AS n FROM cases WHERE resolution IS NULL";
         assert_eq!(scalar(&store, open).await, 1, "{backend}");
@@ -344,9 +347,7 @@ async fn a_case_about_the_household_stays_open_through_a_swap() {
 async fn a_listed_meter_never_heard_from_draws_meter_offline() {
     for (backend, store, _dir) in common::stores().await {
         // The registry lists m-typo; the meter on the wall sends as m-0001.
-        let clock = Arc::new(ManualClock::new(on(1, 9, 0)));
-        registry(&store, &["m-typo"], &[], on(1, 9, 0)).await;
-        let mut p = load(&store, &clock).await;
+        let (mut p, clock) = start(&store, "m-typo", on(1, 9, 0)).await;
         clock.set(on(1, 11, 0));
         p.tick().await.expect("tick");
         assert!(alert_events(&store).await.is_empty(), "{backend}");
@@ -378,9 +379,7 @@ async fn a_listed_meter_never_heard_from_draws_meter_offline() {
 #[tokio::test]
 async fn consent_given_again_waits_afresh_for_a_meter_never_heard_from() {
     for (backend, store, _dir) in common::stores().await {
-        let clock = Arc::new(ManualClock::new(on(1, 9, 0)));
-        registry(&store, &["m-a"], &[], on(1, 9, 0)).await;
-        let mut p = load(&store, &clock).await;
+        let (mut p, clock) = start(&store, "m-a", on(1, 9, 0)).await;
         clock.set(on(1, 10, 0));
         p.set_consent("h1", false).await.expect("withdrawn");
         clock.set(on(1, 14, 0));
