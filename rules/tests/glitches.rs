@@ -1,7 +1,9 @@
 //! Randomised timelines full of the glitches real meters send — counter
 //! resets, registers running backwards, duplicates, readings late and out
 //! of order, gaps of days, absurd jumps, status flags, offsets that change
-//! — fed to the shipped rules with ticks in between. Whatever arrives, the
+//! — fed to the shipped rules with ticks in between, and the daemon's other
+//! calls (people's answers, a rules reload, a meter swapped, a meter listed
+//! but never heard from). Whatever arrives, the
 //! engine must not panic, every alert must fire and resolve in turn (never
 //! twice in a row), what it says is firing must match its events, a state
 //! restored from JSON must decide exactly as the engine that never stopped,
@@ -36,6 +38,21 @@ impl Rng {
 }
 
 const METERS: [&str; 3] = ["g-1", "g-2", "g-3"];
+
+/// Every meter the engine may know: g-4 replaces g-3, g-5 is listed but
+/// never heard from.
+const ALL: [&str; 5] = ["g-1", "g-2", "g-3", "g-4", "g-5"];
+
+/// The shipped rules about the household's water use (not the meter).
+const HOUSEHOLD_RULES: [&str; 7] = [
+    "inactivity",
+    "tap_running",
+    "running_toilet",
+    "leak_trickle",
+    "burst",
+    "unusual_volume",
+    "usage_drop",
+];
 
 /// One meter's readings over `days`, and when each arrives, in arrival
 /// order: a household's use with every glitch thrown in now and then.
@@ -119,17 +136,71 @@ fn arrivals(seed: u64, days: i64) -> Vec<(Reading, Timestamp)> {
     all
 }
 
-/// Feeds `arrivals` with a tick every 15 minutes; when `restart_every` is
-/// set, the engine is rebuilt from its states saved as JSON every so many
-/// readings. Returns every event, and the largest state seen (bytes).
+/// The shipped rules, or (`variant`) the same without the fixed burst
+/// rule and with a tighter inactivity limit: a rules file edited and
+/// reloaded.
+fn rules(variant: bool) -> RuleSet {
+    if !variant {
+        return RuleSet::default_rules();
+    }
+    let text = waterwatch_rules::config::DEFAULT_RULES_TOML
+        .replacen("name = \"burst\"", "name = \"burst\"\nenabled = false", 1)
+        .replacen("after = \"12h\"", "after = \"10h\"", 1);
+    RuleSet::parse("variant.toml", &text).expect("the variant parses")
+}
+
+/// A new engine under `rules` with the households the daemon would set.
+fn engine(rules: RuleSet) -> Engine {
+    let mut engine = Engine::new(rules);
+    for meter in ["g-2", "g-3", "g-4"] {
+        engine.set_household(meter, "shared");
+    }
+    engine
+}
+
+/// What the daemon asks of the engine besides readings, at reading `i`
+/// (the same in every run of a seed): people's answers on cases, the
+/// rules file reloaded, g-3 swapped for g-4, a listed meter never heard.
+fn act(engine: &mut Engine, i: usize, at: Timestamp, variant: &mut bool) -> Vec<AlertEvent> {
+    let mut rng = Rng(i as u64 ^ 0x5eed);
+    let meter = METERS[rng.below(3) as usize];
+    match rng.below(1000) {
+        _ if i == SWAP_AT => engine.replace_meter("g-3", "g-4", at),
+        _ if i == 10 => {
+            engine.expect_meter("g-5", at);
+            Vec::new()
+        }
+        0..=2 => engine.confirm_fine(meter, at),
+        3 => {
+            engine.confirm_incident(meter);
+            Vec::new()
+        }
+        4 => {
+            engine.confirm_leak(meter);
+            Vec::new()
+        }
+        5 => {
+            *variant = !*variant;
+            engine.replace_rules(rules(*variant));
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// When g-3 is swapped for g-4 (a reading's index).
+const SWAP_AT: usize = 1500;
+
+/// Feeds `arrivals` with a tick every 15 minutes and the daemon's other
+/// calls (`act`); when `restart_every` is set, the engine is rebuilt from
+/// its states saved as JSON every so many readings. Returns every event,
+/// and the largest state seen (bytes).
 fn run(
     arrivals: &[(Reading, Timestamp)],
     restart_every: Option<usize>,
 ) -> (Vec<AlertEvent>, usize) {
-    let rules = RuleSet::default_rules();
-    let mut engine = Engine::new(rules.clone());
-    engine.set_household("g-2", "shared");
-    engine.set_household("g-3", "shared");
+    let mut variant = false;
+    let mut engine = engine(rules(variant));
     let mut events = Vec::new();
     let mut next_tick: Option<Timestamp> = None;
     let mut largest = 0;
@@ -140,6 +211,19 @@ fn run(
             tick += Duration::minutes(15);
         }
         next_tick = Some(tick);
+        events.extend(act(&mut engine, i, *arrives, &mut variant));
+        // After the swap, g-3's readings come from g-4 (the daemon
+        // refuses the old meter's).
+        let renamed;
+        let reading = if reading.meter_id == "g-3" && i >= SWAP_AT {
+            renamed = Reading {
+                meter_id: "g-4".to_owned(),
+                ..reading.clone()
+            };
+            &renamed
+        } else {
+            reading
+        };
         events.extend(engine.observe(reading, *arrives).events);
         if let Some(every) = restart_every
             && i % every == every - 1
@@ -151,9 +235,7 @@ fn run(
                     (m.to_owned(), serde_json::to_string(state).unwrap())
                 })
                 .collect();
-            engine = Engine::new(rules.clone());
-            engine.set_household("g-2", "shared");
-            engine.set_household("g-3", "shared");
+            engine = self::engine(rules(variant));
             for (meter, json) in saved {
                 largest = largest.max(json.len());
                 let state: MeterState = serde_json::from_str(&json).unwrap();
@@ -161,7 +243,7 @@ fn run(
             }
         }
     }
-    for m in METERS {
+    for m in ALL {
         if let Some(state) = engine.state(m) {
             largest = largest.max(serde_json::to_string(state).unwrap().len());
         }
@@ -175,7 +257,7 @@ fn run(
             Transition::Resolved => firing.remove(&key),
         };
     }
-    let active: BTreeSet<(String, String)> = METERS
+    let active: BTreeSet<(String, String)> = ALL
         .iter()
         .flat_map(|m| {
             engine
@@ -183,6 +265,12 @@ fn run(
                 .iter()
                 .map(|a| (m.to_string(), a.rule.clone()))
         })
+        .collect();
+    // g-3's alerts about the household went with it (its case keeps
+    // them: the daemon's to close); only those are not in the engine.
+    let firing: BTreeSet<(String, String)> = firing
+        .into_iter()
+        .filter(|(m, rule)| m != "g-3" || !HOUSEHOLD_RULES.contains(&rule.as_str()))
         .collect();
     assert_eq!(firing, active, "events and active alerts disagree");
     (events, largest)
