@@ -1,39 +1,15 @@
 //! The shapes real meter software sends, as the simulator writes them, read
 //! back by the daemon's adapters: every format yields the same reading.
 
+mod common;
+
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use meter_sim::{BareUnit, Fleet, Format, Scenario, encode};
-use waterwatch::ingest::adapter::{AdapterConfig, Router};
+use common::formats::{FORMATS, adapters, message};
+use meter_sim::{Fleet, Format, Scenario};
+use waterwatch::ingest::adapter::Router;
 use waterwatch::ingest::native::TimeWindow;
-
-fn adapters() -> Vec<AdapterConfig> {
-    let text = r#"
-        [[adapter]]
-        format = "wmbusmeters"
-        topic = "wmbusmeters/+"
-        utc_offset = "+08:00"
-
-        [[adapter]]
-        format = "ai_on_the_edge"
-        topic = "watermeter/+/json"
-        unit = "m3"
-
-        [[adapter]]
-        format = "bare"
-        topic = "homeassistant/+/total"
-        unit = "m3"
-        utc_offset = "+08:00"
-    "#;
-    #[derive(serde::Deserialize)]
-    struct File {
-        adapter: Vec<AdapterConfig>,
-    }
-    toml::from_str::<File>(text)
-        .expect("adapters parse")
-        .adapter
-}
 
 fn start() -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339("2026-01-05T06:00:00+08:00").expect("time")
@@ -53,25 +29,11 @@ fn every_simulated_format_reads_back_as_the_same_reading() {
     let now: DateTime<Utc> = (start() + chrono::Duration::hours(5)).to_utc();
     let window = TimeWindow::default();
 
-    let formats = [
-        Format::Native,
-        Format::NativeBatch,
-        Format::Wmbusmeters,
-        Format::AiOnTheEdge,
-        Format::Bare {
-            unit: BareUnit::CubicMetres,
-        },
-    ];
     for reading in &readings {
-        for format in formats {
-            // AI-on-the-edge also publishes …/value and …/timestamp; only …/json is subscribed.
-            let messages = encode(reading, format, "waterwatch");
-            let (topic, payload) = messages
-                .iter()
-                .find(|(topic, _)| format != Format::AiOnTheEdge || topic.ends_with("/json"))
-                .expect("a message");
+        for format in FORMATS {
+            let (topic, payload) = message(reading, format);
             let parsed = router
-                .parse(topic, payload.as_bytes(), now, window)
+                .parse(&topic, payload.as_bytes(), now, window)
                 .unwrap_or_else(|why| panic!("{format:?} {topic}: {why}\n{payload}"));
             assert_eq!(parsed.readings.len(), 1, "{format:?}");
             let got = &parsed.readings[0];

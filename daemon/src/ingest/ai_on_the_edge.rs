@@ -72,15 +72,14 @@ fn number_or_text(fields: &Map<String, Value>, field: &'static str) -> Result<Op
     match fields.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => {
-            s.trim()
-                .parse::<f64>()
-                .map(Some)
-                .map_err(|_| Reject::WrongType {
-                    field,
-                    detail: format!("`{s}` is not a number"),
-                })
-        }
+        // "NaN" and "inf" parse as floats, but are no reading.
+        Some(Value::String(s)) => match s.trim().parse::<f64>() {
+            Ok(n) if n.is_finite() => Ok(Some(n)),
+            _ => Err(Reject::WrongType {
+                field,
+                detail: format!("`{s}` is not a number"),
+            }),
+        },
         Some(Value::Number(n)) => Ok(n.as_f64()),
         Some(other) => Err(Reject::WrongType {
             field,
@@ -145,5 +144,17 @@ mod tests {
             parse_str(r#"{"value":"1.0","#).unwrap_err().reason(),
             "malformed"
         );
+    }
+
+    #[test]
+    fn a_rate_of_nan_or_infinity_is_refused_not_read() {
+        for rate in ["NaN", "inf", "-Infinity"] {
+            let payload = format!(
+                r#"{{"value":"12.5","rate":"{rate}","timestamp":"2026-11-24T08:15:00+0800"}}"#
+            );
+            let why = parse_str(&payload).unwrap_err();
+            assert_eq!(why.reason(), "wrong_type", "{rate}");
+            assert!(why.to_string().contains("is not a number"), "{why}");
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod formats;
 pub mod timeline;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
