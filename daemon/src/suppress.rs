@@ -57,6 +57,9 @@ impl Suppression {
         if self.reason.trim().is_empty() {
             out.push(("reason", "say why, for the audit trail".into()));
         }
+        if self.reason.chars().count() > 500 {
+            out.push(("reason", "at most 500 characters".into()));
+        }
         if self.away && self.household.is_none() {
             out.push(("household", "away mode is for one household".into()));
         }
@@ -144,5 +147,11 @@ mod tests {
         s.reason = " ".into();
         let fields: Vec<_> = s.problems(at(21)).into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, vec!["until", "reason", "household"]);
+        let mut long = away("h1");
+        long.reason = "x".repeat(501);
+        assert_eq!(
+            long.problems(at(9)),
+            vec![("reason", "at most 500 characters".to_owned())]
+        );
     }
 }

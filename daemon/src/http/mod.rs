@@ -192,7 +192,38 @@ struct CloseBody {
     note: Option<String>,
 }
 
-pub type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+pub type JsonBody<T> = Result<Json<Object<T>>, axum::extract::rejection::JsonRejection>;
+
+/// A JSON object read as `T`. serde would read a struct from an array too
+/// (`[]` acknowledged a case with every default): a body must be an object,
+/// and no text in it longer than [`MAX_TEXT_CHARS`] (a 300 kB name went
+/// into the audit trail and the messages).
+pub struct Object<T>(pub T);
+
+/// The longest text a request may carry in one field (a note's limit).
+pub const MAX_TEXT_CHARS: usize = 2000;
+
+/// The longest name of a person (`by`).
+const MAX_NAME_CHARS: usize = 100;
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let map = serde_json::Map::deserialize(d)?;
+        let long = |v: &serde_json::Value| {
+            v.as_str()
+                .is_some_and(|s| s.chars().count() > MAX_TEXT_CHARS)
+        };
+        if let Some((key, _)) = map.iter().find(|(_, v)| long(v)) {
+            return Err(D::Error::custom(format!(
+                "{key}: longer than {MAX_TEXT_CHARS} characters"
+            )));
+        }
+        serde_path_to_error::deserialize(serde_json::Value::Object(map))
+            .map(Object)
+            .map_err(D::Error::custom)
+    }
+}
 
 /// A request refused, with the response that says why: handlers return
 /// `Result<Response, Refusal>` and refuse with `?`.
@@ -218,7 +249,7 @@ impl From<Response> for Refusal {
 
 /// The request's JSON body, or a 400 that says what is wrong with it.
 pub fn json_body<T>(body: JsonBody<T>) -> Result<T, Refusal> {
-    body.map(|Json(body)| body)
+    body.map(|Json(Object(body))| body)
         .map_err(|e| api_error(StatusCode::BAD_REQUEST, &e.body_text()).into())
 }
 
@@ -228,6 +259,10 @@ fn who_is(by: Option<String>, who: &Identity) -> Result<String, Box<Response>> {
         Some(by) if by.trim().is_empty() => Err(Box::new(api_error(
             StatusCode::BAD_REQUEST,
             "`by` must name a person",
+        ))),
+        Some(by) if by.trim().chars().count() > MAX_NAME_CHARS => Err(Box::new(api_error(
+            StatusCode::BAD_REQUEST,
+            &format!("`by`: a name of at most {MAX_NAME_CHARS} characters"),
         ))),
         Some(by) => Ok(by.trim().to_owned()),
         None => Ok(who.name.clone()),

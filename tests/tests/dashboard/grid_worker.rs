@@ -151,6 +151,17 @@ pub async fn grid_worker_sees_and_acts_on_their_grid_only(walk: &Walk) -> Sessio
         .await,
         StatusCode::SEE_OTHER
     );
+    // A note longer than 2000 characters is refused, and the case stays open.
+    let essay = "x".repeat(2001);
+    assert_eq!(
+        li.form(
+            base,
+            &format!("/cases/{east_case}/close"),
+            &[("csrf", &csrf), ("reason", "fine"), ("note", &essay)]
+        )
+        .await,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(
         li.form(
             base,

@@ -290,6 +290,13 @@ pub(super) async fn case_close(
             }
         };
     let note = Some(form.note.trim().to_owned()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        return message(
+            &who,
+            StatusCode::BAD_REQUEST,
+            "A note needs at most 2000 characters.",
+        );
+    }
     let result = send_action(
         &state,
         id,

@@ -343,6 +343,13 @@ pub(super) async fn household_consent(
         "no" => false,
         _ => return message(&who, StatusCode::BAD_REQUEST, "Answer yes or no."),
     };
+    if form.note.trim().chars().count() > 2000 {
+        return message(
+            &who,
+            StatusCode::BAD_REQUEST,
+            "A note needs at most 2000 characters.",
+        );
+    }
     let consent = Consent {
         family_sees_usage: sees,
         recorded_by: who.name.clone(),
