@@ -52,6 +52,20 @@ impl DaemonProcess {
         daemon
     }
 
+    /// The daemon `binary` on the default test configuration (`config`)
+    /// against `broker`, in a fresh directory, started and ready.
+    pub async fn running(
+        binary: &Path,
+        broker: &crate::broker::TestBroker,
+    ) -> (DaemonProcess, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let http_port = crate::free_port();
+        let text = config(&broker.url(), http_port, &dir.path().join("ww.db"), None);
+        let mut daemon = DaemonProcess::start(binary, dir.path(), http_port, &text, &[]);
+        daemon.wait_ready().await;
+        (daemon, dir)
+    }
+
     fn spawn(&mut self) {
         self.runs += 1;
         let log = std::fs::File::create(self.dir.join(format!("daemon-{}.log", self.runs)))

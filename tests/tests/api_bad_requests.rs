@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use waterwatch_e2e::broker::TestBroker;
-use waterwatch_e2e::daemon::{DaemonProcess, config};
+use waterwatch_e2e::daemon::DaemonProcess;
 use waterwatch_e2e::publish::Publisher;
-use waterwatch_e2e::{eventually, free_port, quiet_batch};
+use waterwatch_e2e::{eventually, quiet_batch};
 
 /// Bodies no endpoint should take.
 fn bad_bodies() -> Vec<Vec<u8>> {
@@ -48,17 +48,7 @@ fn bad_bodies() -> Vec<Vec<u8>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_a_clear_error_and_change_nothing() {
     let broker = TestBroker::start();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let http_port = free_port();
-    let text = config(&broker.url(), http_port, &dir.path().join("ww.db"), None);
-    let mut daemon = DaemonProcess::start(
-        waterwatch_e2e::daemon_binary!(),
-        dir.path(),
-        http_port,
-        &text,
-        &[],
-    );
-    daemon.wait_ready().await;
+    let (daemon, _dir) = DaemonProcess::running(waterwatch_e2e::daemon_binary!(), &broker).await;
     let base = daemon.base_url();
     let http = waterwatch_e2e::http();
 

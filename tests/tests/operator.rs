@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use waterwatch_e2e::broker::TestBroker;
-use waterwatch_e2e::daemon::{DaemonProcess, config};
+use waterwatch_e2e::daemon::DaemonProcess;
 use waterwatch_e2e::publish::Publisher;
-use waterwatch_e2e::{eventually, free_port, quiet_batch};
+use waterwatch_e2e::{eventually, quiet_batch};
 
 struct Run {
     code: i32,
@@ -45,17 +45,8 @@ async fn quiet_home(broker: &TestBroker, meter: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_lists_acknowledges_and_resolves_a_case_and_sets_away_and_silences() {
     let broker = TestBroker::start();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let http_port = free_port();
-    let text = config(&broker.url(), http_port, &dir.path().join("ww.db"), None);
-    let mut daemon = DaemonProcess::start(
-        waterwatch_e2e::daemon_binary!(),
-        dir.path(),
-        http_port,
-        &text,
-        &[],
-    );
-    daemon.wait_ready().await;
+    let (mut daemon, dir) = DaemonProcess::running(waterwatch_e2e::daemon_binary!(), &broker).await;
+    let http_port = daemon.http_port;
     let config_path = dir.path().join("waterwatch.toml");
     let config_arg = config_path.to_str().expect("a UTF-8 path");
     let url = daemon.base_url();
