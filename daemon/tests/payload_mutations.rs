@@ -17,7 +17,7 @@ use waterwatch::ingest::adapter::Router;
 use waterwatch::ingest::native::TimeWindow;
 
 /// What a mutation puts in place of a number or a string.
-const ODD: [&str; 16] = [
+const ODD: [&str; 18] = [
     "1e400",
     "-1",
     "-0",
@@ -34,6 +34,8 @@ const ODD: [&str; 16] = [
     "true",
     "\"2026-02-30T25:61:00Z\"",
     "\"\u{0}\"",
+    "\"m\\u0000x\"",
+    "\"m\\nx\"",
 ];
 
 /// `payload` changed in one random way.
@@ -133,7 +135,9 @@ fn mutated_payloads_are_refused_with_a_reason_or_read_as_sane_readings() {
                         r.ts
                     );
                     assert!(
-                        !r.meter_id.trim().is_empty() && r.meter_id.len() <= 128,
+                        !r.meter_id.trim().is_empty()
+                            && r.meter_id.chars().count() <= 128
+                            && !r.meter_id.chars().any(char::is_control),
                         "{format:?} {topic}: meter id {:?} from {shown}",
                         r.meter_id
                     );

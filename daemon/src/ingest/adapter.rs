@@ -115,7 +115,30 @@ impl Router {
             .collect()
     }
 
+    /// The readings of a message on `topic_name`, in whichever format its
+    /// topic carries; their meter ids are checked (see [`MAX_METER_ID_CHARS`]).
     pub fn parse(
+        &self,
+        topic_name: &str,
+        payload: &[u8],
+        now: DateTime<Utc>,
+        window: TimeWindow,
+    ) -> Result<Parsed, Reject> {
+        let parsed = self.parse_format(topic_name, payload, now, window)?;
+        if let Some(bad) = parsed.readings.iter().find(|r| !meter_id_ok(&r.meter_id)) {
+            let shown: String = bad.meter_id.chars().take(40).collect();
+            return Err(Reject::WrongType {
+                field: "meter_id",
+                detail: format!(
+                    "`{}` must be at most {MAX_METER_ID_CHARS} characters, none of them control characters",
+                    shown.escape_debug()
+                ),
+            });
+        }
+        Ok(parsed)
+    }
+
+    fn parse_format(
         &self,
         topic_name: &str,
         payload: &[u8],
@@ -147,9 +170,41 @@ impl Router {
     }
 }
 
+/// The longest meter id taken (Home Assistant's entity ids are the longest
+/// seen; a 100 kB id would register a meter with it).
+pub const MAX_METER_ID_CHARS: usize = 128;
+
+fn meter_id_ok(id: &str) -> bool {
+    id.chars().count() <= MAX_METER_ID_CHARS && !id.chars().any(char::is_control)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_meter_id_too_long_or_with_control_characters_is_refused() {
+        let router = Router::new("waterwatch", &[]);
+        let now = DateTime::parse_from_rfc3339("2026-11-24T08:30:00+08:00")
+            .unwrap()
+            .to_utc();
+        let message = |id: &str| {
+            let payload = serde_json::json!({"meter_id": id, "ts": "2026-11-24T08:15:00+08:00", "total_l": 5});
+            let topic = format!("waterwatch/meters/{id}/reading");
+            router.parse(
+                &topic,
+                payload.to_string().as_bytes(),
+                now,
+                TimeWindow::default(),
+            )
+        };
+        assert!(message(&"m".repeat(128)).is_ok());
+        for bad in ["m".repeat(129), "m\u{0}1".to_owned(), "m\n1".to_owned()] {
+            let why = message(&bad).unwrap_err();
+            assert_eq!(why.reason(), "wrong_type", "{bad:?}");
+            assert!(why.to_string().contains("at most 128 characters"), "{why}");
+        }
+    }
 
     fn adapter(format: Format, topic: &str) -> AdapterConfig {
         AdapterConfig {
