@@ -292,3 +292,70 @@ fn an_unknown_time_zone_is_refused_with_its_line() {
     );
     assert!(config.is_ok(), "{config:?}");
 }
+
+/// The full example (every section uncommented) mutated at random — lines
+/// dropped or doubled, values made absurd or the wrong type, keys
+/// misspelt, cut short — is refused with problems that each name the file
+/// and a line, or loads into a config that validates; never a panic.
+#[test]
+fn a_mutated_config_is_refused_with_its_line_or_loads() {
+    const ODD: [&str; 12] = [
+        "-1",
+        "0",
+        "1e308",
+        "nan",
+        "\"\"",
+        "\"-5m\"",
+        "\"soon\"",
+        "[]",
+        "{}",
+        "true",
+        "\"999.999.999.999:99999\"",
+        "\"not a url\"",
+    ];
+    let base = uncommented_example();
+    let lines: Vec<&str> = base.lines().collect();
+    let (mut refused, mut loaded) = (0, 0);
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    for _ in 0..600 {
+        let mut mutated: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+        let at = next(mutated.len());
+        match next(5) {
+            0 => {
+                mutated.remove(at);
+            }
+            1 => mutated.insert(at, mutated[at].clone()),
+            2 => {
+                if let Some((key, _)) = mutated[at].split_once(" = ") {
+                    mutated[at] = format!("{key} = {}", ODD[next(ODD.len())]);
+                }
+            }
+            3 => {
+                if let Some((key, value)) = mutated[at].split_once(" = ") {
+                    mutated[at] = format!("{key}x = {value}");
+                }
+            }
+            _ => mutated.truncate(at),
+        }
+        match check(&mutated.join("\n")) {
+            Ok(_) => loaded += 1,
+            Err(problems) => {
+                assert!(!problems.is_empty());
+                for p in &problems {
+                    assert!(p.starts_with("ww.toml:"), "without its file and line: {p}");
+                }
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        refused > 50 && loaded > 50,
+        "refused {refused}, loaded {loaded}"
+    );
+}
