@@ -138,6 +138,28 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
             asked += 1;
         }
     }
+    // Odd queries and unknown households on the read endpoints.
+    for path in [
+        "/api/v1/cases?limit=0",
+        "/api/v1/cases?limit=abc",
+        "/api/v1/cases?limit=99999999999999999999",
+        "/api/v1/cases?open=maybe",
+        "/api/v1/households/nobody",
+        "/api/v1/households/nobody/usage",
+        "/api/v1/households/%00/consent",
+        "/api/v1/cases/abc",
+        "/api/v1/cases/99999999",
+    ] {
+        let answer = http
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .expect("an answer");
+        let status = answer.status();
+        let text = answer.text().await.unwrap_or_default();
+        assert!(status.is_client_error(), "GET {path}: {status} {text}");
+        asked += 1;
+    }
     assert!(asked > 300, "{asked}");
 
     // Nothing changed: the case is open and nobody acknowledged it.
