@@ -3,7 +3,7 @@
 //! change would add or remove, per household and rule — so ops tune with
 //! evidence instead of hope.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
@@ -66,18 +66,17 @@ pub async fn run(
     let mut old = EventTime::new(Engine::new(running));
     let mut new = EventTime::new(Engine::new(candidate));
     let meters = store::ingest::meters(store.pool()).await?;
-    // A replaced meter hands over to its successor at the successor's
-    // first reading, as the daemon did when it retired it.
-    let mut predecessors: HashMap<String, Vec<String>> = HashMap::new();
+    let mut handovers: Vec<Handover> = Vec::new();
     for m in &meters {
         for engine in [old.engine_mut(), new.engine_mut()] {
             engine.set_household(m.id.clone(), m.household_id.clone());
         }
         if let Some(by) = &m.replaced_by {
-            predecessors
-                .entry(by.clone())
-                .or_default()
-                .push(m.id.clone());
+            handovers.push(Handover {
+                old: m.id.clone(),
+                new: by.clone(),
+                at_ms: m.retired_ms,
+            });
         }
     }
     let mut retired = HashSet::new();
@@ -96,16 +95,22 @@ pub async fn run(
         after = Some((last.ts.timestamp_millis(), last.meter_id.clone()));
         for reading in &page {
             report.readings += 1;
-            if retired.contains(&reading.meter_id) {
-                // Stored before the swap was recorded, stamped after the
-                // new meter's first reading: the old meter is gone by then.
-                continue;
-            }
-            for predecessor in predecessors.remove(&reading.meter_id).unwrap_or_default() {
-                for engine in [old.engine_mut(), new.engine_mut()] {
-                    engine.replace_meter(&predecessor, &reading.meter_id, reading.ts);
+            let ts_ms = reading.ts.timestamp_millis();
+            if handovers.iter().any(|h| h.due(reading, ts_ms)) {
+                let (due, rest) = std::mem::take(&mut handovers)
+                    .into_iter()
+                    .partition(|h| h.due(reading, ts_ms));
+                handovers = rest;
+                for h in due {
+                    for engine in [old.engine_mut(), new.engine_mut()] {
+                        engine.replace_meter(&h.old, &h.new, reading.ts);
+                    }
+                    retired.insert(h.old);
                 }
-                retired.insert(predecessor);
+            }
+            if retired.contains(&reading.meter_id) {
+                // Stamped after the swap: the daemon refused it.
+                continue;
             }
             old_fired.extend(
                 old.feed(reading)
@@ -136,6 +141,24 @@ pub async fn run(
     report.added = unmatched(&new_fired, &old_fired);
     report.removed = unmatched(&old_fired, &new_fired);
     Ok(report)
+}
+
+/// A meter replaced by another, handed over as the daemon did: when it
+/// retired the old meter (`at_ms`), or, not retired yet, at the new meter's
+/// first reading.
+struct Handover {
+    old: String,
+    new: String,
+    at_ms: Option<i64>,
+}
+
+impl Handover {
+    fn due(&self, reading: &waterwatch_rules::Reading, ts_ms: i64) -> bool {
+        match self.at_ms {
+            Some(at) => ts_ms >= at,
+            None => reading.meter_id == self.new,
+        }
+    }
 }
 
 /// Alerts in `these` with no alert of the same household and rule near them in `those`.

@@ -156,7 +156,7 @@ impl Processor {
         for row in store::ingest::meters(self.store.pool()).await? {
             if let Some(by) = row.replaced_by {
                 replaced.insert(row.id.clone(), by);
-                if row.retired {
+                if row.retired_ms.is_some() {
                     continue;
                 }
             }

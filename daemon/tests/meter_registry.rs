@@ -396,3 +396,61 @@ async fn consent_given_again_waits_afresh_for_a_meter_never_heard_from() {
         assert_eq!(alert_events(&store).await.len(), 1, "{backend}");
     }
 }
+
+#[tokio::test]
+async fn the_backtest_hands_over_when_the_daemon_retired_the_meter() {
+    for (backend, store, _dir) in common::stores().await {
+        // Both meters listed; the new one is fitted on the 10th and reports
+        // beside the old one, which falls silent on the 12th. The swap is
+        // recorded on the 17th.
+        let clock = Arc::new(ManualClock::new(on(1, 0, 0)));
+        registry(&store, &["m-old", "m-new"], &[], on(1, 0, 0)).await;
+        let mut p = load(&store, &clock).await;
+        for day in 1..=16 {
+            let mut batch = Vec::new();
+            if day < 12 {
+                let old = series(
+                    "m-old",
+                    on(day, 0, 0),
+                    on(day, 23, 45),
+                    1000 + 150 * i64::from(day),
+                );
+                batch.extend(old.into_iter().map(|(_, d)| d));
+            }
+            if day >= 10 {
+                let new = series(
+                    "m-new",
+                    on(day, 0, 0),
+                    on(day, 23, 45),
+                    150 * i64::from(day),
+                );
+                batch.extend(new.into_iter().map(|(_, d)| d));
+            }
+            clock.set(on(day, 23, 50));
+            p.handle(&batch).await.expect("stored");
+        }
+        drop(p);
+        registry(&store, &["m-new"], &[("m-old", "m-new")], on(17, 6, 0)).await;
+        clock.set(on(17, 6, 0));
+        let _p = load(&store, &clock).await;
+
+        // The daemon watched m-old until the 17th: silent from the 12th, it
+        // was offline, and the backtest says so too.
+        let report = backtest::run(
+            &store,
+            RuleSet::default_rules(),
+            RuleSet::default_rules(),
+            on(1, 0, 0) - Duration::days(1),
+        )
+        .await
+        .expect("backtest");
+        assert_eq!(
+            report
+                .counts
+                .get(&("h1".to_string(), "meter_offline".to_string())),
+            Some(&(1, 1)),
+            "{backend}: {}",
+            report.render()
+        );
+    }
+}

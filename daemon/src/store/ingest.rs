@@ -59,8 +59,8 @@ pub struct MeterRow {
     pub engine_state: Option<String>,
     /// The meter that took this one's place (see `store::replaced`).
     pub replaced_by: Option<String>,
-    /// Replaced, and retired by the processor: watched no more.
-    pub retired: bool,
+    /// When the processor retired it (replaced): watched no more since.
+    pub retired_ms: Option<i64>,
 }
 
 pub async fn meters(pool: &AnyPool) -> Result<Vec<MeterRow>, StoreError> {
@@ -76,7 +76,7 @@ pub async fn meters(pool: &AnyPool) -> Result<Vec<MeterRow>, StoreError> {
                 household_id: row.try_get("household_id")?,
                 engine_state: row.try_get("engine_state")?,
                 replaced_by: row.try_get("replaced_by")?,
-                retired: row.try_get::<Option<i64>, _>("retired_ms")?.is_some(),
+                retired_ms: row.try_get("retired_ms")?,
             })
         })
         .collect()
