@@ -123,6 +123,25 @@ async fn sixteen_usual_days(store: &Store) -> (Processor, Arc<ManualClock>, i64)
     (p, clock, register)
 }
 
+/// The backtest of the stored readings (the shipped rules against
+/// themselves) counts `counts` alerts of `rule` for h1.
+async fn assert_backtest(store: &Store, rule: &str, counts: (u64, u64), backend: &str) {
+    let report = backtest::run(
+        store,
+        RuleSet::default_rules(),
+        RuleSet::default_rules(),
+        on(1, 0, 0) - Duration::days(1),
+    )
+    .await
+    .expect("backtest");
+    assert_eq!(
+        report.counts.get(&("h1".to_string(), rule.to_string())),
+        Some(&counts),
+        "{backend}: {}",
+        report.render()
+    );
+}
+
 /// `(meter, rule, resolved)` of every alert recorded, oldest first.
 async fn alert_events(store: &Store) -> Vec<(String, String, bool)> {
     sqlx::query("SELECT meter_id, rule, resolved_ms FROM alerts ORDER BY id")
@@ -282,22 +301,7 @@ async fn the_backtest_hands_over_as_the_daemon_did() {
         .await;
         assert_eq!(fired, 1, "{backend}: the daemon found it");
 
-        let report = backtest::run(
-            &store,
-            RuleSet::default_rules(),
-            RuleSet::default_rules(),
-            on(1, 0, 0) - Duration::days(1),
-        )
-        .await
-        .expect("backtest");
-        assert_eq!(
-            report
-                .counts
-                .get(&("h1".to_string(), "inactivity".to_string())),
-            Some(&(1, 1)),
-            "{backend}: {}",
-            report.render()
-        );
+        assert_backtest(&store, "inactivity", (1, 1), &backend).await;
     }
 }
 
@@ -436,21 +440,6 @@ async fn the_backtest_hands_over_when_the_daemon_retired_the_meter() {
 
         // The daemon watched m-old until the 17th: silent from the 12th, it
         // was offline, and the backtest says so too.
-        let report = backtest::run(
-            &store,
-            RuleSet::default_rules(),
-            RuleSet::default_rules(),
-            on(1, 0, 0) - Duration::days(1),
-        )
-        .await
-        .expect("backtest");
-        assert_eq!(
-            report
-                .counts
-                .get(&("h1".to_string(), "meter_offline".to_string())),
-            Some(&(1, 1)),
-            "{backend}: {}",
-            report.render()
-        );
+        assert_backtest(&store, "meter_offline", (1, 1), &backend).await;
     }
 }
