@@ -98,6 +98,8 @@ pub struct Processor {
     /// Meters listed but never heard from: since when they are expected
     /// (when this process first loaded them, or consent was given again).
     expecting: HashMap<String, i64>,
+    /// Of those, the ones whose expecting state is not stored yet.
+    unstored: Vec<String>,
 }
 
 impl Processor {
@@ -124,9 +126,11 @@ impl Processor {
             withdrawn: HashSet::new(),
             replaced: HashMap::new(),
             expecting: HashMap::new(),
+            unstored: Vec::new(),
         };
         processor.reload().await?;
         processor.retire_replaced().await?;
+        processor.store_expected().await?;
         Ok(processor)
     }
 
@@ -153,6 +157,7 @@ impl Processor {
             .collect();
         drop(conn);
         let now_ms = self.clock.now().timestamp_millis();
+        let mut unstored = Vec::new();
         for row in store::ingest::meters(self.store.pool()).await? {
             if let Some(by) = row.replaced_by {
                 replaced.insert(row.id.clone(), by);
@@ -174,6 +179,7 @@ impl Processor {
                 // connected): expected from when this daemon first loaded
                 // it, so its silence draws meter_offline.
                 None if !self.withdrawn.contains(&row.household_id) => {
+                    unstored.push(row.id.clone());
                     let since = *self.expecting.entry(row.id.clone()).or_insert(now_ms);
                     if let Some(since) = DateTime::from_timestamp_millis(since) {
                         engine.expect_meter(
@@ -189,7 +195,22 @@ impl Processor {
         self.engine = engine;
         self.households = households;
         self.replaced = replaced;
+        self.unstored = unstored;
         self.reassured.clear();
+        Ok(())
+    }
+
+    /// Store the state of the meters `reload` began to expect, so the wait
+    /// for a meter never heard from survives a restart.
+    async fn store_expected(&mut self) -> Result<(), StoreError> {
+        if self.unstored.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.pool().begin().await?;
+        for meter in std::mem::take(&mut self.unstored) {
+            self.save_state(&mut tx, &meter).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

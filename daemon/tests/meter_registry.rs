@@ -356,8 +356,8 @@ async fn a_listed_meter_never_heard_from_draws_meter_offline() {
         p.tick().await.expect("tick");
         assert!(alert_events(&store).await.is_empty(), "{backend}");
         drop(p);
-        // A restart before the alert waits afresh (the wait is kept in
-        // memory until the alert fires and the state is stored).
+        // A restart before the alert does not wait afresh: the wait is
+        // stored with the meter's state.
         clock.set(on(1, 12, 15));
         let mut p = load(&store, &clock).await;
         clock.set(on(1, 15, 20));
@@ -370,7 +370,7 @@ async fn a_listed_meter_never_heard_from_draws_meter_offline() {
             .expect("the case's trail")
             .get("detail");
         assert!(
-            trail.contains("Never heard from this meter, expected since 12:15 (3 h 5 min)"),
+            trail.contains("Never heard from this meter, expected since 09:00 (6 h 20 min)"),
             "{backend}: {trail}"
         );
         // Once it fired, a restart raises it no second time.

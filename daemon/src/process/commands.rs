@@ -101,6 +101,7 @@ impl Processor {
         tx.commit().await?;
         // What the engine learned about the household's meters goes too.
         self.reload().await?;
+        self.store_expected().await?;
         tracing::info!(household, monitoring, "consent recorded");
         Ok(Some(purged))
     }
