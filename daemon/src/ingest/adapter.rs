@@ -116,7 +116,8 @@ impl Router {
     }
 
     /// The readings of a message on `topic_name`, in whichever format its
-    /// topic carries; their meter ids are checked (see [`MAX_METER_ID_CHARS`]).
+    /// topic carries; their meter ids and status flags are checked (see
+    /// [`MAX_METER_ID_CHARS`], [`MAX_FLAGS`]).
     pub fn parse(
         &self,
         topic_name: &str,
@@ -125,16 +126,7 @@ impl Router {
         window: TimeWindow,
     ) -> Result<Parsed, Reject> {
         let parsed = self.parse_format(topic_name, payload, now, window)?;
-        if let Some(bad) = parsed.readings.iter().find(|r| !meter_id_ok(&r.meter_id)) {
-            let shown: String = bad.meter_id.chars().take(40).collect();
-            return Err(Reject::WrongType {
-                field: "meter_id",
-                detail: format!(
-                    "`{}` must be at most {MAX_METER_ID_CHARS} characters, none of them control characters",
-                    shown.escape_debug()
-                ),
-            });
-        }
+        parsed.readings.iter().try_for_each(checked)?;
         Ok(parsed)
     }
 
@@ -174,8 +166,38 @@ impl Router {
 /// seen; a 100 kB id would register a meter with it).
 pub const MAX_METER_ID_CHARS: usize = 128;
 
-fn meter_id_ok(id: &str) -> bool {
-    id.chars().count() <= MAX_METER_ID_CHARS && !id.chars().any(char::is_control)
+/// The most status flags one reading may carry, and the longest flag
+/// (meters send a handful of short words; the engine keeps the newest
+/// reading's flags in the meter's state, which must stay small).
+pub const MAX_FLAGS: usize = 16;
+pub const MAX_FLAG_CHARS: usize = 32;
+
+/// Whether `text` is at most `max` characters, none of them control characters.
+fn sane(text: &str, max: usize) -> bool {
+    text.chars().count() <= max && !text.chars().any(char::is_control)
+}
+
+/// A reading's meter id and status flags within bounds, whatever the format.
+fn checked(reading: &waterwatch_rules::Reading) -> Result<(), Reject> {
+    if !sane(&reading.meter_id, MAX_METER_ID_CHARS) {
+        let shown: String = reading.meter_id.chars().take(40).collect();
+        return Err(Reject::WrongType {
+            field: "meter_id",
+            detail: format!(
+                "`{}` must be at most {MAX_METER_ID_CHARS} characters, none of them control characters",
+                shown.escape_debug()
+            ),
+        });
+    }
+    if reading.status.len() > MAX_FLAGS || !reading.status.iter().all(|f| sane(f, MAX_FLAG_CHARS)) {
+        return Err(Reject::WrongType {
+            field: "status",
+            detail: format!(
+                "at most {MAX_FLAGS} flags of at most {MAX_FLAG_CHARS} characters each"
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -203,6 +225,31 @@ mod tests {
             let why = message(&bad).unwrap_err();
             assert_eq!(why.reason(), "wrong_type", "{bad:?}");
             assert!(why.to_string().contains("at most 128 characters"), "{why}");
+        }
+    }
+
+    #[test]
+    fn too_many_or_too_long_status_flags_are_refused() {
+        let router = Router::new("waterwatch", &[]);
+        let now = DateTime::parse_from_rfc3339("2026-11-24T08:30:00+08:00")
+            .unwrap()
+            .to_utc();
+        let message = |status: Vec<String>| {
+            let payload = serde_json::json!({"meter_id": "m1", "ts": "2026-11-24T08:15:00+08:00", "total_l": 5, "status": status});
+            router.parse(
+                "waterwatch/meters/m1/reading",
+                payload.to_string().as_bytes(),
+                now,
+                TimeWindow::default(),
+            )
+        };
+        let flags =
+            |n: usize, len: usize| (0..n).map(|i| format!("{i:0>len$}")).collect::<Vec<_>>();
+        assert!(message(flags(16, 32)).is_ok());
+        for bad in [flags(17, 4), flags(1, 33)] {
+            let why = message(bad).unwrap_err();
+            assert_eq!(why.reason(), "wrong_type");
+            assert!(why.to_string().contains("at most 16 flags"), "{why}");
         }
     }
 
