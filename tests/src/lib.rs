@@ -40,6 +40,18 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// `GET url` answered with JSON; panics otherwise.
+pub async fn get_json(url: &str) -> serde_json::Value {
+    http()
+        .get(url)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON")
+}
+
 /// The first `http://` link in a message's text, without the sentence's
 /// closing punctuation; panics when there is none.
 pub fn link_in(text: &str) -> String {

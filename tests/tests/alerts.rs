@@ -287,14 +287,7 @@ async fn bad_input_is_counted_by_reason_dead_lettered_and_changes_nothing_else()
         .await
         .expect("POST");
     assert_eq!(set.status(), 201);
-    let listed: serde_json::Value = http
-        .get(format!("{}/api/v1/silences", daemon.base_url()))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let listed = waterwatch_e2e::get_json(&format!("{}/api/v1/silences", daemon.base_url())).await;
     assert_eq!(listed["suppressions"][0]["household"], "home-1");
     assert_eq!(
         http.delete(&away).send().await.expect("DELETE").status(),

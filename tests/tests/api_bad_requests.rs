@@ -11,7 +11,7 @@ use chrono::Utc;
 use waterwatch_e2e::broker::TestBroker;
 use waterwatch_e2e::daemon::DaemonProcess;
 use waterwatch_e2e::publish::Publisher;
-use waterwatch_e2e::{eventually, quiet_batch};
+use waterwatch_e2e::{eventually, get_json, quiet_batch};
 
 /// Bodies no endpoint should take.
 fn bad_bodies() -> Vec<Vec<u8>> {
@@ -163,14 +163,7 @@ async fn bad_requests_get_a_clear_error_and_change_nothing() {
     assert!(asked > 300, "{asked}");
 
     // Nothing changed: the case is open and nobody acknowledged it.
-    let case: serde_json::Value = http
-        .get(format!("{base}/api/v1/cases/{case_id}"))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let case = get_json(&format!("{base}/api/v1/cases/{case_id}")).await;
     let shown = case.to_string();
     assert!(case["resolved_ms"].is_null(), "{shown}");
     assert!(case["acknowledged_by"].is_null(), "{shown}");
