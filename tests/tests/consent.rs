@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::json;
 use waterwatch_e2e::broker::TestBroker;
 use waterwatch_e2e::daemon::{DaemonProcess, config};
 use waterwatch_e2e::publish::Publisher;
@@ -26,17 +26,6 @@ fn cli(config: &std::path::Path, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-async fn get(url: String) -> Value {
-    waterwatch_e2e::http()
-        .get(url)
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("json")
 }
 
 async fn sql_count(db: &std::path::Path, query: &'static str) -> i64 {
@@ -74,7 +63,7 @@ async fn withdrawing_consent_purges_the_household_and_refuses_its_readings() {
     }
     meters.flush().await;
     eventually(Duration::from_secs(20), "both cases to open", async || {
-        let cases = get(format!("{base}/api/v1/cases")).await;
+        let cases = waterwatch_e2e::get_json(&format!("{base}/api/v1/cases")).await;
         (cases["cases"].as_array()?.len() == 2).then_some(())
     })
     .await;
@@ -185,7 +174,7 @@ async fn withdrawing_consent_purges_the_household_and_refuses_its_readings() {
         },
     )
     .await;
-    let status = get(format!("{base}/api/v1/households")).await;
+    let status = waterwatch_e2e::get_json(&format!("{base}/api/v1/households")).await;
     let gone = status["households"]
         .as_array()
         .unwrap()
