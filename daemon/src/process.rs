@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{FixedOffset, NaiveDate};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use waterwatch_rules::{AlertEvent, Engine, MeterState, RuleSet};
@@ -95,10 +95,8 @@ pub struct Processor {
     /// Replaced meters (old → the meter that took its place): their
     /// readings are refused.
     replaced: HashMap<String, String>,
-    /// Meters listed but never heard from: since when they are expected
-    /// (when this process first loaded them, or consent was given again).
-    expecting: HashMap<String, i64>,
-    /// Of those, the ones whose expecting state is not stored yet.
+    /// Meters listed but never heard from that `reload` began to expect,
+    /// their state not stored yet (`store_expected`).
     unstored: Vec<String>,
 }
 
@@ -125,7 +123,6 @@ impl Processor {
             reassured: HashSet::new(),
             withdrawn: HashSet::new(),
             replaced: HashMap::new(),
-            expecting: HashMap::new(),
             unstored: Vec::new(),
         };
         processor.reload().await?;
@@ -156,7 +153,10 @@ impl Processor {
             .into_iter()
             .collect();
         drop(conn);
-        let now_ms = self.clock.now().timestamp_millis();
+        let now = self
+            .clock
+            .now()
+            .with_timezone(&self.settings.display_offset);
         let mut unstored = Vec::new();
         for row in store::ingest::meters(self.store.pool()).await? {
             if let Some(by) = row.replaced_by {
@@ -176,17 +176,11 @@ impl Processor {
                     engine.restore_meter(&row.id, state);
                 }
                 // Listed but never heard from (a mistyped id, a meter not
-                // connected): expected from when this daemon first loaded
-                // it, so its silence draws meter_offline.
+                // connected): expected from now (the wait is then stored
+                // with its state), so its silence draws meter_offline.
                 None if !self.withdrawn.contains(&row.household_id) => {
+                    engine.expect_meter(&row.id, now);
                     unstored.push(row.id.clone());
-                    let since = *self.expecting.entry(row.id.clone()).or_insert(now_ms);
-                    if let Some(since) = DateTime::from_timestamp_millis(since) {
-                        engine.expect_meter(
-                            &row.id,
-                            since.with_timezone(&self.settings.display_offset),
-                        );
-                    }
                 }
                 None => {}
             }

@@ -216,8 +216,9 @@ impl Engine {
         })
     }
 
-    /// Replaces what was learned about a meter's household (e.g. carried
-    /// over to a replacement meter), creating the meter if needed.
+    /// Replaces what was learned about a meter's household, creating the
+    /// meter if needed (the benchmark's oracle; a meter swapped for another
+    /// hands over with [`Engine::replace_meter`]).
     pub fn set_baseline(&mut self, meter_id: impl Into<String>, mut baseline: Baseline) {
         baseline.normalise_shape();
         let i = self.position(&meter_id.into());

@@ -90,16 +90,13 @@ impl Processor {
         }
         let purged = if monitoring {
             store::purge::resume(&mut tx, household).await?;
-            // Its meters are expected from now on, not from before.
-            let households = &self.households;
-            self.expecting
-                .retain(|meter, _| households.get(meter).is_none_or(|h| h != household));
             store::purge::Purged::default()
         } else {
             store::purge::withdraw(&mut tx, household, now_ms).await?
         };
         tx.commit().await?;
-        // What the engine learned about the household's meters goes too.
+        // What the engine learned about the household's meters goes too;
+        // given again, its meters are expected from now.
         self.reload().await?;
         self.store_expected().await?;
         tracing::info!(household, monitoring, "consent recorded");

@@ -290,6 +290,26 @@ pub struct Sample {
     pub utc_offset_s: i64,
 }
 
+/// A household's readings from `since_ms` on, one list per meter: its
+/// `meters` first (in order), then the meters they `replaced` — its whole
+/// history (the usage chart, the first water of the day).
+pub async fn history(
+    pool: &AnyPool,
+    meters: &[Meter],
+    replaced: &[super::replaced::Replaced],
+    since_ms: i64,
+) -> Result<Vec<Vec<Sample>>, StoreError> {
+    let ids = meters
+        .iter()
+        .map(|m| &m.id)
+        .chain(replaced.iter().map(|r| &r.id));
+    let mut out = Vec::new();
+    for id in ids {
+        out.push(samples(pool, id, since_ms).await?);
+    }
+    Ok(out)
+}
+
 /// A meter's readings from `since_ms` on, in time order.
 pub async fn samples(
     pool: &AnyPool,

@@ -15,7 +15,9 @@ use serde::Deserialize;
 
 use super::auth::{Identity, Role};
 use super::{OutOfReach, audit, case_in_reach, household_in_reach, view};
-use crate::http::{AppState, JsonBody, Refusal, api_error, database_unavailable, json_body};
+use crate::http::{
+    AppState, JsonBody, MAX_TEXT_CHARS, Refusal, api_error, database_unavailable, json_body,
+};
 use crate::store::access;
 use crate::store::dashboard::{self, Household};
 use crate::store::{self, StoreError};
@@ -169,8 +171,12 @@ async fn add_note(
     who.check_api_csrf(&headers)?;
     visible_case(&state, &who, id).await?;
     let text = json_body(body)?.text.trim().to_owned();
-    if text.is_empty() || text.chars().count() > 2000 {
-        return Err(api_error(StatusCode::BAD_REQUEST, "text: 1 to 2000 characters").into());
+    if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
+        return Err(api_error(
+            StatusCode::BAD_REQUEST,
+            &format!("text: 1 to {MAX_TEXT_CHARS} characters"),
+        )
+        .into());
     }
     let result =
         store::cases::add_note(state.store.pool(), id, state.clock.now(), &who.name, &text).await;

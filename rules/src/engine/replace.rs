@@ -76,7 +76,7 @@ impl Engine {
     pub fn expect_meter(&mut self, meter_id: &str, since: Timestamp) {
         let i = self.position(meter_id);
         let state = &mut self.states[i];
-        if state.track == Default::default() {
+        if state.never_heard() {
             // Its texts speak the time of `since` until it is heard from.
             state.offset_s = since.offset().local_minus_utc();
         }
@@ -132,7 +132,7 @@ impl MeterState {
                 spike.inherit(old);
             }
         }
-        if self.track == Default::default() {
+        if self.never_heard() {
             // Not heard from yet: its texts speak the household's time.
             self.offset_s = from.offset_s;
         }

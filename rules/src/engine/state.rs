@@ -127,6 +127,11 @@ impl MeterState {
             .map(|(_, f)| f)
     }
 
+    /// No reading has reached the meter's register track yet.
+    pub(super) fn never_heard(&self) -> bool {
+        self.track == MeterTrack::default()
+    }
+
     pub(super) fn offset(&self) -> FixedOffset {
         FixedOffset::east_opt(self.offset_s).unwrap_or_else(|| Utc.fix())
     }

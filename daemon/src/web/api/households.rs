@@ -96,22 +96,9 @@ async fn usage(State(state): State<AppState>, who: Identity, Path(id): Path<Stri
                 return Ok(None);
             }
         }
-        // The meters it has now and those they replaced: all its history.
-        let mut ids: Vec<String> = dashboard::meters(pool, Some(&h.id))
-            .await?
-            .into_iter()
-            .map(|m| m.id)
-            .collect();
-        ids.extend(
-            replaced::of_household(pool, &h.id)
-                .await?
-                .into_iter()
-                .map(|r| r.id),
-        );
-        let mut samples = Vec::new();
-        for id in &ids {
-            samples.push(dashboard::samples(pool, id, now - 35 * 86_400_000).await?);
-        }
+        let meters = dashboard::meters(pool, Some(&h.id)).await?;
+        let replaced = replaced::of_household(pool, &h.id).await?;
+        let samples = dashboard::history(pool, &meters, &replaced, now - 35 * 86_400_000).await?;
         Ok::<_, StoreError>(Some(view::usage_series(&samples, now, 7, 28)))
     }
     .await;

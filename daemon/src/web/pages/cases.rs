@@ -290,11 +290,14 @@ pub(super) async fn case_close(
             }
         };
     let note = Some(form.note.trim().to_owned()).filter(|n| !n.is_empty());
-    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+    if note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_TEXT_CHARS)
+    {
         return message(
             &who,
             StatusCode::BAD_REQUEST,
-            "A note needs at most 2000 characters.",
+            &format!("A note needs at most {MAX_TEXT_CHARS} characters."),
         );
     }
     let result = send_action(
@@ -327,11 +330,11 @@ pub(super) async fn case_note(
         return *page;
     }
     let text = form.text.trim();
-    if text.is_empty() || text.chars().count() > 2000 {
+    if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
         return message(
             &who,
             StatusCode::BAD_REQUEST,
-            "A note needs 1 to 2000 characters.",
+            &format!("A note needs 1 to {MAX_TEXT_CHARS} characters."),
         );
     }
     let written =

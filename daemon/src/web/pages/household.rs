@@ -60,16 +60,8 @@ pub(super) async fn household_view(
     let consent = access::consent(pool, &household.id).await?;
     let sees_usage =
         who.role != Role::Family || consent.as_ref().is_some_and(|c| c.family_sees_usage);
-    // The meters it has now, then those they replaced (its history).
     let replaced = crate::store::replaced::of_household(pool, &household.id).await?;
-    let mut samples = Vec::new();
-    for id in meters
-        .iter()
-        .map(|m| &m.id)
-        .chain(replaced.iter().map(|r| &r.id))
-    {
-        samples.push(dashboard::samples(pool, id, now - 35 * 86_400_000).await?);
-    }
+    let samples = dashboard::history(pool, &meters, &replaced, now - 35 * 86_400_000).await?;
     let series = view::usage_series(&samples, now, 7, 28);
     let has_data = series.hours.iter().any(Option::is_some);
     let (chart, chart_note) = match (sees_usage, has_data) {
@@ -343,11 +335,11 @@ pub(super) async fn household_consent(
         "no" => false,
         _ => return message(&who, StatusCode::BAD_REQUEST, "Answer yes or no."),
     };
-    if form.note.trim().chars().count() > 2000 {
+    if form.note.trim().chars().count() > MAX_TEXT_CHARS {
         return message(
             &who,
             StatusCode::BAD_REQUEST,
-            "A note needs at most 2000 characters.",
+            &format!("A note needs at most {MAX_TEXT_CHARS} characters."),
         );
     }
     let consent = Consent {

@@ -16,7 +16,7 @@ use super::i18n::{self, Texts};
 use super::view::{self, State as HState, Status, local_time};
 use super::{OutOfReach, audit, case_in_reach, household_in_reach, html};
 use crate::case::Reason;
-use crate::http::{ActionError, AppState, send_action};
+use crate::http::{ActionError, AppState, MAX_TEXT_CHARS, send_action};
 use crate::process::{Action, ActionOutcome};
 use crate::store::access::{self, Consent};
 use crate::store::dashboard::{self, CaseRow, Household};
