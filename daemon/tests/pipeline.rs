@@ -406,35 +406,3 @@ async fn a_batch_longer_than_a_statement_with_repeats_and_new_meters_is_stored_a
         );
     }
 }
-
-#[tokio::test]
-async fn a_quiet_stretch_over_before_its_batch_arrived_is_kept_and_pages_nobody() {
-    for (backend, store, _dir) in common::stores().await {
-        // A daily upload at 20:00 carries 14 quiet hours (from 01:00) that
-        // ended with water at 15:15: the resident was up hours ago.
-        let now = start() + Duration::hours(20);
-        let clock = Arc::new(ManualClock::new(now));
-        let mut p = processor(&store, clock, UnknownMeters::Register).await;
-        let water = start() + Duration::hours(15) + Duration::minutes(15);
-        p.handle(&[
-            quiet_day("h1", start(), start() + Duration::hours(15)),
-            reading("h1", water, 1_100),
-        ])
-        .await
-        .expect("stored");
-        let cases = stored_cases(&store).await;
-        assert_eq!(cases.len(), 1, "{backend}: {cases:?}");
-        assert_eq!(
-            cases[0].resolution.as_deref(),
-            Some("all_clear"),
-            "{backend}"
-        );
-        assert_eq!(pending(&store).await, 0, "{backend}: nobody paged");
-        let audit = scalar(
-            &store,
-            "SELECT COUNT(*) FROM case_events WHERE detail LIKE '%seen late%'",
-        )
-        .await;
-        assert_eq!(audit, 2, "{backend}: opened and closed as seen late");
-    }
-}

@@ -174,6 +174,10 @@ pub enum NotifyReason {
     AllClear,
     /// Closed by a person, with a reason.
     Closed,
+    /// A quiet stretch over before its readings arrived (a daily upload):
+    /// nobody is paged, the route's first people hear of it outside their
+    /// quiet hours.
+    SeenLate,
 }
 
 impl NotifyReason {
@@ -188,6 +192,7 @@ impl NotifyReason {
             NotifyReason::VisitOverdue => "visit_overdue",
             NotifyReason::AllClear => "all_clear",
             NotifyReason::Closed => "closed",
+            NotifyReason::SeenLate => "seen_late",
         }
     }
 }
@@ -213,12 +218,15 @@ pub enum Input<'a> {
     },
     /// An inactivity alert that fired and resolved within one batch of
     /// readings (a daily upload, a backlog): over before it could be told.
-    /// With no case open, it is kept as a case closed on arrival and
-    /// nobody is paged; the daemon sends the two events as `Alert`s when
-    /// a case is open.
+    /// With no case open, it is kept as a case closed on arrival: nobody
+    /// is paged, and the people of the first step of `route` (the route
+    /// its rule names, if any) are told it happened, as a non-critical
+    /// notice. The daemon sends the two events as `Alert`s when a case is
+    /// open.
     SeenLate {
         event: &'a AlertEvent,
         ended: &'a AlertEvent,
+        route: Option<&'a str>,
     },
     /// Time passes: escalation steps, reminders, visit deadlines.
     Tick,
@@ -274,8 +282,15 @@ pub fn step(
             let route = super::route::choose(routes, route, event.kind, event.severity);
             Some(open_case(event, &route, now, &mut effects))
         }
-        (None, Input::SeenLate { event, ended }) => {
-            let route = super::route::choose(routes, None, event.kind, event.severity);
+        (
+            None,
+            Input::SeenLate {
+                event,
+                ended,
+                route,
+            },
+        ) => {
+            let route = super::route::choose(routes, route, event.kind, event.severity);
             Some(seen_late(event, ended, &route, now, &mut effects))
         }
         (None, _) => None,

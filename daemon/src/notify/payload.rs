@@ -87,6 +87,9 @@ pub fn text(case: &Case, reason: NotifyReason) -> String {
             format!("[waterwatch] {who}: acknowledged but not closed in time; please check.")
         }
         NotifyReason::AllClear => format!("[waterwatch] {who} all clear: water use resumed."),
+        NotifyReason::SeenLate => format!(
+            "[waterwatch] {who} seen late, nobody was paged: {summary} Water ran again before these readings arrived."
+        ),
         NotifyReason::Closed => format!(
             "[waterwatch] {who} closed: {}",
             case.closed

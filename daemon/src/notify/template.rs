@@ -39,10 +39,12 @@ pub enum Reason {
     Closed,
     /// The daily "day has started: first water at {since}" to contacts who asked.
     Reassurance,
+    /// A quiet stretch over before its readings arrived: nobody was paged.
+    SeenLate,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 11] = [
         Reason::CaseOpened,
         Reason::SeverityRaised,
         Reason::Reminder,
@@ -53,6 +55,7 @@ impl Reason {
         Reason::VisitOverdue,
         Reason::Closed,
         Reason::Reassurance,
+        Reason::SeenLate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +70,7 @@ impl Reason {
             Reason::VisitOverdue => "visit_overdue",
             Reason::Closed => "closed",
             Reason::Reassurance => "reassurance",
+            Reason::SeenLate => "seen_late",
         }
     }
 
@@ -125,7 +129,8 @@ pub struct TemplateOverride {
 
 /// `[templates]`: overrides by language tag (`zh-CN`, `en`) and reason
 /// (`case_opened`, `severity_raised`, `reminder`, `escalated`, `all_clear`,
-/// `acknowledged`, `resident_check`, `visit_overdue`, `closed`, `reassurance`). Example:
+/// `acknowledged`, `resident_check`, `visit_overdue`, `closed`, `reassurance`,
+/// `seen_late`). Example:
 /// `[templates."zh-CN".case_opened]` `text = "{name}家需要查看：{link}"`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
@@ -294,6 +299,14 @@ fn default_pair(reason: Reason, language: Language) -> (&'static str, &'static s
         (Language::ZhCn, Reason::Reassurance) => (
             "{name}今天一切如常",
             "{name}今天已开始用水：首次用水在{since}。",
+        ),
+        (Language::ZhCn, Reason::SeenLate) => (
+            "事后发现：{name}（{household}）",
+            "事后发现：{name}（{household}）{summary}（之后已重新用水）详情：{link}",
+        ),
+        (Language::En, Reason::SeenLate) => (
+            "Seen late: {name} ({household})",
+            "Seen late: {name} ({household}): {summary} Water has run since. Details: {link}",
         ),
         (Language::En, Reason::Reassurance) => (
             "{name}'s day has started",

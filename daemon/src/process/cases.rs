@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
-use waterwatch_rules::{AlertEvent, Kind, Transition};
+use waterwatch_rules::{AlertEvent, Kind, Severity, Transition};
 
 use super::Processor;
 use crate::case::{self, Case, Effect, Input, NotifyReason, Role};
@@ -27,14 +27,18 @@ fn template_reason(reason: NotifyReason) -> template::Reason {
         NotifyReason::VisitOverdue => template::Reason::VisitOverdue,
         NotifyReason::AllClear => template::Reason::AllClear,
         NotifyReason::Closed => template::Reason::Closed,
+        NotifyReason::SeenLate => template::Reason::SeenLate,
     }
 }
 
-/// What fills a template for this case.
-fn template_values(case: &Case, case_id: i64) -> template::Values {
+/// What fills a template for this case: the summary is the closure's
+/// reason once closed, except in a seen-late notice (the alert's evidence).
+fn template_values(case: &Case, case_id: i64, reason: NotifyReason) -> template::Values {
     let summary = match &case.closed {
-        Some(closure) => closure.reason.as_str().replace('_', " "),
-        None => case
+        Some(closure) if reason != NotifyReason::SeenLate => {
+            closure.reason.as_str().replace('_', " ")
+        }
+        _ => case
             .alerts
             .iter()
             .rev()
@@ -73,6 +77,7 @@ impl Processor {
         let mut suppressions = None;
         let late = seen_late(events);
         let mut ended_late = Vec::new();
+        let mut seen_late_cases: Vec<String> = Vec::new();
         for (i, event) in events.iter().enumerate() {
             if ended_late.contains(&i) {
                 continue;
@@ -110,14 +115,23 @@ impl Processor {
             }
             let open = store::cases::open_case(conn, &event.household).await?;
             if let (None, Some(&(_, j))) = (&open, late.iter().find(|(f, _)| *f == i)) {
-                // Over before it arrived: kept, nobody paged.
-                let input = Input::SeenLate {
-                    event,
-                    ended: &events[j],
-                };
-                self.apply(conn, None, input, Some(event), now).await?;
+                // Over before it arrived: kept, nobody paged. One case for
+                // the household's batch: the same quiet may end several
+                // rules' alerts (a check-in rule and the urgent one).
                 ended_late.push(j);
                 self.metrics.suppressed("seen_late");
+                if seen_late_cases.contains(&event.household) {
+                    continue;
+                }
+                seen_late_cases.push(event.household.clone());
+                let (first, last) = most_severe_late(events, &late, &event.household);
+                let (event, ended) = (&events[first], &events[last]);
+                let input = Input::SeenLate {
+                    event,
+                    ended,
+                    route: self.route_of_rule(&event.rule),
+                };
+                queued += self.apply(conn, None, input, Some(event), now).await?.0;
                 tracing::info!(
                     household = %event.household,
                     rule = %event.rule,
@@ -136,12 +150,18 @@ impl Processor {
     /// The case input for an alert, with the route its rule names (a rule
     /// renamed or removed since the alert fired names none).
     fn alert_input<'a>(&'a self, event: &'a AlertEvent) -> Input<'a> {
-        let route = self
-            .engine
+        Input::Alert {
+            event,
+            route: self.route_of_rule(&event.rule),
+        }
+    }
+
+    /// The route the rule `name` names, if it names one.
+    fn route_of_rule(&self, name: &str) -> Option<&str> {
+        self.engine
             .rules()
-            .rule(&event.rule)
-            .and_then(|r| r.route.as_deref());
-        Input::Alert { event, route }
+            .rule(name)
+            .and_then(|r| r.route.as_deref())
     }
 
     /// Alerts held back by a suppression that has ended and still active:
@@ -261,11 +281,16 @@ impl Processor {
             ));
         }
         let grid = self.settings.grids.get(&case.household).map(String::as_str);
-        let values = template_values(case, case_id);
+        let values = template_values(case, case_id, reason);
+        // A seen-late notice is news, not an emergency: the resident was up.
+        let severity = match reason {
+            NotifyReason::SeenLate => Severity::Warning,
+            _ => case.severity(),
+        };
         for contact in
             contacts::for_household(&self.settings.contacts, &case.household, grid, roles)
         {
-            let not_before = contact.not_before(case.severity(), now).timestamp_millis();
+            let not_before = contact.not_before(severity, now).timestamp_millis();
             let mut values = values.clone();
             values.since = contact
                 .zone()
@@ -343,6 +368,25 @@ impl Processor {
         }
         Ok(queued)
     }
+}
+
+/// Of the household's alerts seen late in this batch, the most severe
+/// (the first of equals): its rule's route is the one the notice takes.
+fn most_severe_late(
+    events: &[AlertEvent],
+    late: &[(usize, usize)],
+    household: &str,
+) -> (usize, usize) {
+    let mut best: Option<(usize, usize)> = None;
+    for &(i, j) in late
+        .iter()
+        .filter(|(i, _)| events[*i].household == household)
+    {
+        if best.is_none_or(|(b, _)| events[i].severity > events[b].severity) {
+            best = Some((i, j));
+        }
+    }
+    best.unwrap_or_default()
 }
 
 /// The inactivity alerts that fired and resolved within `events` (one

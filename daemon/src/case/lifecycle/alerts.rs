@@ -42,7 +42,10 @@ pub(super) fn open_case(
 /// about a quiet stretch that ended hours ago (a daily upload at 02:00
 /// reporting yesterday's outing) would wake the grid worker for nothing;
 /// the case is kept, closed as all clear, and a person can still give it
-/// a reason for a day.
+/// a reason for a day. The people of the route's first step (never the
+/// resident) are told it happened, as a notice that waits for the end of
+/// their quiet hours: a resident who went half a day without water may
+/// have fallen and got up, and whoever visits next should know.
 pub(super) fn seen_late(
     event: &AlertEvent,
     ended: &AlertEvent,
@@ -65,25 +68,50 @@ pub(super) fn seen_late(
     effects.push(Effect::Audit(
         "opened",
         format!(
-            "{}; seen late: it ended before its readings arrived",
-            fired_text(event)
+            "{}; route {}; seen late: it ended before its readings arrived",
+            fired_text(event),
+            route.name
         ),
     ));
     effects.push(Effect::Audit(
         "alert_resolved",
         format!("{}: {}", ended.rule, ended.summary),
     ));
-    let note = "seen late: over before its readings arrived; nobody was paged";
-    // Nobody was told, so the closure tells nobody either.
+    let roles: Vec<Role> = route
+        .steps
+        .first()
+        .map(|step| {
+            let others = step.notify.iter().filter(|&&r| r != Role::Resident);
+            others.copied().collect()
+        })
+        .unwrap_or_default();
+    let note = if roles.is_empty() {
+        "seen late: over before its readings arrived; nobody was paged".to_owned()
+    } else {
+        format!(
+            "seen late: over before its readings arrived; nobody was paged, {} told outside quiet hours",
+            crate::case::roles_text(&roles)
+        )
+    };
+    // Closed before anyone is told, so no all-clear goes out with it.
     close(
         &mut case,
         Reason::AllClear,
         None,
-        Some(note),
+        Some(&note),
         now,
         NotifyReason::AllClear,
         effects,
     );
+    if !roles.is_empty() {
+        // They hear what a person later records about it.
+        case.progress.told.extend(roles.iter().copied());
+        case.progress.last_notice = Some(now);
+        effects.push(Effect::Notify {
+            reason: NotifyReason::SeenLate,
+            roles,
+        });
+    }
     case
 }
 
