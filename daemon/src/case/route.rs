@@ -79,6 +79,15 @@ pub struct Route {
     /// After an acknowledgement, escalate if the case is not closed this soon.
     #[serde(default, deserialize_with = "optional_duration")]
     pub visit_within: Option<Duration>,
+    /// Tell the first step's people (never the resident) of a quiet stretch
+    /// seen only once it was over (a daily upload): a notice that waits for
+    /// the end of their quiet hours. `false`: only kept on the dashboard.
+    #[serde(default = "yes")]
+    pub seen_late: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn lowest() -> Severity {
@@ -100,6 +109,7 @@ impl Route {
             }],
             remind_every: Some(Duration::from_secs(30 * 60)),
             visit_within: None,
+            seen_late: true,
         }
     }
 

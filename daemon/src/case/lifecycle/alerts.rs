@@ -77,9 +77,8 @@ pub(super) fn seen_late(
         "alert_resolved",
         format!("{}: {}", ended.rule, ended.summary),
     ));
-    let roles: Vec<Role> = route
-        .steps
-        .first()
+    let roles: Vec<Role> = (route.seen_late.then(|| route.steps.first()))
+        .flatten()
         .map(|step| {
             let others = step.notify.iter().filter(|&&r| r != Role::Resident);
             others.copied().collect()

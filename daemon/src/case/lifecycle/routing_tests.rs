@@ -18,6 +18,7 @@ fn check_in_then_urgent() -> Vec<Route> {
         }],
         remind_every: None,
         visit_within: None,
+        seen_late: true,
     }];
     routes.extend(urgent());
     routes
