@@ -139,6 +139,14 @@ impl Default for Baseline {
     }
 }
 
+/// `counts` made exactly `len` long, zeros added or counts cut, with no
+/// room to spare: a stored state's counts end at their last non-zero
+/// one, and padding them by the vector's doubling took twice the room.
+pub(crate) fn pad(counts: &mut Vec<u32>, len: usize) {
+    counts.resize(len, 0);
+    counts.shrink_to_fit();
+}
+
 /// A count after one day's decay by `keep`, rounded to the nearest unit
 /// (the same rounding for every count, so a part never exceeds its whole).
 pub(crate) fn decayed(count: u32, keep: f64) -> u32 {
@@ -466,8 +474,8 @@ impl Baseline {
     /// Pads vectors restored from an older or hand-written state to size, so
     /// indexing never fails on outside input.
     pub(crate) fn normalise_shape(&mut self) {
-        self.gaps.resize(BINS * BUCKETS, 0);
-        self.rises.resize(RISE_BUCKETS, 0);
+        pad(&mut self.gaps, BINS * BUCKETS);
+        pad(&mut self.rises, RISE_BUCKETS);
         self.weekend.normalise_shape();
     }
 }

@@ -446,6 +446,15 @@ impl Engine {
         self.insert(meter_id.into(), state);
     }
 
+    /// Gives back the room the meter lists grew into while many meters
+    /// were restored (up to twice their size); for after a start.
+    pub fn shrink_to_fit(&mut self) {
+        self.states.shrink_to_fit();
+        self.ids.shrink_to_fit();
+        self.order.shrink_to_fit();
+        self.index.shrink_to_fit();
+    }
+
     /// The meters seen or restored, in id order.
     pub fn meters(&self) -> impl Iterator<Item = &str> {
         self.order.iter().map(|&i| self.ids[i].as_str())

@@ -238,13 +238,19 @@ fn speed_and_size(readings: &[Reading]) {
         .map(|s| serde_json::to_vec(&s).map_or(0, |v| v.len()))
         .collect();
     let max = sizes.iter().copied().max().unwrap_or(0);
-    if std::env::var("WW_BENCH_DUMP_STATE").is_ok() {
-        let largest = engine
+    if let Ok(which) = std::env::var("WW_BENCH_DUMP_STATE") {
+        let mut states: Vec<String> = engine
             .meters()
             .filter_map(|m| engine.meter_state(m))
             .filter_map(|s| serde_json::to_string(&s).ok())
-            .max_by_key(String::len);
-        eprintln!("largest state: {}", largest.unwrap_or_default());
+            .collect();
+        states.sort_by_key(String::len);
+        // `median`: a typical household's (scripts/bench-startup.sh).
+        let (label, state) = match which.as_str() {
+            "median" => ("median state", states.get(states.len() / 2)),
+            _ => ("largest state", states.last()),
+        };
+        eprintln!("{label}: {}", state.cloned().unwrap_or_default());
     }
     let mean = sizes.iter().sum::<usize>() as f64 / sizes.len().max(1) as f64;
     println!("## Replay speed and state size\n");

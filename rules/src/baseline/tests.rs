@@ -331,3 +331,24 @@ fn the_split_is_stored_compactly_and_comes_back_identical() {
     back.normalise_shape();
     assert_eq!(back, b);
 }
+
+#[test]
+fn a_baseline_holds_no_room_it_does_not_use() {
+    // Without the weekend split (as shipped) nothing of the weekend is
+    // allocated, learned or restored; with it, from its first stretch.
+    let learning = Learning::default();
+    let b = weeks_of(30, 7, 10, &learning);
+    assert_eq!(b.weekend.allocated(), 0);
+    let json = serde_json::to_string(&b).unwrap();
+    let mut back: Baseline = serde_json::from_str(&json).unwrap();
+    back.normalise_shape();
+    assert_eq!(back.weekend.allocated(), 0);
+    // Restored counts that end in zeros (not stored) are padded to size
+    // without room to spare.
+    assert!(json.len() < 700, "{json}");
+    assert_eq!(back.gaps.capacity(), BINS * BUCKETS);
+    assert_eq!(back.rises.capacity(), RISE_BUCKETS);
+    assert_eq!(back, b);
+    let split = weeks_of(30, 7, 10, &learning.with_weekend(Some(8)));
+    assert_eq!(split.weekend.allocated(), BINS * BUCKETS + RISE_BUCKETS);
+}

@@ -143,9 +143,13 @@ impl MeterState {
     /// whose name and kind are unchanged is kept, a new rule starts afresh,
     /// a removed one's state is dropped. Derived facts are forgotten.
     pub(super) fn align(&mut self, rules: &RuleSet) {
-        let mut flows = Vec::new();
-        let mut spikes = Vec::new();
-        for rule in rules.rules.iter().filter(|r| r.enabled) {
+        // Exactly as many slots as rules: a meter's three flow slots in a
+        // vector grown to four cost 100,000 meters 34 MB.
+        let enabled = || rules.rules.iter().filter(|r| r.enabled);
+        let count = |kind: Kind| enabled().filter(|r| r.detector.kind() == kind).count();
+        let mut flows = Vec::with_capacity(count(Kind::ContinuousFlow));
+        let mut spikes = Vec::with_capacity(count(Kind::Spike));
+        for rule in enabled() {
             match rule.detector {
                 Detector::ContinuousFlow(_) => flows.push(take(&mut self.flows, &rule.name)),
                 Detector::Spike(_) => spikes.push(take(&mut self.spikes, &rule.name)),
