@@ -125,9 +125,15 @@ impl Processor {
             replaced: HashMap::new(),
             unstored: Vec::new(),
         };
+        let started = std::time::Instant::now();
         processor.reload().await?;
         processor.retire_replaced().await?;
         processor.store_expected().await?;
+        tracing::info!(
+            meters = processor.households.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "engine state restored"
+        );
         Ok(processor)
     }
 
@@ -158,11 +164,12 @@ impl Processor {
             .now()
             .with_timezone(&self.settings.display_offset);
         let mut unstored = Vec::new();
-        for row in store::ingest::meters(self.store.pool()).await? {
+        let withdrawn = &self.withdrawn;
+        store::ingest::for_each_meter(self.store.pool(), |row| {
             if let Some(by) = row.replaced_by {
                 replaced.insert(row.id.clone(), by);
                 if row.retired_ms.is_some() {
-                    continue;
+                    return Ok(());
                 }
             }
             engine.set_household(&row.id, &row.household_id);
@@ -178,14 +185,17 @@ impl Processor {
                 // Listed but never heard from (a mistyped id, a meter not
                 // connected): expected from now (the wait is then stored
                 // with its state), so its silence draws meter_offline.
-                None if !self.withdrawn.contains(&row.household_id) => {
+                None if !withdrawn.contains(&row.household_id) => {
                     engine.expect_meter(&row.id, now);
                     unstored.push(row.id.clone());
                 }
                 None => {}
             }
             households.insert(row.id, row.household_id);
-        }
+            Ok(())
+        })
+        .await?;
+        engine.shrink_to_fit();
         self.engine = engine;
         self.households = households;
         self.replaced = replaced;

@@ -1,6 +1,7 @@
 //! The hot path's batched writes against each store backend: readings
 //! inserted a chunk at a time with repeats recognised, meters registered and
-//! their engine state saved a chunk at a time.
+//! their engine state saved a chunk at a time; the household registry
+//! synced a chunk at a time and the meters read back a page at a time.
 
 mod common;
 
@@ -200,5 +201,57 @@ async fn saving_many_meters_gives_each_its_own_state_and_never_moves_the_newest_
                 "{backend}: {id}"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn a_registry_longer_than_a_statement_is_synced_in_chunks_and_read_back_page_by_page() {
+    for (backend, store, _dir) in common::stores().await {
+        // Two and a half statements of households, the last one listed twice
+        // (the later entry wins, as writing them in turn would) and a meter
+        // moving to it; read back over more than one page of meters.
+        let n = 2 * ROWS_PER_STATEMENT + ROWS_PER_STATEMENT / 2;
+        let mut registry: Vec<ingest::HouseholdRow> = (0..n)
+            .map(|i| ingest::HouseholdRow {
+                id: format!("h{i:05}"),
+                name: Some(format!("Resident {i}")),
+                grid: Some("grid-7".into()),
+                meters: vec![format!("m{i:05}")],
+                replaced: vec![],
+            })
+            .collect();
+        registry.push(ingest::HouseholdRow {
+            id: "h00000".into(),
+            name: Some("Renamed".into()),
+            grid: Some("grid-9".into()),
+            meters: vec!["m00000".into(), "m00001".into()],
+            replaced: vec![],
+        });
+        let mut tx = store.pool().begin().await.expect("begin");
+        ingest::sync_households(&mut tx, &registry, 1_000)
+            .await
+            .expect("synced");
+        tx.commit().await.expect("commit");
+
+        let mut seen = Vec::new();
+        ingest::for_each_meter(store.pool(), |row| {
+            seen.push((row.id, row.household_id));
+            Ok(())
+        })
+        .await
+        .expect("meters");
+        assert_eq!(seen.len(), n, "{backend}");
+        assert!(
+            seen.windows(2).all(|w| w[0].0 < w[1].0),
+            "{backend}: in id order"
+        );
+        assert_eq!(seen[1], ("m00001".into(), "h00000".into()), "{backend}");
+        assert_eq!(seen[n - 1].1, format!("h{:05}", n - 1), "{backend}");
+        let renamed = sqlx::query("SELECT name, grid FROM households WHERE id = 'h00000'")
+            .fetch_one(store.pool())
+            .await
+            .expect("household");
+        assert_eq!(renamed.get::<String, _>("name"), "Renamed", "{backend}");
+        assert_eq!(renamed.get::<String, _>("grid"), "grid-9", "{backend}");
     }
 }

@@ -359,3 +359,26 @@ fn a_mutated_config_is_refused_with_its_line_or_loads() {
         "refused {refused}, loaded {loaded}"
     );
 }
+
+#[test]
+fn the_environment_overrides_settings_and_leaves_the_household_registry_as_written() {
+    let text = "[http]\nlisten = \"127.0.0.1:8080\"\n\n\
+                [[household]]\nid = \"h1\"\nname = \"Zhang Mei\"\ngrid = \"grid-7\"\nmeters = [\"m1\"]\n\n\
+                [[household]]\nid = \"h2\"\nmeters = [\"m2\", \"m3\"]\nreplaced = { \"m0\" = \"m3\" }\n";
+    let source = Source {
+        path: Some(PathBuf::from("ww.toml")),
+        text: text.to_owned(),
+    };
+    let plain = Config::load(&source).expect("loads");
+    assert_eq!(plain.http.listen.port(), 8080);
+    // SAFETY: nextest runs each test in its own process, so no other
+    // thread reads the environment meanwhile.
+    unsafe { std::env::set_var("WATERWATCH_HTTP__LISTEN", "127.0.0.1:9999") };
+    let layered = Config::load(&source).expect("loads");
+    unsafe { std::env::remove_var("WATERWATCH_HTTP__LISTEN") };
+    assert_eq!(layered.http.listen.port(), 9999);
+    assert_eq!(layered.households.len(), 2);
+    assert_eq!(layered.households[0].name.as_deref(), Some("Zhang Mei"));
+    assert_eq!(layered.households[1].meters, ["m2", "m3"]);
+    assert_eq!(layered.households[1].replaced.len(), 1);
+}

@@ -64,22 +64,63 @@ pub struct MeterRow {
 }
 
 pub async fn meters(pool: &AnyPool) -> Result<Vec<MeterRow>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, household_id, engine_state, replaced_by, retired_ms FROM meters ORDER BY id",
-    )
-    .fetch_all(pool)
+    let mut out = Vec::new();
+    for_each_meter(pool, |row| {
+        out.push(row);
+        Ok(())
+    })
     .await?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(MeterRow {
+    Ok(out)
+}
+
+/// How many meters [`for_each_meter`] reads at a time.
+const METERS_PER_PAGE: i64 = 1_000;
+
+/// Hands every meter to `f`, in id order, a page at a time: a start with
+/// 100,000 meters holds a thousand stored states in memory at once, not
+/// all of them (about 3 KiB each, as text).
+pub async fn for_each_meter(
+    pool: &AnyPool,
+    mut f: impl FnMut(MeterRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    const COLUMNS: &str = "id, household_id, engine_state, replaced_by, retired_ms";
+    let mut after: Option<String> = None;
+    loop {
+        let rows = match &after {
+            None => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM meters ORDER BY id LIMIT $1"
+                )))
+                .bind(METERS_PER_PAGE)
+                .fetch_all(pool)
+                .await?
+            }
+            Some(last) => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM meters WHERE id > $1 ORDER BY id LIMIT $2"
+                )))
+                .bind(last.as_str())
+                .bind(METERS_PER_PAGE)
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        let full = rows.len() as i64 == METERS_PER_PAGE;
+        for row in rows {
+            let row = MeterRow {
                 id: row.try_get("id")?,
                 household_id: row.try_get("household_id")?,
                 engine_state: row.try_get("engine_state")?,
                 replaced_by: row.try_get("replaced_by")?,
                 retired_ms: row.try_get("retired_ms")?,
-            })
-        })
-        .collect()
+            };
+            after = Some(row.id.clone());
+            f(row)?;
+        }
+        if !full {
+            return Ok(());
+        }
+    }
 }
 
 /// Register meters not known yet, each as its own household.
@@ -131,41 +172,65 @@ pub async fn sync_households(
     households: &[HouseholdRow],
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    for HouseholdRow {
-        id,
-        name,
-        grid,
-        meters,
-        replaced,
-    } in households
-    {
-        sqlx::query(
-            "INSERT INTO households (id, name, grid, created_ms) VALUES ($1, $2, $3, $4) \
+    // Written a chunk of rows per statement, as readings are: one statement
+    // per household took 4 s for 100,000 of them. An id listed twice (the
+    // config's validation refuses that) would fail a statement on
+    // PostgreSQL: the last one is kept, as writing them in turn would.
+    let households = last_of_each(households, |h| h.id.as_str());
+    for chunk in households.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO households (id, name, grid, created_ms) VALUES {} \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, grid = excluded.grid",
-        )
-        .bind(id)
-        .bind(name.as_deref())
-        .bind(grid.as_deref())
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?;
-        for meter in meters {
-            sqlx::query(
-                "INSERT INTO meters (id, household_id, created_ms) VALUES ($1, $2, $3) \
-                 ON CONFLICT (id) DO UPDATE SET household_id = excluded.household_id, \
-                 replaced_by = NULL, retired_ms = NULL",
-            )
-            .bind(meter)
-            .bind(id)
-            .bind(now_ms)
-            .execute(&mut *conn)
-            .await?;
+            value_rows(conn, chunk.len(), 4)
+        );
+        let mut query = chunk_query(sql, chunk.len());
+        for h in chunk {
+            query = query
+                .bind(h.id.as_str())
+                .bind(h.name.as_deref())
+                .bind(h.grid.as_deref())
+                .bind(now_ms);
         }
-        for (old, new) in replaced {
-            super::replaced::record(conn, id, old, new, now_ms).await?;
+        query.execute(&mut *conn).await?;
+    }
+    let listed: Vec<(&str, &str)> = households
+        .iter()
+        .flat_map(|h| h.meters.iter().map(|m| (m.as_str(), h.id.as_str())))
+        .collect();
+    let listed = last_of_each(&listed, |(meter, _)| meter);
+    for chunk in listed.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO meters (id, household_id, created_ms) VALUES {} \
+             ON CONFLICT (id) DO UPDATE SET household_id = excluded.household_id, \
+             replaced_by = NULL, retired_ms = NULL",
+            value_rows(conn, chunk.len(), 3)
+        );
+        let mut query = chunk_query(sql, chunk.len());
+        for (meter, household) in chunk {
+            query = query.bind(*meter).bind(*household).bind(now_ms);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    for h in &households {
+        for (old, new) in &h.replaced {
+            super::replaced::record(conn, &h.id, old, new, now_ms).await?;
         }
     }
     Ok(())
+}
+
+/// `items` without the earlier of any two with the same key, in order.
+fn last_of_each<'a, T, K: Eq + std::hash::Hash>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> K,
+) -> Vec<&'a T> {
+    let last: HashMap<K, usize> = items.iter().enumerate().map(|(i, t)| (key(t), i)).collect();
+    items
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| last.get(&key(t)) == Some(i))
+        .map(|(_, t)| t)
+        .collect()
 }
 
 /// Store readings; for each, in order, `true` when it is new and `false`
