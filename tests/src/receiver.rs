@@ -16,6 +16,8 @@ pub struct Delivery {
     pub idempotency_key: String,
     pub signature_ok: bool,
     pub body: serde_json::Value,
+    /// When the request arrived (for latency measurements).
+    pub received: std::time::Instant,
 }
 
 #[derive(Clone)]
@@ -120,7 +122,9 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
             .unwrap_or_default()
             .to_owned()
     };
+    let received = std::time::Instant::now();
     let delivery = Delivery {
+        received,
         idempotency_key: header("x-waterwatch-idempotency-key"),
         signature_ok: signature_ok(&shared.secret, &header("x-waterwatch-signature"), &body),
         body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
