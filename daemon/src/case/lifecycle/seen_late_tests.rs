@@ -5,18 +5,27 @@ use std::time::Duration;
 
 use super::*;
 
+/// The inactivity alert fired and resolved within one batch.
+fn over() -> (AlertEvent, AlertEvent) {
+    (
+        inactivity(Transition::Fired),
+        inactivity(Transition::Resolved),
+    )
+}
+
+fn seen_late<'a>(over: &'a (AlertEvent, AlertEvent), route: Option<&'a str>) -> Input<'a> {
+    Input::SeenLate {
+        event: &over.0,
+        ended: &over.1,
+        route,
+    }
+}
+
 #[test]
 fn a_quiet_stretch_seen_only_once_over_is_kept_closed_and_pages_nobody() {
     let routes = urgent();
-    let (fired, resolved) = (
-        inactivity(Transition::Fired),
-        inactivity(Transition::Resolved),
-    );
-    let late = Input::SeenLate {
-        event: &fired,
-        ended: &resolved,
-        route: None,
-    };
+    let over = over();
+    let late = seen_late(&over, None);
     let (case, effects) = step(None, late.clone(), &routes, at(0));
     let case = case.unwrap();
     // No all-clear and no page: the first step's people get a notice
@@ -51,7 +60,7 @@ fn a_quiet_stretch_seen_only_once_over_is_kept_closed_and_pages_nobody() {
         vec![(NotifyReason::Closed, vec![Role::GridWorker])]
     );
     // With a case open, the daemon sends the two alerts as they are.
-    let (open, _) = step(None, Input::alert(&fired), &routes, at(0));
+    let (open, _) = step(None, Input::alert(&over.0), &routes, at(0));
     let (none, _) = step(open.as_ref(), late, &routes, at(5));
     assert!(none.is_none());
 }
@@ -72,15 +81,8 @@ fn a_quiet_stretch_seen_late_takes_its_rules_route_and_never_asks_the_resident()
         visit_within: None,
         seen_late: true,
     });
-    let (fired, resolved) = (
-        inactivity(Transition::Fired),
-        inactivity(Transition::Resolved),
-    );
-    let late = Input::SeenLate {
-        event: &fired,
-        ended: &resolved,
-        route: Some("check_in"),
-    };
+    let over = over();
+    let late = seen_late(&over, Some("check_in"));
     let (case, effects) = step(None, late, &routes, at(0));
     assert_eq!(case.unwrap().route, "check_in");
     assert_eq!(
@@ -90,20 +92,12 @@ fn a_quiet_stretch_seen_late_takes_its_rules_route_and_never_asks_the_resident()
     // Nor does a route that says not to, or whose first step is the
     // resident alone.
     routes[1].seen_late = false;
-    let late = Input::SeenLate {
-        event: &fired,
-        ended: &resolved,
-        route: Some("check_in"),
-    };
+    let late = seen_late(&over, Some("check_in"));
     let (_, effects) = step(None, late, &routes, at(0));
     assert!(notices(&effects).is_empty(), "{effects:?}");
     routes[1].seen_late = true;
     routes[1].steps[0].notify = vec![Role::Resident];
-    let late = Input::SeenLate {
-        event: &fired,
-        ended: &resolved,
-        route: Some("check_in"),
-    };
+    let late = seen_late(&over, Some("check_in"));
     let (case, effects) = step(None, late, &routes, at(0));
     assert!(notices(&effects).is_empty(), "{effects:?}");
     let note = case.unwrap().closed.unwrap().note.unwrap();
