@@ -343,7 +343,14 @@ fn a_mutated_config_is_refused_with_its_line_or_loads() {
             }
             _ => mutated.truncate(at),
         }
-        match check(&mutated.join("\n")) {
+        let text = mutated.join("\n");
+        // `load`'s fast path accepts exactly what `check` accepts.
+        assert_eq!(
+            Config::parse_whole(&text).is_some(),
+            check(&text).is_ok(),
+            "{text}"
+        );
+        match check(&text) {
             Ok(_) => loaded += 1,
             Err(problems) => {
                 assert!(!problems.is_empty());
