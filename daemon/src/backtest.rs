@@ -65,7 +65,7 @@ pub async fn run(
 ) -> Result<Report, StoreError> {
     let mut old = EventTime::new(Engine::new(running));
     let mut new = EventTime::new(Engine::new(candidate));
-    let meters = store::ingest::meters(store.pool()).await?;
+    let meters = store::registry::meters(store.pool()).await?;
     let mut handovers: Vec<Handover> = Vec::new();
     for m in &meters {
         for engine in [old.engine_mut(), new.engine_mut()] {

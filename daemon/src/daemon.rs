@@ -119,7 +119,7 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
         let registry: Vec<_> = config
             .households
             .iter()
-            .map(|h| store::ingest::HouseholdRow {
+            .map(|h| store::registry::HouseholdRow {
                 id: h.id.clone(),
                 name: h.name.clone(),
                 grid: h.grid.clone(),
@@ -128,7 +128,8 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
             })
             .collect();
         let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-        store::ingest::sync_households(&mut tx, &registry, clock.now().timestamp_millis()).await?;
+        store::registry::sync_households(&mut tx, &registry, clock.now().timestamp_millis())
+            .await?;
         tx.commit().await.map_err(StoreError::from)?;
         tracing::info!(households = registry.len(), "household registry loaded");
     }

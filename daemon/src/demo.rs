@@ -273,7 +273,9 @@ mod tests {
             .expect("history stored");
 
         let store = Store::connect(&url).await.expect("store");
-        let meters = ingest::meters(store.pool()).await.expect("meters");
+        let meters = crate::store::registry::meters(store.pool())
+            .await
+            .expect("meters");
         assert_eq!(meters.len(), HOUSEHOLDS);
         for meter in &meters {
             let json = meter.engine_state.as_deref().expect("a state");

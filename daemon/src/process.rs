@@ -165,7 +165,7 @@ impl Processor {
             .with_timezone(&self.settings.display_offset);
         let mut unstored = Vec::new();
         let withdrawn = &self.withdrawn;
-        store::ingest::for_each_meter(self.store.pool(), |row| {
+        store::registry::for_each_meter(self.store.pool(), |row| {
             if let Some(by) = row.replaced_by {
                 replaced.insert(row.id.clone(), by);
                 if row.retired_ms.is_some() {

@@ -10,6 +10,7 @@ use sqlx::Row;
 use waterwatch::store::Store;
 use waterwatch::store::dashboard::StateSummary;
 use waterwatch::store::ingest::{self, HeardMeter, ROWS_PER_STATEMENT, SavedState};
+use waterwatch::store::registry;
 use waterwatch_rules::Reading;
 
 fn at(minute: i64) -> DateTime<FixedOffset> {
@@ -211,8 +212,8 @@ async fn a_registry_longer_than_a_statement_is_synced_in_chunks_and_read_back_pa
         // (the later entry wins, as writing them in turn would) and a meter
         // moving to it; read back over more than one page of meters.
         let n = 2 * ROWS_PER_STATEMENT + ROWS_PER_STATEMENT / 2;
-        let mut registry: Vec<ingest::HouseholdRow> = (0..n)
-            .map(|i| ingest::HouseholdRow {
+        let mut registry: Vec<registry::HouseholdRow> = (0..n)
+            .map(|i| registry::HouseholdRow {
                 id: format!("h{i:05}"),
                 name: Some(format!("Resident {i}")),
                 grid: Some("grid-7".into()),
@@ -220,7 +221,7 @@ async fn a_registry_longer_than_a_statement_is_synced_in_chunks_and_read_back_pa
                 replaced: vec![],
             })
             .collect();
-        registry.push(ingest::HouseholdRow {
+        registry.push(registry::HouseholdRow {
             id: "h00000".into(),
             name: Some("Renamed".into()),
             grid: Some("grid-9".into()),
@@ -228,13 +229,13 @@ async fn a_registry_longer_than_a_statement_is_synced_in_chunks_and_read_back_pa
             replaced: vec![],
         });
         let mut tx = store.pool().begin().await.expect("begin");
-        ingest::sync_households(&mut tx, &registry, 1_000)
+        registry::sync_households(&mut tx, &registry, 1_000)
             .await
             .expect("synced");
         tx.commit().await.expect("commit");
 
         let mut seen = Vec::new();
-        ingest::for_each_meter(store.pool(), |row| {
+        registry::for_each_meter(store.pool(), |row| {
             seen.push((row.id, row.household_id));
             Ok(())
         })

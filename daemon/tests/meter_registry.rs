@@ -23,7 +23,7 @@ use waterwatch::clock::ManualClock;
 use waterwatch::ingest::mqtt::Delivery;
 use waterwatch::metrics::Metrics;
 use waterwatch::process::Processor;
-use waterwatch::store::{self, Store, ingest::HouseholdRow};
+use waterwatch::store::{self, Store, registry::HouseholdRow};
 use waterwatch_rules::{MeterState, RuleSet};
 
 /// `meter`'s 15-minute readings from `from` to `to`, with their times: 10 L
@@ -94,7 +94,7 @@ async fn registry(store: &Store, meters: &[&str], replaced: &[(&str, &str)], now
             .collect(),
     };
     let mut tx = store.pool().begin().await.expect("tx");
-    store::ingest::sync_households(&mut tx, &[row], now.timestamp_millis())
+    store::registry::sync_households(&mut tx, &[row], now.timestamp_millis())
         .await
         .expect("registry stored");
     tx.commit().await.expect("commit");

@@ -17,6 +17,7 @@ pub mod ingest;
 mod migrations;
 pub mod outbox;
 pub mod purge;
+pub mod registry;
 pub mod replaced;
 pub mod retention;
 pub mod suppressions;
