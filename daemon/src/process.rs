@@ -95,9 +95,6 @@ pub struct Processor {
     /// Replaced meters (old → the meter that took its place): their
     /// readings are refused.
     replaced: HashMap<String, String>,
-    /// Meters listed but never heard from that `reload` began to expect,
-    /// their state not stored yet (`store_expected`).
-    unstored: Vec<String>,
 }
 
 impl Processor {
@@ -123,12 +120,10 @@ impl Processor {
             reassured: HashSet::new(),
             withdrawn: HashSet::new(),
             replaced: HashMap::new(),
-            unstored: Vec::new(),
         };
         let started = std::time::Instant::now();
         processor.reload().await?;
         processor.retire_replaced().await?;
-        processor.store_expected().await?;
         tracing::info!(
             meters = processor.households.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -147,7 +142,8 @@ impl Processor {
     }
 
     /// Throw away in-memory state and load it again from the store (after a
-    /// failed transaction, memory may be ahead of the database).
+    /// failed transaction, memory may be ahead of the database). A listed
+    /// meter never heard from is expected from now, and that wait stored.
     async fn reload(&mut self) -> Result<(), StoreError> {
         let rules = self.engine.rules().clone();
         let mut engine = Engine::new(rules);
@@ -199,20 +195,19 @@ impl Processor {
         self.engine = engine;
         self.households = households;
         self.replaced = replaced;
-        self.unstored = unstored;
         self.reassured.clear();
-        Ok(())
+        self.store_expected(&unstored).await
     }
 
     /// Store the state of the meters `reload` began to expect, so the wait
     /// for a meter never heard from survives a restart.
-    async fn store_expected(&mut self) -> Result<(), StoreError> {
-        if self.unstored.is_empty() {
+    async fn store_expected(&mut self, meters: &[String]) -> Result<(), StoreError> {
+        if meters.is_empty() {
             return Ok(());
         }
         let mut tx = self.store.pool().begin().await?;
-        for meter in std::mem::take(&mut self.unstored) {
-            self.save_state(&mut tx, &meter).await?;
+        for meter in meters {
+            self.save_state(&mut tx, meter).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -204,22 +204,28 @@ fn checked(reading: &waterwatch_rules::Reading) -> Result<(), Reject> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_meter_id_too_long_or_with_control_characters_is_refused() {
-        let router = Router::new("waterwatch", &[]);
+    /// A native reading of meter `id` at 08:15 with `extra` fields, parsed
+    /// at 08:30 by the default router.
+    fn native_reading(id: &str, extra: serde_json::Value) -> Result<Parsed, Reject> {
         let now = DateTime::parse_from_rfc3339("2026-11-24T08:30:00+08:00")
             .unwrap()
             .to_utc();
-        let message = |id: &str| {
-            let payload = serde_json::json!({"meter_id": id, "ts": "2026-11-24T08:15:00+08:00", "total_l": 5});
-            let topic = format!("waterwatch/meters/{id}/reading");
-            router.parse(
-                &topic,
-                payload.to_string().as_bytes(),
-                now,
-                TimeWindow::default(),
-            )
-        };
+        let mut payload =
+            serde_json::json!({"meter_id": id, "ts": "2026-11-24T08:15:00+08:00", "total_l": 5});
+        if let (Some(fields), serde_json::Value::Object(extra)) = (payload.as_object_mut(), extra) {
+            fields.extend(extra);
+        }
+        Router::new("waterwatch", &[]).parse(
+            &format!("waterwatch/meters/{id}/reading"),
+            payload.to_string().as_bytes(),
+            now,
+            TimeWindow::default(),
+        )
+    }
+
+    #[test]
+    fn a_meter_id_too_long_or_with_control_characters_is_refused() {
+        let message = |id: &str| native_reading(id, serde_json::json!({}));
         assert!(message(&"m".repeat(128)).is_ok());
         for bad in ["m".repeat(129), "m\u{0}1".to_owned(), "m\n1".to_owned()] {
             let why = message(&bad).unwrap_err();
@@ -230,19 +236,8 @@ mod tests {
 
     #[test]
     fn too_many_or_too_long_status_flags_are_refused() {
-        let router = Router::new("waterwatch", &[]);
-        let now = DateTime::parse_from_rfc3339("2026-11-24T08:30:00+08:00")
-            .unwrap()
-            .to_utc();
-        let message = |status: Vec<String>| {
-            let payload = serde_json::json!({"meter_id": "m1", "ts": "2026-11-24T08:15:00+08:00", "total_l": 5, "status": status});
-            router.parse(
-                "waterwatch/meters/m1/reading",
-                payload.to_string().as_bytes(),
-                now,
-                TimeWindow::default(),
-            )
-        };
+        let message =
+            |status: Vec<String>| native_reading("m1", serde_json::json!({ "status": status }));
         let flags =
             |n: usize, len: usize| (0..n).map(|i| format!("{i:0>len$}")).collect::<Vec<_>>();
         assert!(message(flags(16, 32)).is_ok());

@@ -77,7 +77,6 @@ impl Processor {
         let mut suppressions = None;
         let late = seen_late(events);
         let mut ended_late = Vec::new();
-        let mut seen_late_cases: Vec<String> = Vec::new();
         for (i, event) in events.iter().enumerate() {
             if ended_late.contains(&i) {
                 continue;
@@ -116,19 +115,17 @@ impl Processor {
             let open = store::cases::open_case(conn, &event.household).await?;
             if let (None, Some(&(_, j))) = (&open, late.iter().find(|(f, _)| *f == i)) {
                 // Over before it arrived: kept, nobody paged. One case for
-                // the household's batch: the same quiet may end several
-                // rules' alerts (a check-in rule and the urgent one).
+                // the household's batch, on its most severe such alert: the
+                // same quiet may end several rules' alerts (a check-in rule
+                // and the urgent one).
                 ended_late.push(j);
                 self.metrics.suppressed("seen_late");
-                if seen_late_cases.contains(&event.household) {
+                if most_severe_late(events, &late, &event.household) != (i, j) {
                     continue;
                 }
-                seen_late_cases.push(event.household.clone());
-                let (first, last) = most_severe_late(events, &late, &event.household);
-                let (event, ended) = (&events[first], &events[last]);
                 let input = Input::SeenLate {
                     event,
-                    ended,
+                    ended: &events[j],
                     route: self.route_of_rule(&event.rule),
                 };
                 queued += self.apply(conn, None, input, Some(event), now).await?.0;

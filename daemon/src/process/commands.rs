@@ -98,7 +98,6 @@ impl Processor {
         // What the engine learned about the household's meters goes too;
         // given again, its meters are expected from now.
         self.reload().await?;
-        self.store_expected().await?;
         tracing::info!(household, monitoring, "consent recorded");
         Ok(Some(purged))
     }
