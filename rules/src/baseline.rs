@@ -53,6 +53,11 @@ const PER_DOUBLING: f64 = 5.0;
 const SHORTEST_MS: i64 = 30 * MINUTE_MS;
 /// One stretch (or one day) in fixed point.
 const UNIT: u32 = 100;
+/// One stretch in a histogram's bucket.
+// Design: a bucket's count stays below `u16::MAX` (see `check.rs` on
+// `half_life_days`), which halves the histograms of 100,000 meters in
+// memory (130 MB).
+const ONE: u16 = UNIT as u16;
 
 /// Rising-time buckets: 15 minutes each from 03:00 to 13:00 local, and one
 /// more for a night that had no morning by 13:00 (a night away, or in bed
@@ -82,12 +87,12 @@ pub struct Baseline {
     day_weight: u32,
     /// `gaps[bin * BUCKETS + bucket]`, decayed, `UNIT` per stretch.
     #[serde(default = "empty_gaps", with = "counts")]
-    gaps: Vec<u32>,
+    gaps: Vec<u16>,
     /// Decayed weight of days with a rising time.
     #[serde(default)]
     rise_weight: u32,
     #[serde(default = "empty_rises", with = "counts")]
-    rises: Vec<u32>,
+    rises: Vec<u16>,
     /// The weekend's share of `days`, `day_weight`, `gaps`, `rise_weight`
     /// and `rises`, decayed alike (see `week.rs`).
     #[serde(default, skip_serializing_if = "Weekend::is_empty")]
@@ -112,11 +117,11 @@ pub struct Baseline {
     alerted: Option<Alerted>,
 }
 
-fn empty_gaps() -> Vec<u32> {
+fn empty_gaps() -> Vec<u16> {
     vec![0; BINS * BUCKETS]
 }
 
-fn empty_rises() -> Vec<u32> {
+fn empty_rises() -> Vec<u16> {
     vec![0; RISE_BUCKETS]
 }
 
@@ -142,8 +147,8 @@ impl Default for Baseline {
 /// `counts` made exactly `len` long, zeros added or counts cut, with no
 /// room to spare: a stored state's counts end at their last non-zero
 /// one, and padding them by the vector's doubling took twice the room.
-pub(crate) fn pad(counts: &mut Vec<u32>, len: usize) {
-    counts.resize(len, 0);
+pub(crate) fn pad<C: counts::Count>(counts: &mut Vec<C>, len: usize) {
+    counts.resize(len, C::default());
     counts.shrink_to_fit();
 }
 
@@ -151,6 +156,16 @@ pub(crate) fn pad(counts: &mut Vec<u32>, len: usize) {
 /// (the same rounding for every count, so a part never exceeds its whole).
 pub(crate) fn decayed(count: u32, keep: f64) -> u32 {
     (f64::from(count) * keep + 0.5) as u32
+}
+
+/// Each of `counts` after one day's decay by `keep`, as [`decayed`].
+// Design: most counts are zero, and a zero stays zero whatever `keep` is:
+// skipping them makes closing a day several times cheaper.
+pub(super) fn decay_all(counts: &mut [u16], keep: f64) {
+    for c in counts.iter_mut().filter(|c| **c != 0) {
+        // Never more than the count itself, so it fits.
+        *c = decayed(u32::from(*c), keep) as u16;
+    }
 }
 
 /// Local milliseconds.
@@ -249,14 +264,14 @@ impl Baseline {
         if (SHORTEST_MS..=learning.longest_normal_gap_ms).contains(&gap) {
             let i = hour_of(from, offset_s) * BUCKETS + bucket_of(gap);
             if let Some(c) = self.gaps.get_mut(i) {
-                *c = c.saturating_add(UNIT);
+                *c = c.saturating_add(ONE);
                 learned.gap = Some(i);
             }
             if learning.weekend_min_days.is_some()
                 && is_weekend_day(stretch_day(from, offset_s))
                 && let Some(c) = self.weekend.gaps_mut().get_mut(i)
             {
-                *c = c.saturating_add(UNIT);
+                *c = c.saturating_add(ONE);
                 learned.weekend_gap = true;
             }
         }
@@ -311,21 +326,14 @@ impl Baseline {
 
     fn close_day(&mut self, learning: &Learning) {
         let keep = learning.keep_per_day;
-        // Design: most counts are zero, and a zero stays zero whatever
-        // `keep` is: skipping them makes closing a day several times cheaper.
-        let decay = |c: &mut u32| {
-            if *c != 0 {
-                *c = decayed(*c, keep);
-            }
-        };
-        self.gaps.iter_mut().for_each(decay);
-        self.rises.iter_mut().for_each(decay);
-        decay(&mut self.day_weight);
-        decay(&mut self.rise_weight);
+        decay_all(&mut self.gaps, keep);
+        decay_all(&mut self.rises, keep);
+        self.day_weight = decayed(self.day_weight, keep);
+        self.rise_weight = decayed(self.rise_weight, keep);
         // The same rounding keeps every weekend count at most its whole.
         let split = learning.weekend_min_days.is_some();
         if split {
-            self.weekend.decay(decay);
+            self.weekend.decay(keep);
         }
         self.days = self.days.saturating_add(1);
         self.day_weight = self.day_weight.saturating_add(UNIT);
@@ -337,7 +345,7 @@ impl Baseline {
         if let Some(minute) = self.rise_today {
             let i = ((minute - RISE_FROM_MIN) / RISE_BUCKET_MIN) as usize;
             if let Some(c) = self.rises.get_mut(i) {
-                *c = c.saturating_add(UNIT);
+                *c = c.saturating_add(ONE);
                 self.rise_weight = self.rise_weight.saturating_add(UNIT);
                 if weekend {
                     self.weekend.add_rise(i);
@@ -444,6 +452,7 @@ impl Baseline {
         let day_bins = NIGHT_UNTIL_H as usize..NIGHT_FROM_H as usize;
         let long: u32 = day_bins
             .flat_map(|bin| &self.gaps[bin * BUCKETS + from..(bin + 1) * BUCKETS])
+            .map(|&c| u32::from(c))
             .sum();
         long >= UNIT
     }
@@ -486,7 +495,7 @@ pub(crate) mod counts;
 mod tail;
 mod week;
 
-pub use config::{BaselineConfig, DEFAULT_WEEKEND_MIN_DAYS, Learning};
+pub use config::{BaselineConfig, DEFAULT_WEEKEND_MIN_DAYS, Learning, MAX_HALF_LIFE_DAYS};
 
 use alerted::Alerted;
 pub use alerted::Learned;

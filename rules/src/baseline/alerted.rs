@@ -102,7 +102,7 @@ impl Baseline {
                 let k = ((minute - RISE_FROM_MIN) / RISE_BUCKET_MIN) as usize;
                 if self.rises.get(k).is_some() {
                     take(self.rises.get_mut(k), amount);
-                    take(Some(&mut self.rise_weight), amount);
+                    self.rise_weight = self.rise_weight.saturating_sub(amount);
                     if alerted.weekend_day {
                         self.weekend.remove_rise(k, amount);
                     }
@@ -114,8 +114,8 @@ impl Baseline {
 }
 
 /// Subtracts `amount` from a count, never below zero.
-fn take(count: Option<&mut u32>, amount: u32) {
+fn take(count: Option<&mut u16>, amount: u32) {
     if let Some(c) = count {
-        *c = c.saturating_sub(amount);
+        *c = c.saturating_sub(super::week::narrow(amount));
     }
 }

@@ -6,6 +6,12 @@ use serde::{Deserialize, Serialize};
 
 use super::HOUR_MS;
 
+/// The longest `half_life_days` allowed. A histogram bucket gains at most
+/// two stretches a day (each at least 30 minutes, both begun in its hour),
+/// so it holds at most `2 · UNIT / (1 − keep)`: about 52,000 at 180 days,
+/// within the `u16` a bucket counts in (which would fill at about 226).
+pub const MAX_HALF_LIFE_DAYS: f64 = 180.0;
+
 /// The `[baseline]` section of a rules file: how every household's baseline
 /// is learned (the inactivity rules say how it is used).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,7 +22,7 @@ pub struct BaselineConfig {
     #[serde(default = "default_learning_days")]
     pub learning_days: u32,
     /// What the baseline learned `half_life_days` days (with use) ago counts
-    /// half as much as today. Default 28.
+    /// half as much as today. Default 28, at most [`MAX_HALF_LIFE_DAYS`].
     #[serde(default = "default_half_life_days")]
     pub half_life_days: f64,
     /// A quiet stretch longer than this is an absence (a trip, a hospital

@@ -53,9 +53,35 @@ fn push_number(out: &mut String, mut n: u64) {
     }
 }
 
+/// A count's width: the baseline's histograms count in `u16` (what the
+/// forgetting lets a bucket hold fits, see `check.rs`), the learned rules'
+/// in `u32`.
+pub trait Count: Copy + Default + PartialEq + Into<u64> {
+    /// `n`, or the largest count for a larger one (a state written by an
+    /// engine that counted wider).
+    fn saturating(n: u64) -> Self;
+}
+
+impl Count for u16 {
+    fn saturating(n: u64) -> u16 {
+        u16::try_from(n).unwrap_or(u16::MAX)
+    }
+}
+
+impl Count for u32 {
+    fn saturating(n: u64) -> u32 {
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+}
+
 /// `counts` as the compact text.
-pub fn encode(counts: &[u32]) -> String {
-    let used = counts.len() - counts.iter().rev().take_while(|&&c| c == 0).count();
+pub fn encode<C: Count>(counts: &[C]) -> String {
+    let used = counts.len()
+        - counts
+            .iter()
+            .rev()
+            .take_while(|&&c| c == C::default())
+            .count();
     let mut out = String::new();
     let mut zeros = 0u64;
     let flush = |out: &mut String, zeros: &mut u64| {
@@ -68,18 +94,18 @@ pub fn encode(counts: &[u32]) -> String {
         *zeros = 0;
     };
     for &c in &counts[..used] {
-        if c == 0 {
+        if c == C::default() {
             zeros += 1;
             continue;
         }
         flush(&mut out, &mut zeros);
-        push_number(&mut out, u64::from(c));
+        push_number(&mut out, c.into());
     }
     out
 }
 
 /// The counts written by [`encode`].
-pub fn decode(text: &str) -> Result<Vec<u32>, String> {
+pub fn decode<C: Count>(text: &str) -> Result<Vec<C>, String> {
     let mut out = Vec::new();
     let (mut run, mut n, mut digits) = (false, 0u64, 0usize);
     for b in text.bytes() {
@@ -111,9 +137,9 @@ pub fn decode(text: &str) -> Result<Vec<u32>, String> {
             if out.len() + zeros > MAX_LEN {
                 return Err("zero run too long".into());
             }
-            out.resize(out.len() + zeros, 0);
+            out.resize(out.len() + zeros, C::default());
         } else {
-            out.push(u32::try_from(n).map_err(|e| e.to_string())?);
+            out.push(C::saturating(n));
         }
         if out.len() > MAX_LEN {
             return Err("too many counts".into());
@@ -129,7 +155,7 @@ pub fn decode(text: &str) -> Result<Vec<u32>, String> {
     Ok(out)
 }
 
-pub fn serialize<S: Serializer>(counts: &[u32], s: S) -> Result<S::Ok, S::Error> {
+pub fn serialize<S: Serializer, C: Count>(counts: &[C], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&encode(counts))
 }
 
@@ -137,24 +163,24 @@ pub fn serialize<S: Serializer>(counts: &[u32], s: S) -> Result<S::Ok, S::Error>
 // Design: a visitor that takes whichever comes, rather than an untagged
 // enum, which buffers every value before trying its variants: loading
 // 100,000 stored states at start-up spent much of its time there.
-pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
-    d.deserialize_any(CountsVisitor)
+pub fn deserialize<'de, D: Deserializer<'de>, C: Count>(d: D) -> Result<Vec<C>, D::Error> {
+    d.deserialize_any(CountsVisitor(std::marker::PhantomData))
 }
 
-struct CountsVisitor;
+struct CountsVisitor<C>(std::marker::PhantomData<C>);
 
-impl<'de> serde::de::Visitor<'de> for CountsVisitor {
-    type Value = Vec<u32>;
+impl<'de, C: Count> serde::de::Visitor<'de> for CountsVisitor<C> {
+    type Value = Vec<C>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("counts as compact text or as an array of counts and zero runs")
     }
 
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Vec<u32>, E> {
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Vec<C>, E> {
         decode(text).map_err(E::custom)
     }
 
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u32>, A::Error> {
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<C>, A::Error> {
         use serde::de::Error;
         let mut out = Vec::new();
         while let Some(v) = seq.next_element::<i64>()? {
@@ -163,9 +189,11 @@ impl<'de> serde::de::Visitor<'de> for CountsVisitor {
                 if out.len() + n > MAX_LEN {
                     return Err(A::Error::custom("zero run too long"));
                 }
-                out.extend(std::iter::repeat_n(0, n));
+                out.extend(std::iter::repeat_n(C::default(), n));
             } else {
-                out.push(u32::try_from(v).map_err(A::Error::custom)?);
+                // Counts were never wider than `u32`: a larger one is not a count.
+                let v = u32::try_from(v).map_err(A::Error::custom)?;
+                out.push(C::saturating(v.into()));
                 if out.len() > MAX_LEN {
                     return Err(A::Error::custom("too many counts"));
                 }
@@ -196,17 +224,21 @@ mod tests {
         for counts in cases {
             let text = encode(counts);
             let used = counts.len() - counts.iter().rev().take_while(|&&c| c == 0).count();
-            assert_eq!(decode(&text).unwrap(), &counts[..used], "{text}");
+            assert_eq!(decode::<u32>(&text).unwrap(), &counts[..used], "{text}");
         }
-        assert_eq!(encode(&[5, 0, 31, 32, 0, 0, 1023, 1024]), "50Vb000/Vba0");
-        assert_eq!(encode(&[0, 0, 0, 0, 7]), ".47");
-        assert_eq!(encode(&[100, 466]), "d4oI");
+        assert_eq!(
+            encode::<u32>(&[5, 0, 31, 32, 0, 0, 1023, 1024]),
+            "50Vb000/Vba0"
+        );
+        assert_eq!(encode::<u32>(&[0, 0, 0, 0, 7]), ".47");
+        assert_eq!(encode::<u32>(&[100, 466]), "d4oI");
     }
 
     #[test]
     fn bad_text_is_refused_not_trusted() {
         for bad in ["a", ".", "x!", "////////", ".ab", "5 4", ".////V"] {
-            assert!(decode(bad).is_err(), "{bad}");
+            assert!(decode::<u32>(bad).is_err(), "{bad}");
+            assert!(decode::<u16>(bad).is_err(), "{bad}");
         }
     }
 
@@ -218,6 +250,17 @@ mod tests {
         let new: Vec<u32> =
             deserialize(&mut serde_json::Deserializer::from_str("\"00bA07\"")).unwrap();
         assert_eq!(new, [0, 0, 42, 0, 7]);
-        assert!(deserialize(&mut serde_json::Deserializer::from_str("[-99999999999]")).is_err());
+        let bad = deserialize::<_, u32>(&mut serde_json::Deserializer::from_str("[-99999999999]"));
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn narrow_counts_read_wider_ones_as_their_largest() {
+        let wide = encode::<u32>(&[7, 65_535, 65_536, 4_000_000_000]);
+        assert_eq!(decode::<u16>(&wide).unwrap(), [7, 65_535, 65_535, 65_535]);
+        assert_eq!(encode::<u16>(&[7, 65_535]), encode::<u32>(&[7, 65_535]));
+        let old: Vec<u16> =
+            deserialize(&mut serde_json::Deserializer::from_str("[-1,70000,9]")).unwrap();
+        assert_eq!(old, [0, 65_535, 9]);
     }
 }

@@ -88,13 +88,29 @@ fn what_was_learned_fades_by_half_over_the_half_life() {
     use_at(&mut b, t(0, 7, 0), &learning);
     use_at(&mut b, t(0, 12, 0), &learning);
     let i = b.gaps.iter().position(|&c| c > 0).unwrap();
-    assert_eq!(b.gaps[i], UNIT);
+    assert_eq!(b.gaps[i], ONE);
     for d in 1..=10 {
         use_at(&mut b, t(d, 7, 0), &learning);
         use_at(&mut b, t(d, 7, 15), &learning);
     }
     let left = f64::from(b.gaps[i]) / f64::from(UNIT);
     assert!((0.45..=0.55).contains(&left), "{left}");
+}
+
+#[test]
+fn the_longest_memory_allowed_cannot_overflow_a_bucket() {
+    // The most a bucket can gain: two 30-minute stretches a day, both
+    // begun in its hour, every day for years, at the longest half-life.
+    let learning = Learning::new(14, MAX_HALF_LIFE_DAYS, 20 * HOUR_MS);
+    let mut b = Baseline::default();
+    for d in 0..3000 {
+        for (h, m) in [(10, 1), (10, 32), (11, 3)] {
+            let end = t(d, h, m);
+            b.usage(end - MINUTE_MS, end, 1.0, OFFSET, &learning);
+        }
+    }
+    let most = *b.gaps.iter().max().unwrap();
+    assert!((50_000..u16::MAX).contains(&most), "{most}");
 }
 
 #[test]
@@ -308,7 +324,7 @@ fn the_whole_decays_exactly_as_before_and_the_weekend_never_exceeds_it() {
         for k in 0..BUCKETS {
             assert_eq!(
                 weekday[k] + weekend[k],
-                b.gaps[bin * BUCKETS + k],
+                u32::from(b.gaps[bin * BUCKETS + k]),
                 "{bin} {k}"
             );
         }

@@ -60,11 +60,11 @@ pub(super) struct Weekend {
     /// the split off, as shipped, a meter carries no second set of
     /// histograms (2.7 KiB each, of 100,000 meters 270 MB).
     #[serde(default, with = "counts")]
-    gaps: Vec<u32>,
+    gaps: Vec<u16>,
     #[serde(default)]
     rise_weight: u32,
     #[serde(default, with = "counts")]
-    rises: Vec<u32>,
+    rises: Vec<u16>,
 }
 
 impl Weekend {
@@ -85,7 +85,7 @@ impl Weekend {
     }
 
     /// The gap counts to add to (allocated on first use).
-    pub(super) fn gaps_mut(&mut self) -> &mut [u32] {
+    pub(super) fn gaps_mut(&mut self) -> &mut [u16] {
         self.allocate();
         &mut self.gaps
     }
@@ -97,11 +97,11 @@ impl Weekend {
         }
     }
 
-    pub(super) fn decay(&mut self, decay: impl Fn(&mut u32)) {
-        self.gaps.iter_mut().for_each(&decay);
-        self.rises.iter_mut().for_each(&decay);
-        decay(&mut self.day_weight);
-        decay(&mut self.rise_weight);
+    pub(super) fn decay(&mut self, keep: f64) {
+        super::decay_all(&mut self.gaps, keep);
+        super::decay_all(&mut self.rises, keep);
+        self.day_weight = super::decayed(self.day_weight, keep);
+        self.rise_weight = super::decayed(self.rise_weight, keep);
     }
 
     /// A day with use closed; `weekend`: a Saturday or Sunday.
@@ -117,7 +117,7 @@ impl Weekend {
     pub(super) fn add_rise(&mut self, bucket: usize) {
         self.allocate();
         if let Some(c) = self.rises.get_mut(bucket) {
-            *c = c.saturating_add(UNIT);
+            *c = c.saturating_add(super::ONE);
             self.rise_weight = self.rise_weight.saturating_add(UNIT);
         }
     }
@@ -125,7 +125,7 @@ impl Weekend {
     /// Takes back `amount` of a rising time counted in `bucket`.
     pub(super) fn remove_rise(&mut self, bucket: usize, amount: u32) {
         if let Some(c) = self.rises.get_mut(bucket) {
-            *c = c.saturating_sub(amount);
+            *c = c.saturating_sub(narrow(amount));
             self.rise_weight = self.rise_weight.saturating_sub(amount);
         }
     }
@@ -212,12 +212,18 @@ impl Baseline {
         let whole = self.gaps.get(range.clone()).unwrap_or(&[]);
         let weekend = self.weekend.gaps.get(range).unwrap_or(&[]);
         match days {
-            Days::All => tail.iter_mut().zip(whole).for_each(|(t, c)| *t += c),
-            Days::Weekends => tail.iter_mut().zip(weekend).for_each(|(t, c)| *t += c),
+            Days::All => tail
+                .iter_mut()
+                .zip(whole)
+                .for_each(|(t, &c)| *t += u32::from(c)),
+            Days::Weekends => tail
+                .iter_mut()
+                .zip(weekend)
+                .for_each(|(t, &c)| *t += u32::from(c)),
             Days::Weekdays => tail
                 .iter_mut()
                 .zip(whole.iter().zip(weekend))
-                .for_each(|(t, (c, e))| *t += c.saturating_sub(*e)),
+                .for_each(|(t, (c, e))| *t += u32::from(c.saturating_sub(*e))),
         }
     }
 
@@ -233,8 +239,13 @@ impl Baseline {
 }
 
 /// `counts[i]`, or 0 past the end (a state padded later).
-fn at(counts: &[u32], i: usize) -> u32 {
-    counts.get(i).copied().unwrap_or(0)
+fn at(counts: &[u16], i: usize) -> u32 {
+    counts.get(i).copied().map_or(0, u32::from)
+}
+
+/// An amount taken back from a count: at most one stretch (`UNIT`).
+pub(super) fn narrow(amount: u32) -> u16 {
+    u16::try_from(amount).unwrap_or(u16::MAX)
 }
 
 impl Days {

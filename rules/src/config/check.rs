@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::entry::{KINDS, fields, learned_only, usage_of};
 use super::{Detector, Rule, RuleEntry};
-use crate::baseline::{BaselineConfig, Learning};
+use crate::baseline::{BaselineConfig, Learning, MAX_HALF_LIFE_DAYS};
 use crate::event::Kind;
 use crate::normalise::NormaliseConfig;
 use crate::rule::continuous_flow::ContinuousFlowConfig;
@@ -50,6 +50,14 @@ impl Check<'_> {
             self.at(
                 "baseline.half_life_days".into(),
                 format!("must be greater than zero (got {half_life}); the usual value is 28"),
+            );
+        } else if half_life > MAX_HALF_LIFE_DAYS {
+            self.at(
+                "baseline.half_life_days".into(),
+                format!(
+                    "must be at most {MAX_HALF_LIFE_DAYS} days (got {half_life}): a longer memory \
+                     would overflow the learned counts; the usual value is 28"
+                ),
             );
         }
         let gap = self.duration(

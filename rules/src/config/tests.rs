@@ -144,3 +144,16 @@ fn a_rule_names_a_route_the_daemon_has() {
     // Without the daemon's routes (replay, test-rules) the name is not checked.
     assert!(RuleSet::parse("x.toml", text).is_ok());
 }
+
+#[test]
+fn a_memory_longer_than_the_counts_can_hold_is_refused() {
+    assert!(RuleSet::parse("x.toml", "[baseline]\nhalf_life_days = 180.0\n").is_ok());
+    let problems = RuleSet::parse("x.toml", "[baseline]\nhalf_life_days = 200.0\n").unwrap_err();
+    let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "x.toml:2: baseline.half_life_days: must be at most 180 days (got 200): a longer memory would overflow the learned counts; the usual value is 28"
+        ]
+    );
+}
