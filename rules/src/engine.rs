@@ -15,7 +15,6 @@
 // so no string is compared per reading.
 
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +36,7 @@ mod state;
 pub use state::MeterState;
 
 use evaluate::evaluate;
-use id_hash::IdHasher;
+use id_hash::IdMap;
 use plan::{Plan, positions};
 
 /// What one reading did.
@@ -100,12 +99,12 @@ pub struct Engine {
     /// Per meter, in order of first sight.
     states: Vec<MeterState>,
     ids: Vec<String>,
-    index: HashMap<String, usize, BuildHasherDefault<IdHasher>>,
+    index: IdMap<usize>,
     /// Positions in `states`, by meter id.
     order: Vec<usize>,
-    households: HashMap<String, String>,
+    households: IdMap<String>,
     /// The meters of each named household, by household.
-    household_meters: HashMap<String, Vec<String>>,
+    household_meters: IdMap<Vec<String>>,
     /// Alert-text language by household (default English).
     languages: HashMap<String, Language>,
 }
@@ -123,8 +122,8 @@ impl Engine {
             ids: Vec::new(),
             index: HashMap::default(),
             order: Vec::new(),
-            households: HashMap::new(),
-            household_meters: HashMap::new(),
+            households: IdMap::default(),
+            household_meters: IdMap::default(),
             languages: HashMap::new(),
         }
     }
@@ -172,10 +171,16 @@ impl Engine {
             return i;
         }
         let i = self.states.len();
-        let at = self
-            .order
-            .partition_point(|&j| self.ids[j].as_str() < meter_id.as_str());
-        self.order.insert(at, i);
+        // Meters restored in id order each come last: no search needed.
+        let last = self.order.last().map(|&j| self.ids[j].as_str());
+        if last.is_none_or(|last| last < meter_id.as_str()) {
+            self.order.push(i);
+        } else {
+            let at = self
+                .order
+                .partition_point(|&j| self.ids[j].as_str() < meter_id.as_str());
+            self.order.insert(at, i);
+        }
         self.index.insert(meter_id.clone(), i);
         self.ids.push(meter_id);
         self.states.push(state);
@@ -446,6 +451,15 @@ impl Engine {
         self.insert(meter_id.into(), state);
     }
 
+    /// Makes room for `meters` more meters (before restoring that many).
+    pub fn reserve(&mut self, meters: usize) {
+        self.states.reserve_exact(meters);
+        self.ids.reserve_exact(meters);
+        self.order.reserve_exact(meters);
+        self.index.reserve(meters);
+        self.households.reserve(meters);
+    }
+
     /// Gives back the room the meter lists grew into while many meters
     /// were restored (up to twice their size); for after a start.
     pub fn shrink_to_fit(&mut self) {
@@ -470,7 +484,7 @@ impl Engine {
 /// when an event needs them (the hot path rarely does).
 struct Who<'a> {
     meter_id: &'a str,
-    households: &'a HashMap<String, String>,
+    households: &'a IdMap<String>,
     languages: &'a HashMap<String, Language>,
 }
 

@@ -1,11 +1,15 @@
 //! The hash the engine finds a meter's state by.
 
-use std::hash::Hasher;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
-/// A folded-multiply hash of the meter id, eight bytes at a time (like
+/// A map keyed by meter or household id.
+pub(super) type IdMap<V> = HashMap<String, V, BuildHasherDefault<IdHasher>>;
+
+/// A folded-multiply hash of a meter (or household) id, eight bytes at a time (like
 /// foldhash): a few nanoseconds for a short id.
 ///
-// Design: meter ids come from the utility's registry or the broker's
+// Design: meter and household ids come from the utility's registry or the broker's
 // authenticated clients, not from anonymous input, so a keyed hash's
 // protection against crafted collisions is not worth its cost here.
 pub(super) struct IdHasher(u64);

@@ -181,6 +181,16 @@ fn meters_are_listed_and_their_state_can_be_moved_to_another_engine() {
     feed(&mut engine, "a", &[(0, 1.0, &[]), (30, 1.0, &[])]);
     assert_eq!(engine.meters().collect::<Vec<_>>(), ["a", "b"]);
     assert_eq!(engine.meter_state("zz"), None);
+    // After the last (as a start restores them, in id order) or between.
+    let mut listed = Engine::new(rules(QUIET_1H));
+    listed.reserve(4);
+    for id in ["b", "d", "a", "c", "e"] {
+        feed(&mut listed, id, &[(0, 1.0, &[])]);
+    }
+    assert_eq!(
+        listed.meters().collect::<Vec<_>>(),
+        ["a", "b", "c", "d", "e"]
+    );
 
     let mut other = Engine::new(rules(QUIET_1H));
     let state = engine.meter_state("a").unwrap();
@@ -229,7 +239,7 @@ fn an_engine_can_move_between_and_be_shared_by_threads() {
 fn similar_meter_ids_spread_over_the_table() {
     use std::hash::{Hash, Hasher};
     let bucket = |id: &str| {
-        let mut h = IdHasher::default();
+        let mut h = id_hash::IdHasher::default();
         id.hash(&mut h);
         h.finish() & 1023
     };
