@@ -128,10 +128,15 @@ pub async fn start(options: Options) -> Result<Daemon, StartError> {
             })
             .collect();
         let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-        store::registry::sync_households(&mut tx, &registry, clock.now().timestamp_millis())
-            .await?;
+        let written =
+            store::registry::sync_households(&mut tx, &registry, clock.now().timestamp_millis())
+                .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        tracing::info!(households = registry.len(), "household registry loaded");
+        tracing::info!(
+            households = registry.len(),
+            unchanged = !written,
+            "household registry loaded"
+        );
     }
 
     let webhooks = config

@@ -22,7 +22,7 @@ use std::time::Duration;
 use chrono::{FixedOffset, NaiveDate};
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use waterwatch_rules::{AlertEvent, Engine, MeterState, RuleSet};
+use waterwatch_rules::{AlertEvent, Engine, RuleSet};
 
 use crate::case::Route;
 use crate::clock::Clock;
@@ -34,7 +34,7 @@ use crate::links::Signer;
 use crate::metrics::Metrics;
 use crate::notify::contacts::ContactConfig;
 use crate::notify::template::Templates;
-use crate::store::{self, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 mod cases;
 mod commands;
@@ -42,6 +42,7 @@ mod failures;
 mod ingest;
 mod reassure;
 mod replaced;
+mod restore;
 mod task;
 
 pub use commands::{Action, ActionOutcome, Command, ConsentCommand};
@@ -139,78 +140,6 @@ impl Processor {
 
     pub fn replace_rules(&mut self, rules: RuleSet) {
         self.engine.replace_rules(rules);
-    }
-
-    /// Throw away in-memory state and load it again from the store (after a
-    /// failed transaction, memory may be ahead of the database). A listed
-    /// meter never heard from is expected from now, and that wait stored.
-    async fn reload(&mut self) -> Result<(), StoreError> {
-        let rules = self.engine.rules().clone();
-        let mut engine = Engine::new(rules);
-        let mut households = HashMap::new();
-        let mut replaced = HashMap::new();
-        let mut conn = self.store.pool().acquire().await?;
-        self.withdrawn = store::purge::withdrawn(&mut conn)
-            .await?
-            .into_iter()
-            .collect();
-        drop(conn);
-        let now = self
-            .clock
-            .now()
-            .with_timezone(&self.settings.display_offset);
-        let mut unstored = Vec::new();
-        let withdrawn = &self.withdrawn;
-        store::registry::for_each_meter(self.store.pool(), |row| {
-            if let Some(by) = row.replaced_by {
-                replaced.insert(row.id.clone(), by);
-                if row.retired_ms.is_some() {
-                    return Ok(());
-                }
-            }
-            engine.set_household(&row.id, &row.household_id);
-            match &row.engine_state {
-                Some(json) => {
-                    let state: MeterState =
-                        serde_json::from_str(json).map_err(|e| StoreError::BadState {
-                            meter: row.id.clone(),
-                            detail: e.to_string(),
-                        })?;
-                    engine.restore_meter(&row.id, state);
-                }
-                // Listed but never heard from (a mistyped id, a meter not
-                // connected): expected from now (the wait is then stored
-                // with its state), so its silence draws meter_offline.
-                None if !withdrawn.contains(&row.household_id) => {
-                    engine.expect_meter(&row.id, now);
-                    unstored.push(row.id.clone());
-                }
-                None => {}
-            }
-            households.insert(row.id, row.household_id);
-            Ok(())
-        })
-        .await?;
-        engine.shrink_to_fit();
-        self.engine = engine;
-        self.households = households;
-        self.replaced = replaced;
-        self.reassured.clear();
-        self.store_expected(&unstored).await
-    }
-
-    /// Store the state of the meters `reload` began to expect, so the wait
-    /// for a meter never heard from survives a restart.
-    async fn store_expected(&mut self, meters: &[String]) -> Result<(), StoreError> {
-        if meters.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.store.pool().begin().await?;
-        for meter in meters {
-            self.save_state(&mut tx, meter).await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     fn after_commit(&self, events: Vec<AlertEvent>, notified: usize) {

@@ -1,7 +1,8 @@
 //! The hot path's batched writes against each store backend: readings
 //! inserted a chunk at a time with repeats recognised, meters registered and
 //! their engine state saved a chunk at a time; the household registry
-//! synced a chunk at a time and the meters read back a page at a time.
+//! synced a chunk at a time (and not again while it is the same) and the
+//! meters read back a page at a time.
 
 mod common;
 
@@ -246,6 +247,18 @@ async fn a_registry_longer_than_a_statement_is_synced_in_chunks_and_read_back_pa
             seen.windows(2).all(|w| w[0].0 < w[1].0),
             "{backend}: in id order"
         );
+        // Read ahead a page at a time, the same meters in the same order.
+        let mut pages = registry::MeterPages::read(store.pool().clone());
+        let mut ahead = Vec::new();
+        while let Some(page) = pages.next().await.expect("a page") {
+            ahead.extend(page.into_iter().map(|row| (row.id, row.household_id)));
+        }
+        assert_eq!(ahead, seen, "{backend}");
+        assert_eq!(
+            registry::meter_count(store.pool()).await.expect("count"),
+            n,
+            "{backend}"
+        );
         assert_eq!(seen[1], ("m00001".into(), "h00000".into()), "{backend}");
         assert_eq!(seen[n - 1].1, format!("h{:05}", n - 1), "{backend}");
         let renamed = sqlx::query("SELECT name, grid FROM households WHERE id = 'h00000'")
@@ -254,5 +267,125 @@ async fn a_registry_longer_than_a_statement_is_synced_in_chunks_and_read_back_pa
             .expect("household");
         assert_eq!(renamed.get::<String, _>("name"), "Renamed", "{backend}");
         assert_eq!(renamed.get::<String, _>("grid"), "grid-9", "{backend}");
+    }
+}
+
+#[tokio::test]
+async fn saving_the_states_of_many_meters_alone_gives_each_its_own() {
+    for (backend, store, _dir) in common::stores().await {
+        let meters: Vec<String> = (0..ROWS_PER_STATEMENT + 3)
+            .map(|i| format!("m{i:04}"))
+            .collect();
+        register(&store, &meters).await;
+        let jsons: Vec<String> = meters
+            .iter()
+            .map(|m| format!(r#"{{"of":"{m}"}}"#))
+            .collect();
+        let states: Vec<(&str, SavedState)> = meters
+            .iter()
+            .zip(&jsons)
+            .enumerate()
+            .map(|(i, (meter, json))| {
+                let summary = StateSummary {
+                    baseline_days: i as u32,
+                    offline: i % 2 == 1,
+                };
+                (meter.as_str(), SavedState { json, summary })
+            })
+            .collect();
+        let mut conn = store.pool().acquire().await.expect("connection");
+        ingest::save_engine_states(&mut conn, &states)
+            .await
+            .expect("saved");
+
+        let rows = sqlx::query(
+            "SELECT id, last_seen_ms, engine_state, baseline_days, offline FROM meters ORDER BY id",
+        )
+        .fetch_all(store.pool())
+        .await
+        .expect("meters");
+        assert_eq!(rows.len(), meters.len(), "{backend}");
+        for (i, row) in rows.iter().enumerate() {
+            let id: String = row.try_get("id").expect("id");
+            let got: (Option<i64>, String, i64, i64) = (
+                row.try_get("last_seen_ms").expect("seen"),
+                row.try_get("engine_state").expect("state"),
+                row.try_get("baseline_days").expect("days"),
+                row.try_get("offline").expect("offline"),
+            );
+            let want = (
+                None,
+                format!(r#"{{"of":"{id}"}}"#),
+                i as i64,
+                (i % 2) as i64,
+            );
+            assert_eq!(got, want, "{backend}: {id}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_same_registry_is_not_written_again_but_any_change_to_it_is() {
+    for (backend, store, _dir) in common::stores().await {
+        let household =
+            |name: &str, meters: &[&str], replaced: &[(&str, &str)]| registry::HouseholdRow {
+                id: "h1".into(),
+                name: Some(name.into()),
+                grid: Some("grid-1".into()),
+                meters: meters.iter().map(|m| m.to_string()).collect(),
+                replaced: replaced
+                    .iter()
+                    .map(|(old, new)| (old.to_string(), new.to_string()))
+                    .collect(),
+            };
+        let sync = |rows: Vec<registry::HouseholdRow>| {
+            let store = &store;
+            async move {
+                let mut tx = store.pool().begin().await.expect("begin");
+                let written = registry::sync_households(&mut tx, &rows, 1_000)
+                    .await
+                    .expect("synced");
+                tx.commit().await.expect("commit");
+                written
+            }
+        };
+        let name_of_h1 = || async {
+            sqlx::query_scalar::<_, String>("SELECT name FROM households WHERE id = 'h1'")
+                .fetch_one(store.pool())
+                .await
+                .expect("h1")
+        };
+        let first = vec![household("Zhang Mei", &["m2"], &[("m1", "m2")])];
+        assert!(sync(first.clone()).await, "{backend}: a new registry");
+        assert!(!sync(first.clone()).await, "{backend}: the same one again");
+        // Each part of it counts: the name, a meter, a replacement, a
+        // household more (texts are not run together: "m2" + "m3" is not
+        // "m2m3").
+        let changes = [
+            vec![household("Zhang Wei", &["m2"], &[("m1", "m2")])],
+            vec![household("Zhang Mei", &["m2", "m3"], &[("m1", "m2")])],
+            vec![household("Zhang Mei", &["m2m3"], &[("m1", "m2")])],
+            vec![household("Zhang Mei", &["m2"], &[])],
+        ];
+        for changed in changes {
+            assert!(sync(changed.clone()).await, "{backend}: {changed:?}");
+            assert!(!sync(changed).await, "{backend}");
+        }
+        // Another config wrote its registry since: this one is written again.
+        assert!(sync(first.clone()).await, "{backend}");
+        assert_eq!(name_of_h1().await, "Zhang Mei", "{backend}");
+        assert!(
+            sync(vec![household("Li Na", &["m2"], &[])]).await,
+            "{backend}"
+        );
+        assert_eq!(name_of_h1().await, "Li Na", "{backend}");
+        assert!(sync(first).await, "{backend}");
+        assert_eq!(name_of_h1().await, "Zhang Mei", "{backend}");
+        let replaced: Option<String> =
+            sqlx::query_scalar("SELECT replaced_by FROM meters WHERE id = 'm1'")
+                .fetch_one(store.pool())
+                .await
+                .expect("m1");
+        assert_eq!(replaced.as_deref(), Some("m2"), "{backend}");
     }
 }

@@ -163,9 +163,8 @@ impl Processor {
             let mut tx = self.store.pool().begin().await?;
             let meters: std::collections::BTreeSet<String> =
                 events.iter().map(|e| e.meter_id.clone()).collect();
-            for meter in &meters {
-                self.save_state(&mut tx, meter).await?;
-            }
+            self.save_states(&mut tx, meters.iter().map(String::as_str))
+                .await?;
             let notified = self.apply_events(&mut tx, &events, now).await?;
             tx.commit().await?;
             Ok::<_, StoreError>(notified)
@@ -263,14 +262,32 @@ impl Processor {
         conn: &mut AnyConnection,
         meter: &str,
     ) -> Result<(), StoreError> {
-        let Some((json, summary)) = self.state_of(meter)? else {
-            return Ok(());
-        };
-        let saved = SavedState {
-            json: &json,
-            summary,
-        };
-        store::ingest::save_engine_state(conn, meter, saved).await
+        self.save_states(conn, [meter]).await
+    }
+
+    /// [`Processor::save_state`] for many meters, written together.
+    pub(super) async fn save_states<'a>(
+        &self,
+        conn: &mut AnyConnection,
+        meters: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), StoreError> {
+        let mut encoded = Vec::new();
+        for meter in meters {
+            if let Some((json, summary)) = self.state_of(meter)? {
+                encoded.push((meter, json, summary));
+            }
+        }
+        let saved: Vec<(&str, SavedState)> = encoded
+            .iter()
+            .map(|(meter, json, summary)| {
+                let state = SavedState {
+                    json,
+                    summary: *summary,
+                };
+                (*meter, state)
+            })
+            .collect();
+        store::ingest::save_engine_states(conn, &saved).await
     }
 
     /// The engine's state of a meter as stored: JSON and its summary.

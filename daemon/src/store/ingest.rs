@@ -240,6 +240,28 @@ pub async fn save_meters(
     Ok(())
 }
 
+/// Record the engine's state of each meter alone (after a time-only
+/// evaluation; meters expected at start), a chunk of meters per statement:
+/// a first start expecting 100,000 listed meters took 4 s one by one.
+pub async fn save_engine_states(
+    conn: &mut AnyConnection,
+    states: &[(&str, SavedState<'_>)],
+) -> Result<(), StoreError> {
+    for chunk in states.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE meters SET engine_state = v.column2, baseline_days = v.column3, \
+             offline = v.column4 FROM (VALUES {}) AS v WHERE meters.id = v.column1",
+            value_rows(conn, chunk.len(), 4)
+        );
+        let mut query = chunk_query(sql, chunk.len());
+        for &(meter_id, state) in chunk {
+            query = state.bind(query.bind(meter_id));
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Record the engine's state of a meter alone (after a time-only evaluation).
 pub async fn save_engine_state(
     conn: &mut AnyConnection,

@@ -38,6 +38,7 @@ embedded!(
     "0007_signal.sql",
     "0008_state_summary.sql",
     "0009_replaced_meters.sql",
+    "0010_registry_fingerprint.sql",
 );
 
 fn files(backend: Backend) -> &'static [(&'static str, &'static str)] {
