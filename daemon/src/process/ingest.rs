@@ -265,29 +265,34 @@ impl Processor {
         self.save_states(conn, [meter]).await
     }
 
-    /// [`Processor::save_state`] for many meters, written together.
+    /// [`Processor::save_state`] for many meters, a statement's worth at a
+    /// time (encoded as they are written: a first start stores 100,000).
     pub(super) async fn save_states<'a>(
         &self,
         conn: &mut AnyConnection,
         meters: impl IntoIterator<Item = &'a str>,
     ) -> Result<(), StoreError> {
-        let mut encoded = Vec::new();
-        for meter in meters {
-            if let Some((json, summary)) = self.state_of(meter)? {
-                encoded.push((meter, json, summary));
+        let mut meters = meters.into_iter().peekable();
+        while meters.peek().is_some() {
+            let mut encoded = Vec::new();
+            for meter in meters.by_ref().take(store::ingest::ROWS_PER_STATEMENT) {
+                if let Some((json, summary)) = self.state_of(meter)? {
+                    encoded.push((meter, json, summary));
+                }
             }
+            let saved: Vec<(&str, SavedState)> = encoded
+                .iter()
+                .map(|(meter, json, summary)| {
+                    let state = SavedState {
+                        json,
+                        summary: *summary,
+                    };
+                    (*meter, state)
+                })
+                .collect();
+            store::ingest::save_engine_states(conn, &saved).await?;
         }
-        let saved: Vec<(&str, SavedState)> = encoded
-            .iter()
-            .map(|(meter, json, summary)| {
-                let state = SavedState {
-                    json,
-                    summary: *summary,
-                };
-                (*meter, state)
-            })
-            .collect();
-        store::ingest::save_engine_states(conn, &saved).await
+        Ok(())
     }
 
     /// The engine's state of a meter as stored: JSON and its summary.

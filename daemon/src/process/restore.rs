@@ -1,8 +1,9 @@
 //! Restoring the engine from the store: at start, and after a failed
 //! transaction (memory may then be ahead of the database).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, FixedOffset};
 use tokio::task::{JoinError, JoinHandle};
 use waterwatch_rules::{Engine, MeterState};
 
@@ -22,48 +23,31 @@ impl Processor {
     // in two halves at once, while the next page is read and the one
     // before is put into the engine.
     pub(super) async fn reload(&mut self) -> Result<(), StoreError> {
-        let rules = self.engine.rules().clone();
-        let mut engine = Engine::new(rules);
-        let mut households = HashMap::new();
-        let mut replaced = HashMap::new();
         let mut conn = self.store.pool().acquire().await?;
         self.withdrawn = store::purge::withdrawn(&mut conn)
             .await?
             .into_iter()
             .collect();
         drop(conn);
+        let mut restoring = Restoring {
+            engine: Engine::new(self.engine.rules().clone()),
+            households: HashMap::new(),
+            replaced: HashMap::new(),
+            unstored: Vec::new(),
+        };
+        let meters = store::registry::meter_count(self.store.pool()).await?;
+        restoring.engine.reserve(meters);
         let now = self
             .clock
             .now()
             .with_timezone(&self.settings.display_offset);
-        let mut unstored = Vec::new();
-        engine.reserve(store::registry::meter_count(self.store.pool()).await?);
         let mut pages = MeterPages::read(self.store.pool().clone());
         let mut parsing: Option<Parsing> = None;
         loop {
             let next = pages.next().await?.map(Parsing::start);
             if let Some(page) = parsing.take() {
                 for (row, state) in page.done().await? {
-                    if let Some(by) = row.replaced_by {
-                        replaced.insert(row.id.clone(), by);
-                        if row.retired_ms.is_some() {
-                            continue;
-                        }
-                    }
-                    engine.set_household(&row.id, &row.household_id);
-                    match state {
-                        Some(state) => engine.restore_meter(&row.id, state),
-                        // Listed but never heard from (a mistyped id, a meter
-                        // not connected): expected from now (the wait is then
-                        // stored with its state), so its silence draws
-                        // meter_offline.
-                        None if !self.withdrawn.contains(&row.household_id) => {
-                            engine.expect_meter(&row.id, now);
-                            unstored.push(row.id.clone());
-                        }
-                        None => {}
-                    }
-                    households.insert(row.id, row.household_id);
+                    restoring.add(row, state, &self.withdrawn, now);
                 }
             }
             match next {
@@ -71,6 +55,12 @@ impl Processor {
                 None => break,
             }
         }
+        let Restoring {
+            mut engine,
+            households,
+            replaced,
+            unstored,
+        } = restoring;
         engine.shrink_to_fit();
         self.engine = engine;
         self.households = households;
@@ -90,6 +80,47 @@ impl Processor {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// What [`Processor::reload`] builds, a meter at a time.
+struct Restoring {
+    engine: Engine,
+    /// meter id → household id, for every watched meter.
+    households: HashMap<String, String>,
+    /// Replaced meter → the meter that took its place.
+    replaced: HashMap<String, String>,
+    /// Meters never heard from, now expected: their waits are to be stored.
+    unstored: Vec<String>,
+}
+
+impl Restoring {
+    fn add(
+        &mut self,
+        row: MeterRow,
+        state: Option<MeterState>,
+        withdrawn: &HashSet<String>,
+        now: DateTime<FixedOffset>,
+    ) {
+        if let Some(by) = row.replaced_by {
+            self.replaced.insert(row.id.clone(), by);
+            if row.retired_ms.is_some() {
+                return;
+            }
+        }
+        self.engine.set_household(&row.id, &row.household_id);
+        match state {
+            Some(state) => self.engine.restore_meter(&row.id, state),
+            // Listed but never heard from (a mistyped id, a meter not
+            // connected): expected from now (the wait is then stored with
+            // its state), so its silence draws meter_offline.
+            None if !withdrawn.contains(&row.household_id) => {
+                self.engine.expect_meter(&row.id, now);
+                self.unstored.push(row.id.clone());
+            }
+            None => {}
+        }
+        self.households.insert(row.id, row.household_id);
     }
 }
 
