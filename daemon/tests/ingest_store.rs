@@ -52,6 +52,20 @@ async fn register(store: &Store, meters: &[String]) {
     tx.commit().await.expect("commit");
 }
 
+/// A statement's worth of meters and three more, registered, and for each
+/// a stored state that names it.
+async fn many_meters(store: &Store) -> (Vec<String>, Vec<String>) {
+    let meters: Vec<String> = (0..ROWS_PER_STATEMENT + 3)
+        .map(|i| format!("m{i:04}"))
+        .collect();
+    register(store, &meters).await;
+    let states = meters
+        .iter()
+        .map(|m| format!(r#"{{"of":"{m}"}}"#))
+        .collect();
+    (meters, states)
+}
+
 async fn total_l(store: &Store, meter: &str, minute: i64) -> f64 {
     sqlx::query("SELECT total_l FROM readings WHERE meter_id = $1 AND ts_ms = $2")
         .bind(meter)
@@ -140,19 +154,12 @@ async fn registering_known_meters_again_leaves_their_household_alone() {
 #[tokio::test]
 async fn saving_many_meters_gives_each_its_own_state_and_never_moves_the_newest_reading_back() {
     for (backend, store, _dir) in common::stores().await {
-        let meters: Vec<String> = (0..ROWS_PER_STATEMENT + 3)
-            .map(|i| format!("m{i:04}"))
-            .collect();
-        register(&store, &meters).await;
+        let (meters, states) = many_meters(&store).await;
         sqlx::query("UPDATE meters SET last_reading_ms = 5000 WHERE id = 'm0001'")
             .execute(store.pool())
             .await
             .expect("an earlier reading");
 
-        let states: Vec<String> = meters
-            .iter()
-            .map(|m| format!(r#"{{"of":"{m}"}}"#))
-            .collect();
         let heard: Vec<HeardMeter> = meters
             .iter()
             .zip(&states)
@@ -273,14 +280,7 @@ async fn a_registry_longer_than_a_statement_is_synced_in_chunks_and_read_back_pa
 #[tokio::test]
 async fn saving_the_states_of_many_meters_alone_gives_each_its_own() {
     for (backend, store, _dir) in common::stores().await {
-        let meters: Vec<String> = (0..ROWS_PER_STATEMENT + 3)
-            .map(|i| format!("m{i:04}"))
-            .collect();
-        register(&store, &meters).await;
-        let jsons: Vec<String> = meters
-            .iter()
-            .map(|m| format!(r#"{{"of":"{m}"}}"#))
-            .collect();
+        let (meters, jsons) = many_meters(&store).await;
         let states: Vec<(&str, SavedState)> = meters
             .iter()
             .zip(&jsons)

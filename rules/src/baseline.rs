@@ -144,28 +144,10 @@ impl Default for Baseline {
     }
 }
 
-/// `counts` made exactly `len` long, zeros added or counts cut, with no
-/// room to spare: a stored state's counts end at their last non-zero
-/// one, and padding them by the vector's doubling took twice the room.
-pub(crate) fn pad<C: counts::Count>(counts: &mut Vec<C>, len: usize) {
-    counts.resize(len, C::default());
-    counts.shrink_to_fit();
-}
-
 /// A count after one day's decay by `keep`, rounded to the nearest unit
 /// (the same rounding for every count, so a part never exceeds its whole).
 pub(crate) fn decayed(count: u32, keep: f64) -> u32 {
     (f64::from(count) * keep + 0.5) as u32
-}
-
-/// Each of `counts` after one day's decay by `keep`, as [`decayed`].
-// Design: most counts are zero, and a zero stays zero whatever `keep` is:
-// skipping them makes closing a day several times cheaper.
-pub(super) fn decay_all(counts: &mut [u16], keep: f64) {
-    for c in counts.iter_mut().filter(|c| **c != 0) {
-        // Never more than the count itself, so it fits.
-        *c = decayed(u32::from(*c), keep) as u16;
-    }
 }
 
 /// Local milliseconds.
@@ -326,8 +308,8 @@ impl Baseline {
 
     fn close_day(&mut self, learning: &Learning) {
         let keep = learning.keep_per_day;
-        decay_all(&mut self.gaps, keep);
-        decay_all(&mut self.rises, keep);
+        counts::decay_all(&mut self.gaps, keep);
+        counts::decay_all(&mut self.rises, keep);
         self.day_weight = decayed(self.day_weight, keep);
         self.rise_weight = decayed(self.rise_weight, keep);
         // The same rounding keeps every weekend count at most its whole.
@@ -483,8 +465,8 @@ impl Baseline {
     /// Pads vectors restored from an older or hand-written state to size, so
     /// indexing never fails on outside input.
     pub(crate) fn normalise_shape(&mut self) {
-        pad(&mut self.gaps, BINS * BUCKETS);
-        pad(&mut self.rises, RISE_BUCKETS);
+        counts::pad(&mut self.gaps, BINS * BUCKETS);
+        counts::pad(&mut self.rises, RISE_BUCKETS);
         self.weekend.normalise_shape();
     }
 }

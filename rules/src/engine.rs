@@ -29,6 +29,7 @@ use crate::text::Language;
 mod evaluate;
 mod household;
 mod id_hash;
+mod meters;
 mod plan;
 mod replace;
 mod state;
@@ -162,29 +163,6 @@ impl Engine {
         let mut state = MeterState::default();
         state.align(&self.rules);
         self.insert(meter_id.to_owned(), state)
-    }
-
-    fn insert(&mut self, meter_id: String, mut state: MeterState) -> usize {
-        state.memo.shares_household = self.shares_household(&meter_id);
-        if let Some(&i) = self.index.get(&meter_id) {
-            self.states[i] = state;
-            return i;
-        }
-        let i = self.states.len();
-        // Meters restored in id order each come last: no search needed.
-        let last = self.order.last().map(|&j| self.ids[j].as_str());
-        if last.is_none_or(|last| last < meter_id.as_str()) {
-            self.order.push(i);
-        } else {
-            let at = self
-                .order
-                .partition_point(|&j| self.ids[j].as_str() < meter_id.as_str());
-            self.order.insert(at, i);
-        }
-        self.index.insert(meter_id.clone(), i);
-        self.ids.push(meter_id);
-        self.states.push(state);
-        i
     }
 
     /// Everything the engine knows about a meter, borrowed (to serialise
@@ -449,29 +427,6 @@ impl Engine {
         state.baseline.normalise_shape();
         state.align(&self.rules);
         self.insert(meter_id.into(), state);
-    }
-
-    /// Makes room for `meters` more meters (before restoring that many).
-    pub fn reserve(&mut self, meters: usize) {
-        self.states.reserve_exact(meters);
-        self.ids.reserve_exact(meters);
-        self.order.reserve_exact(meters);
-        self.index.reserve(meters);
-        self.households.reserve(meters);
-    }
-
-    /// Gives back the room the meter lists grew into while many meters
-    /// were restored (up to twice their size); for after a start.
-    pub fn shrink_to_fit(&mut self) {
-        self.states.shrink_to_fit();
-        self.ids.shrink_to_fit();
-        self.order.shrink_to_fit();
-        self.index.shrink_to_fit();
-    }
-
-    /// The meters seen or restored, in id order.
-    pub fn meters(&self) -> impl Iterator<Item = &str> {
-        self.order.iter().map(|&i| self.ids[i].as_str())
     }
 
     /// The alerts firing on a meter.

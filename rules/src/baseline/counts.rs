@@ -74,6 +74,24 @@ impl Count for u32 {
     }
 }
 
+/// `counts` made exactly `len` long, zeros added or counts cut, with no
+/// room to spare: a stored state's counts end at their last non-zero
+/// one, and padding them by the vector's doubling took twice the room.
+pub(crate) fn pad<C: Count>(counts: &mut Vec<C>, len: usize) {
+    counts.resize(len, C::default());
+    counts.shrink_to_fit();
+}
+
+/// Each of `counts` after one day's decay by `keep`, as [`decayed`](super::decayed).
+// Design: most counts are zero, and a zero stays zero whatever `keep` is:
+// skipping them makes closing a day several times cheaper.
+pub(crate) fn decay_all(counts: &mut [u16], keep: f64) {
+    for c in counts.iter_mut().filter(|c| **c != 0) {
+        // Never more than the count itself, so it fits.
+        *c = super::decayed(u32::from(*c), keep) as u16;
+    }
+}
+
 /// `counts` as the compact text.
 pub fn encode<C: Count>(counts: &[C]) -> String {
     let used = counts.len()

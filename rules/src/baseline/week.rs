@@ -98,8 +98,8 @@ impl Weekend {
     }
 
     pub(super) fn decay(&mut self, keep: f64) {
-        super::decay_all(&mut self.gaps, keep);
-        super::decay_all(&mut self.rises, keep);
+        counts::decay_all(&mut self.gaps, keep);
+        counts::decay_all(&mut self.rises, keep);
         self.day_weight = super::decayed(self.day_weight, keep);
         self.rise_weight = super::decayed(self.rise_weight, keep);
     }
@@ -137,8 +137,8 @@ impl Weekend {
             self.gaps = Vec::new();
             self.rises = Vec::new();
         } else {
-            super::pad(&mut self.gaps, BINS * BUCKETS);
-            super::pad(&mut self.rises, RISE_BUCKETS);
+            counts::pad(&mut self.gaps, BINS * BUCKETS);
+            counts::pad(&mut self.rises, RISE_BUCKETS);
         }
     }
 }
