@@ -52,21 +52,15 @@ pub async fn for_each_meter(
     pool: &AnyPool,
     mut f: impl FnMut(MeterRow) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    let mut after: Option<String> = None;
-    loop {
-        let page = meter_page(pool, after.as_deref()).await?;
-        let full = page.len() as i64 == METERS_PER_PAGE;
-        after = page.last().map(|row| row.id.clone());
+    let mut pages = MeterPages::read(pool.clone());
+    while let Some(page) = pages.next().await? {
         page.into_iter().try_for_each(&mut f)?;
-        if !full {
-            return Ok(());
-        }
     }
+    Ok(())
 }
 
-/// Every meter, in id order, a page at a time as [`for_each_meter`] reads
-/// them, but read ahead by a task of its own: the next page is on its way
-/// while the caller works on this one.
+/// Every meter, in id order, a page at a time, read ahead by a task of its
+/// own: the next page is on its way while the caller works on this one.
 pub struct MeterPages {
     pages: mpsc::Receiver<Result<Vec<MeterRow>, StoreError>>,
     reader: Option<JoinHandle<()>>,
