@@ -186,21 +186,21 @@ async fn warm_up(
     let ids: Vec<String> = engine.meters().map(str::to_owned).collect();
     ingest::register_meters(&mut conn, &ids, until_ms).await?;
     ingest::insert_readings(&mut conn, &readings, until_ms).await?;
+    let mut encoded = Vec::new();
     for id in &ids {
-        let Some(state) = engine.state(id) else {
-            continue;
-        };
-        let (json, summary) = ingest::encode_state(id, state)?;
-        ingest::save_engine_state(
-            &mut conn,
-            id,
-            SavedState {
-                json: &json,
-                summary,
-            },
-        )
-        .await?;
+        if let Some(state) = engine.state(id) {
+            let (json, summary) = ingest::encode_state(id, state)?;
+            encoded.push((id.as_str(), json, summary));
+        }
     }
+    let states: Vec<(&str, SavedState)> = encoded
+        .iter()
+        .map(|(id, json, summary)| {
+            let summary = *summary;
+            (*id, SavedState { json, summary })
+        })
+        .collect();
+    ingest::save_engine_states(&mut conn, &states).await?;
     drop(conn);
     store.close().await;
     Ok(())

@@ -309,19 +309,16 @@ async fn the_overview_reads_the_stored_summary_and_the_state_where_none_is_store
         .await
         .unwrap();
         // m-quiet: state saved by a time-only evaluation, never a reading.
-        ingest::save_engine_state(
-            &mut conn,
-            "m-quiet",
-            SavedState {
-                json: "{}",
-                summary: StateSummary {
-                    baseline_days: 0,
-                    offline: true,
-                },
+        let quiet = SavedState {
+            json: "{}",
+            summary: StateSummary {
+                baseline_days: 0,
+                offline: true,
             },
-        )
-        .await
-        .unwrap();
+        };
+        ingest::save_engine_states(&mut conn, &[("m-quiet", quiet)])
+            .await
+            .unwrap();
         // m-old and m-gone: saved before migration 0008, no summary columns.
         for (meter, state) in [("m-old", &new_state), ("m-gone", &old_state)] {
             sqlx::query(

@@ -262,19 +262,6 @@ pub async fn save_engine_states(
     Ok(())
 }
 
-/// Record the engine's state of a meter alone (after a time-only evaluation).
-pub async fn save_engine_state(
-    conn: &mut AnyConnection,
-    meter_id: &str,
-    state: SavedState<'_>,
-) -> Result<(), StoreError> {
-    let query = sqlx::query(
-        "UPDATE meters SET engine_state = $1, baseline_days = $2, offline = $3 WHERE id = $4",
-    );
-    state.bind(query).bind(meter_id).execute(&mut *conn).await?;
-    Ok(())
-}
-
 /// Keep a rejected message for inspection; the table holds at most `keep` rows.
 pub async fn dead_letter(
     conn: &mut AnyConnection,

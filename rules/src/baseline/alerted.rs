@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::counts::Count;
 use super::{Baseline, Learning, RISE_BUCKET_MIN, RISE_FROM_MIN, UNIT};
 
 /// How many days with use an alerted stretch can still be taken back.
@@ -116,6 +117,6 @@ impl Baseline {
 /// Subtracts `amount` from a count, never below zero.
 fn take(count: Option<&mut u16>, amount: u32) {
     if let Some(c) = count {
-        *c = c.saturating_sub(super::week::narrow(amount));
+        *c = c.saturating_sub(u16::saturating(amount.into()));
     }
 }

@@ -20,6 +20,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::counts::Count;
 use super::{
     BINS, BUCKETS, Baseline, DAY_MS, HOUR_MS, Learning, NIGHT_FROM_H, RISE_BUCKETS, UNIT, counts,
     local,
@@ -125,7 +126,7 @@ impl Weekend {
     /// Takes back `amount` of a rising time counted in `bucket`.
     pub(super) fn remove_rise(&mut self, bucket: usize, amount: u32) {
         if let Some(c) = self.rises.get_mut(bucket) {
-            *c = c.saturating_sub(narrow(amount));
+            *c = c.saturating_sub(u16::saturating(amount.into()));
             self.rise_weight = self.rise_weight.saturating_sub(amount);
         }
     }
@@ -241,11 +242,6 @@ impl Baseline {
 /// `counts[i]`, or 0 past the end (a state padded later).
 fn at(counts: &[u16], i: usize) -> u32 {
     counts.get(i).copied().map_or(0, u32::from)
-}
-
-/// An amount taken back from a count: at most one stretch (`UNIT`).
-pub(super) fn narrow(amount: u32) -> u16 {
-    u16::try_from(amount).unwrap_or(u16::MAX)
 }
 
 impl Days {

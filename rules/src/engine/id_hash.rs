@@ -6,11 +6,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// A map keyed by meter or household id.
 pub(super) type IdMap<V> = HashMap<String, V, BuildHasherDefault<IdHasher>>;
 
-/// A folded-multiply hash of a meter (or household) id, eight bytes at a time (like
-/// foldhash): a few nanoseconds for a short id.
+/// A folded-multiply hash of a meter (or household) id, eight bytes at a
+/// time (like foldhash): a few nanoseconds for a short id.
 ///
-// Design: meter and household ids come from the utility's registry or the broker's
-// authenticated clients, not from anonymous input, so a keyed hash's
+// Design: meter and household ids come from the utility's registry or the
+// broker's authenticated clients, not from anonymous input, so a keyed hash's
 // protection against crafted collisions is not worth its cost here.
 pub(super) struct IdHasher(u64);
 
